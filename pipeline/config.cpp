@@ -1,0 +1,378 @@
+#include "pipeline/config.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "pipeline/errors.hpp"
+
+namespace weipian {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Everything a setting needs to read itself from YAML and dump itself.
+struct Context {
+    const fs::path& origin;  // the config file (for messages)
+    fs::path base;           // folder that relative paths are resolved against
+};
+
+[[noreturn]] void fail(const Context& ctx, const std::string& key, const std::string& what) {
+    throw ConfigError("config '" + ctx.origin.string() + "': key '" + key + "': " + what);
+}
+
+std::string scalar_text(const YAML::Node& node, const Context& ctx, const std::string& key) {
+    if (!node.IsScalar()) fail(ctx, key, "expected a single value, not a list or mapping");
+    return node.Scalar();
+}
+
+double read_number(const YAML::Node& node, const Context& ctx, const std::string& key, double lo, double hi) {
+    const std::string text = scalar_text(node, ctx, key);
+    double value = 0;
+    try {
+        std::size_t used = 0;
+        value = std::stod(text, &used);
+        if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+        fail(ctx, key, "'" + text + "' is not a number");
+    }
+    if (value < lo || value > hi) {
+        std::ostringstream range;
+        range << "value " << text << " is out of range [" << lo << ", " << hi << "]";
+        fail(ctx, key, range.str());
+    }
+    return value;
+}
+
+int read_int(const YAML::Node& node, const Context& ctx, const std::string& key, int lo, int hi) {
+    const double value = read_number(node, ctx, key, lo, hi);
+    if (value != static_cast<int>(value)) fail(ctx, key, "expected a whole number, got " + node.Scalar());
+    return static_cast<int>(value);
+}
+
+std::string resolve_path(const std::string& value, const Context& ctx) {
+    if (value.empty()) return value;
+    const fs::path p(value);
+    return p.is_absolute() ? value : (ctx.base / p).lexically_normal().string();
+}
+
+std::vector<std::string> read_list(const YAML::Node& node, const Context& ctx, const std::string& key) {
+    std::vector<std::string> out;
+    if (node.IsScalar()) {
+        out.push_back(node.Scalar());
+    } else if (node.IsSequence()) {
+        for (const auto& item : node) out.push_back(scalar_text(item, ctx, key));
+    } else {
+        fail(ctx, key, "expected a value or a list of values");
+    }
+    return out;
+}
+
+// One declared key: where it lives, its default and range (as text for --help), and how to
+// read and dump it.
+struct Setting {
+    std::string key;
+    std::string default_text;
+    std::string range;
+    std::string help;
+    std::function<void(Config&, const YAML::Node&, const Context&)> read;
+    std::function<json(const Config&)> dump;
+};
+
+template <typename Get>
+Setting number_setting(std::string key, double lo, double hi, std::string help, Get get) {
+    Setting s;
+    s.key = key;
+    std::ostringstream r, d;
+    r << "[" << lo << ", " << hi << "]";
+    Config defaults;
+    d << get(defaults);
+    s.range = r.str();
+    s.default_text = d.str();
+    s.help = std::move(help);
+    s.read = [key, lo, hi, get](Config& c, const YAML::Node& n, const Context& ctx) {
+        get(c) = read_number(n, ctx, key, lo, hi);
+    };
+    s.dump = [get](const Config& c) { return json(get(const_cast<Config&>(c))); };
+    return s;
+}
+
+template <typename Get>
+Setting int_setting(std::string key, int lo, int hi, std::string help, Get get) {
+    Setting s;
+    s.key = key;
+    s.range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    Config defaults;
+    s.default_text = std::to_string(get(defaults));
+    s.help = std::move(help);
+    s.read = [key, lo, hi, get](Config& c, const YAML::Node& n, const Context& ctx) {
+        get(c) = read_int(n, ctx, key, lo, hi);
+    };
+    s.dump = [get](const Config& c) { return json(get(const_cast<Config&>(c))); };
+    return s;
+}
+
+template <typename Get>
+Setting text_setting(std::string key, std::string help, Get get, bool is_path = false,
+                     std::vector<std::string> choices = {}) {
+    Setting s;
+    s.key = key;
+    Config defaults;
+    s.default_text = get(defaults).empty() ? "\"\"" : get(defaults);
+    if (!choices.empty()) {
+        for (std::size_t i = 0; i < choices.size(); ++i) s.range += (i ? "|" : "") + choices[i];
+    } else {
+        s.range = is_path ? "path" : "text";
+    }
+    s.help = std::move(help);
+    s.read = [key, get, is_path, choices](Config& c, const YAML::Node& n, const Context& ctx) {
+        std::string value = scalar_text(n, ctx, key);
+        if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
+            std::string list;
+            for (const auto& choice : choices) list += (list.empty() ? "" : ", ") + choice;
+            fail(ctx, key, "'" + value + "' is not one of: " + list);
+        }
+        get(c) = is_path ? resolve_path(value, ctx) : value;
+    };
+    s.dump = [get](const Config& c) { return json(get(const_cast<Config&>(c))); };
+    return s;
+}
+
+template <typename Get>
+Setting list_setting(std::string key, std::string help, Get get, bool is_path = false) {
+    Setting s;
+    s.key = key;
+    Config fresh;
+    const auto defaults = get(fresh);
+    s.default_text = "[";
+    for (std::size_t i = 0; i < defaults.size(); ++i) s.default_text += (i ? ", " : "") + defaults[i];
+    s.default_text += "]";
+    s.range = is_path ? "list of paths/globs" : "list";
+    s.help = std::move(help);
+    s.read = [key, get, is_path](Config& c, const YAML::Node& n, const Context& ctx) {
+        auto values = read_list(n, ctx, key);
+        if (is_path)
+            for (auto& v : values) v = resolve_path(v, ctx);
+        get(c) = values;
+    };
+    s.dump = [get](const Config& c) { return json(get(const_cast<Config&>(c))); };
+    return s;
+}
+
+const std::vector<Setting>& settings() {
+    static const std::vector<Setting> all = [] {
+        std::vector<Setting> v;
+        v.push_back(text_setting("county.name", "county name used in summary.txt (e.g. 稷山县)",
+                                 [](Config& c) -> std::string& { return c.county.name; }));
+        v.push_back(text_setting("county.code", "6-digit administrative code (e.g. 140824)",
+                                 [](Config& c) -> std::string& { return c.county.code; }));
+        v.push_back(list_setting("epochs.before.tiles", "earlier epoch (QSX): raster files or globs GDAL reads",
+                                 [](Config& c) -> std::vector<std::string>& { return c.before.tiles; }, true));
+        v.push_back(text_setting("epochs.before.date", "QSX date, YYYY-MM-DD",
+                                 [](Config& c) -> std::string& { return c.before.date; }));
+        v.push_back(list_setting("epochs.after.tiles", "later epoch (HSX): raster files or globs GDAL reads",
+                                 [](Config& c) -> std::vector<std::string>& { return c.after.tiles; }, true));
+        v.push_back(text_setting("epochs.after.date", "HSX date, YYYY-MM-DD",
+                                 [](Config& c) -> std::string& { return c.after.date; }));
+        v.push_back(int_setting("bands.blue", 0, 64, "1-based band holding blue (0 = none)",
+                                [](Config& c) -> int& { return c.bands.blue; }));
+        v.push_back(int_setting("bands.green", 1, 64, "1-based band holding green",
+                                [](Config& c) -> int& { return c.bands.green; }));
+        v.push_back(int_setting("bands.red", 1, 64, "1-based band holding red",
+                                [](Config& c) -> int& { return c.bands.red; }));
+        v.push_back(int_setting("bands.nir", 0, 64, "1-based band holding near infrared (0 = none: NGRDI is used)",
+                                [](Config& c) -> int& { return c.bands.nir; }));
+        v.push_back(int_setting("bands.swir1", 0, 64, "1-based band holding SWIR-1 (0 = none); checked to exist, not used by 'construction'",
+                                [](Config& c) -> int& { return c.bands.swir1; }));
+        v.push_back(text_setting("grid.reference", "epoch whose grid the other is warped onto",
+                                 [](Config& c) -> std::string& { return c.grid.reference; }, false, {"after", "before"}));
+        v.push_back(text_setting("grid.crs", "override the working CRS (EPSG:4546, WKT…); empty = reference epoch's",
+                                 [](Config& c) -> std::string& { return c.grid.crs; }));
+        v.push_back(number_setting("grid.pixel_size", 0, 1e5, "override the pixel size in CRS units; 0 = reference epoch's",
+                                   [](Config& c) -> double& { return c.grid.pixel_size; }));
+        v.push_back(text_setting("grid.resampling", "warp resampling for the non-reference epoch",
+                                 [](Config& c) -> std::string& { return c.grid.resampling; }, false,
+                                 {"nearest", "bilinear", "cubic", "average"}));
+        v.push_back(text_setting("aoi", "polygon file limiting the work (optional)",
+                                 [](Config& c) -> std::string& { return c.aoi; }, true));
+        v.push_back(text_setting("detect.method", "change detector", [](Config& c) -> std::string& { return c.detect.method; },
+                                 false, {"construction"}));
+        {
+            Setting s;
+            s.key = "detect.threshold";
+            s.default_text = "0.15";
+            s.range = "[-1, 2] or auto";
+            s.help = "score threshold; 'auto' = Otsu on the scene's score histogram";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                if (n.IsScalar() && n.Scalar() == "auto")
+                    c.detect.threshold.reset();
+                else
+                    c.detect.threshold = read_number(n, ctx, "detect.threshold", -1, 2);
+            };
+            s.dump = [](const Config& c) { return c.detect.threshold ? json(*c.detect.threshold) : json("auto"); };
+            v.push_back(s);
+        }
+        v.push_back(number_setting("detect.brightness_weight", 0, 10, "weight of the relative brightening term",
+                                   [](Config& c) -> double& { return c.detect.brightness_weight; }));
+        v.push_back(number_setting("detect.after_vegetation_max", -1, 1, "vegetation index at or above which the after state is still vegetation",
+                                   [](Config& c) -> double& { return c.detect.after_vegetation_max; }));
+        v.push_back(number_setting("clean.open_radius_m", 0, 1000, "morphological opening radius, metres (rounded to pixels)",
+                                   [](Config& c) -> double& { return c.clean.open_radius_m; }));
+        v.push_back(number_setting("clean.close_radius_m", 0, 1000, "morphological closing radius, metres (rounded to pixels)",
+                                   [](Config& c) -> double& { return c.clean.close_radius_m; }));
+        v.push_back(number_setting("clean.min_area_m2", 0, 1e8, "minimum mapping unit, m² (200 m² = 0.3 亩)",
+                                   [](Config& c) -> double& { return c.clean.min_area_m2; }));
+        {
+            Setting s;
+            s.key = "clean.connectivity";
+            s.default_text = "4";
+            s.range = "4|8";
+            s.help = "pixel adjacency of parcels (4 = GDALPolygonize default)";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                const std::string text = scalar_text(n, ctx, "clean.connectivity");
+                if (text != "4" && text != "8") fail(ctx, "clean.connectivity", "'" + text + "' is not one of: 4, 8");
+                c.clean.connectivity = text == "4" ? kernels::Connectivity::Four : kernels::Connectivity::Eight;
+            };
+            s.dump = [](const Config& c) { return json(static_cast<int>(c.clean.connectivity)); };
+            v.push_back(s);
+        }
+        v.push_back(text_setting("overlay.area_crs", "projected CRS for areas; empty = CGCS2000 3° GK zone in China, else UTM",
+                                 [](Config& c) -> std::string& { return c.overlay.area_crs; }));
+        v.push_back(text_setting("overlay.townships.path", "township polygons (optional)",
+                                 [](Config& c) -> std::string& { return c.overlay.townships.path; }, true));
+        v.push_back(text_setting("overlay.townships.layer", "layer name; empty = first layer",
+                                 [](Config& c) -> std::string& { return c.overlay.townships.layer; }));
+        v.push_back(text_setting("overlay.townships.name_field", "field with the township name",
+                                 [](Config& c) -> std::string& { return c.overlay.townships.name_field; }));
+        v.push_back(text_setting("overlay.townships.code_field", "field with the township code",
+                                 [](Config& c) -> std::string& { return c.overlay.townships.code_field; }));
+        v.push_back(text_setting("overlay.cultivated.path", "land-use polygons (三调 DLTB) (optional)",
+                                 [](Config& c) -> std::string& { return c.overlay.cultivated.path; }, true));
+        v.push_back(text_setting("overlay.cultivated.layer", "layer name; empty = first layer",
+                                 [](Config& c) -> std::string& { return c.overlay.cultivated.layer; }));
+        v.push_back(text_setting("overlay.cultivated.class_field", "field with the land-use class",
+                                 [](Config& c) -> std::string& { return c.overlay.cultivated.class_field; }));
+        v.push_back(list_setting("overlay.cultivated.classes", "class values that are cultivated land",
+                                 [](Config& c) -> std::vector<std::string>& { return c.overlay.cultivated.classes; }));
+        v.push_back(int_setting("processing.block_size", 16, 65536, "rows per strip read and detected at once",
+                                [](Config& c) -> int& { return c.processing.block_size; }));
+        v.push_back(int_setting("processing.threads", 0, 1024, "worker threads; 0 = all cores",
+                                [](Config& c) -> int& { return c.processing.threads; }));
+        v.push_back(text_setting("output.dir", "output folder", [](Config& c) -> std::string& { return c.output_dir; }, true));
+        return v;
+    }();
+    return all;
+}
+
+void walk(Config& config, const YAML::Node& node, const std::string& prefix, const Context& ctx,
+          const std::map<std::string, const Setting*>& by_key, const std::set<std::string>& sections) {
+    for (const auto& item : node) {
+        const std::string name = item.first.as<std::string>();
+        const std::string key = prefix.empty() ? name : prefix + "." + name;
+        if (auto it = by_key.find(key); it != by_key.end()) {
+            if (item.second.IsNull()) continue;  // "key:" with no value keeps the default
+            it->second->read(config, item.second, ctx);
+        } else if (sections.count(key)) {
+            if (item.second.IsNull()) continue;
+            if (!item.second.IsMap()) fail(ctx, key, "expected a mapping of keys");
+            walk(config, item.second, key, ctx, by_key, sections);
+        } else {
+            std::string known;
+            for (const auto& [k, s] : by_key) {
+                const bool under = prefix.empty() ? k.find('.') == std::string::npos
+                                                  : k.rfind(prefix + ".", 0) == 0 && k.find('.', prefix.size() + 1) == std::string::npos;
+                if (under) known += (known.empty() ? "" : ", ") + k.substr(prefix.empty() ? 0 : prefix.size() + 1);
+            }
+            for (const auto& s : sections) {
+                const bool under = prefix.empty() ? s.find('.') == std::string::npos
+                                                  : s.rfind(prefix + ".", 0) == 0 && s.find('.', prefix.size() + 1) == std::string::npos;
+                if (under) known += (known.empty() ? "" : ", ") + s.substr(prefix.empty() ? 0 : prefix.size() + 1);
+            }
+            fail(ctx, key, "unknown key; known keys here: " + known);
+        }
+    }
+}
+
+}  // namespace
+
+Config Config::parse(const std::string& yaml_text, const fs::path& origin) {
+    const Context ctx{origin, origin.has_parent_path() ? origin.parent_path() : fs::path(".")};
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml_text);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError("config '" + origin.string() + "': not valid YAML at line " + std::to_string(e.mark.line + 1) +
+                          ": " + e.msg);
+    }
+    Config config;
+    config.source = origin;
+    if (root.IsNull()) return config;
+    if (!root.IsMap()) throw ConfigError("config '" + origin.string() + "': expected a mapping of keys at the top level");
+    std::map<std::string, const Setting*> by_key;
+    std::set<std::string> sections;
+    for (const auto& s : settings()) {
+        by_key[s.key] = &s;
+        for (auto dot = s.key.find('.'); dot != std::string::npos; dot = s.key.find('.', dot + 1))
+            sections.insert(s.key.substr(0, dot));
+    }
+    try {
+        walk(config, root, "", ctx, by_key, sections);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError("config '" + origin.string() + "': line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    config.validate();
+    return config;
+}
+
+Config Config::load(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError("config: cannot read '" + path.string() + "'; check the path given to --config");
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse(text.str(), path);
+}
+
+void Config::validate() const {
+    const std::string where = "config '" + source.string() + "': ";
+    auto check_band = [&](int band, const char* key) {
+        if (band < 0) throw ConfigError(where + "key 'bands." + key + "' must be ≥ 0");
+    };
+    check_band(bands.blue, "blue");
+    check_band(bands.nir, "nir");
+    check_band(bands.swir1, "swir1");
+    if (bands.green == bands.red)
+        throw ConfigError(where + "keys 'bands.green' and 'bands.red' name the same band " + std::to_string(bands.red) +
+                          "; give each role its own band");
+    if (clean.min_area_m2 < 0) throw ConfigError(where + "key 'clean.min_area_m2' must be ≥ 0");
+    if (overlay.cultivated.configured() && overlay.cultivated.classes.empty())
+        throw ConfigError(where + "key 'overlay.cultivated.classes' is empty; list the cultivated classes, e.g. [\"0101\", \"0102\", \"0103\"]");
+}
+
+json Config::to_json() const {
+    json out = json::object();
+    for (const auto& s : settings()) {
+        json* node = &out;
+        std::string::size_type start = 0, dot;
+        while ((dot = s.key.find('.', start)) != std::string::npos) {
+            node = &(*node)[s.key.substr(start, dot - start)];
+            start = dot + 1;
+        }
+        (*node)[s.key.substr(start)] = s.dump(*this);
+    }
+    return out;
+}
+
+std::string describe_config_keys() {
+    std::ostringstream out;
+    for (const auto& s : settings())
+        out << s.key << "  (default " << s.default_text << "; " << s.range << ")\n    " << s.help << "\n";
+    return out.str();
+}
+
+}  // namespace weipian

@@ -1,0 +1,122 @@
+#pragma once
+// The run configuration: YAML file -> typed structs, declared once (key, default, range, help),
+// validated before any pixel is read, read-only afterwards. The same declarations print
+// `weipian config --help` and dump the resolved configuration into run.json.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/connectivity.hpp"
+
+namespace weipian {
+
+// One epoch (时相): the tiles that together cover the area at one date.
+struct EpochConfig {
+    std::vector<std::string> tiles;  // file paths or glob patterns, relative to the config file
+    std::string date;                // ISO date (YYYY-MM-DD) written as QSX/HSX; may be empty
+};
+
+// Which 1-based band of the input holds each spectral role; 0 = the input has no such band.
+struct BandRoles {
+    int blue = 1;
+    int green = 2;
+    int red = 3;
+    int nir = 4;
+    int swir1 = 0;
+};
+
+// The common grid both epochs are brought onto.
+struct GridConfig {
+    std::string reference = "after";  // "after" or "before": whose grid the other is warped onto
+    std::string crs;                  // override: any CRS PROJ understands (EPSG:4546, WKT, …)
+    double pixel_size = 0;            // override, in CRS units; 0 = the reference epoch's
+    std::string resampling = "bilinear";
+};
+
+// The construction detector's parameters (see kernels/detect.hpp for the method).
+struct DetectConfig {
+    std::string method = "construction";
+    std::optional<double> threshold = 0.15;  // empty = automatic (Otsu)
+    double brightness_weight = 1.0;
+    double after_vegetation_max = 0.3;
+};
+
+// Cleaning of the raw mask: morphology, then the minimum mapping unit.
+struct CleanConfig {
+    double open_radius_m = 1.0;
+    double close_radius_m = 1.0;
+    double min_area_m2 = 200.0;
+    kernels::Connectivity connectivity = kernels::Connectivity::Four;
+};
+
+// An optional polygon layer used in the overlay.
+struct VectorLayerConfig {
+    std::string path;   // empty = not configured
+    std::string layer;  // empty = the first layer
+    bool configured() const { return !path.empty(); }
+};
+
+struct TownshipLayerConfig : VectorLayerConfig {
+    std::string name_field = "XZMC";
+    std::string code_field = "XZQDM";
+};
+
+struct CultivatedLayerConfig : VectorLayerConfig {
+    std::string class_field = "DLBM";
+    std::vector<std::string> classes = {"0101", "0102", "0103"};
+};
+
+struct OverlayConfig {
+    std::string area_crs;  // projected CRS for areas; empty = CGCS2000 3-degree GK zone or UTM
+    TownshipLayerConfig townships;
+    CultivatedLayerConfig cultivated;
+};
+
+struct ProcessingConfig {
+    int block_size = 1024;  // rows per strip read and detected at once
+    int threads = 0;        // 0 = all cores
+};
+
+struct CountyConfig {
+    std::string name;  // e.g. 稷山县
+    std::string code;  // 6-digit administrative code, e.g. 140824
+};
+
+// The whole resolved configuration of one run.
+struct Config {
+    std::filesystem::path source;  // the YAML file it came from (empty when built in code)
+    CountyConfig county;
+    EpochConfig before;
+    EpochConfig after;
+    BandRoles bands;
+    GridConfig grid;
+    std::string aoi;  // optional polygon file limiting the work
+    DetectConfig detect;
+    CleanConfig clean;
+    OverlayConfig overlay;
+    ProcessingConfig processing;
+    std::string output_dir = "out";
+
+    // Loads and validates a YAML file. Relative paths in it are resolved against its folder.
+    // Throws ConfigError naming the file and the key for unknown keys, wrong types and values
+    // out of range; InputError when the file cannot be read.
+    static Config load(const std::filesystem::path& path);
+
+    // Parses YAML text (for tests); `origin` names it in messages and anchors relative paths.
+    static Config parse(const std::string& yaml_text, const std::filesystem::path& origin);
+
+    // Checks cross-field rules (band roles present, ranges). Throws ConfigError.
+    void validate() const;
+
+    // The resolved configuration, every declared key with its value.
+    nlohmann::json to_json() const;
+};
+
+// Lines of `key  default  range — help` for every declared key (for `weipian config --help`).
+std::string describe_config_keys();
+
+}  // namespace weipian

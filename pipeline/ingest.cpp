@@ -1,0 +1,453 @@
+#include "pipeline/ingest.hpp"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <gdal_alg.h>
+#include <gdal_utils.h>
+#include <ogrsf_frmts.h>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/errors.hpp"
+
+namespace weipian {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string last_gdal_error() {
+    const char* msg = CPLGetLastErrorMsg();
+    return (msg && *msg) ? msg : "no detail from GDAL";
+}
+
+// RAII for the argv-style option lists the GDAL utilities take.
+struct StringList {
+    char** list = nullptr;
+    ~StringList() { CSLDestroy(list); }
+    StringList& add(const std::string& s) {
+        list = CSLAddString(list, s.c_str());
+        return *this;
+    }
+};
+
+struct Envelope {
+    double minx, miny, maxx, maxy;
+    bool empty() const { return !(maxx > minx && maxy > miny); }
+};
+
+Envelope raster_envelope(GDALDataset& ds) {
+    double gt[6];
+    ds.GetGeoTransform(gt);
+    const double xs[2] = {gt[0], gt[0] + ds.GetRasterXSize() * gt[1] + ds.GetRasterYSize() * gt[2]};
+    const double ys[2] = {gt[3], gt[3] + ds.GetRasterXSize() * gt[4] + ds.GetRasterYSize() * gt[5]};
+    return {std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]), std::max(ys[0], ys[1])};
+}
+
+std::string envelope_text(const Envelope& e) {
+    std::ostringstream out;
+    out.precision(10);
+    out << "[" << e.minx << ", " << e.miny << " – " << e.maxx << ", " << e.maxy << "]";
+    return out.str();
+}
+
+// Envelope `e` in `from` expressed in `to` (densified edges).
+Envelope transform_envelope(const Envelope& e, const OGRSpatialReference& from, const OGRSpatialReference& to) {
+    if (from.IsSame(&to)) return e;
+    std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&from, &to));
+    Envelope out{};
+    if (!ct || !ct->TransformBounds(e.minx, e.miny, e.maxx, e.maxy, &out.minx, &out.miny, &out.maxx, &out.maxy, 21))
+        throw InputError("ingest: cannot transform the epoch extent between CRSs: " + last_gdal_error());
+    return out;
+}
+
+int max_role_band(const BandRoles& r) { return std::max({r.blue, r.green, r.red, r.nir, r.swir1}); }
+
+// Opens one tile and checks what the main job needs of it.
+GDALDatasetUniquePtr open_tile(const std::string& path, const std::string& key, const BandRoles& roles,
+                               const IngestOptions& options) {
+    CPLErrorReset();
+    GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR));
+    if (!ds) {
+        if (!fs::exists(path))
+            throw InputError("ingest: " + key + ": file '" + path + "' does not exist; check the path (relative paths start at the config file's folder)");
+        throw InputError("ingest: " + key + ": GDAL cannot read '" + path + "' as a raster: " + last_gdal_error());
+    }
+    const int needed = max_role_band(roles);
+    if (ds->GetRasterCount() < needed)
+        throw InputError("ingest: " + key + ": '" + path + "' has " + std::to_string(ds->GetRasterCount()) +
+                         " band(s) but the band roles need band " + std::to_string(needed) +
+                         "; set bands.blue/green/red/nir/swir1 in the config to this sensor's band order");
+    const bool has_crs = ds->GetSpatialRef() != nullptr && !ds->GetSpatialRef()->IsEmpty();
+    if (!has_crs && !options.allow_missing_crs)
+        throw InputError("ingest: " + key + ": '" + path +
+                         "' has no CRS; assign one, e.g. gdal_edit.py -a_srs EPSG:4546 '" + path + "'");
+    if (!has_crs && options.pixel_size_m <= 0) {
+        double gt[6];
+        if (ds->GetGeoTransform(gt) != CE_None)
+            throw InputError("ingest: " + key + ": '" + path +
+                             "' has no georeferencing; give the pixel size in metres with --pixel-size");
+    }
+    return ds;
+}
+
+GDALDatasetUniquePtr build_vrt(const std::vector<std::string>& files, const std::string& key) {
+    std::vector<const char*> names;
+    for (const auto& f : files) names.push_back(f.c_str());
+    StringList args;
+    args.add("-resolution").add("highest");
+    GDALBuildVRTOptions* opts = GDALBuildVRTOptionsNew(args.list, nullptr);
+    int usage_error = 0;
+    CPLErrorReset();
+    GDALDatasetH vrt = GDALBuildVRT("", static_cast<int>(names.size()), nullptr, names.data(), opts, &usage_error);
+    GDALBuildVRTOptionsFree(opts);
+    if (!vrt) throw InputError("ingest: " + key + ": cannot mosaic the tiles: " + last_gdal_error());
+    return GDALDatasetUniquePtr(GDALDataset::FromHandle(vrt));
+}
+
+// Warps `sources` onto the grid (srs, extent, size) as a virtual dataset with an alpha band,
+// so that coverage gaps and source nodata become invalid pixels.
+GDALDatasetUniquePtr warp_to_grid(const std::vector<GDALDatasetH>& sources, const OGRSpatialReference* srs,
+                                  const Envelope& extent, int width, int height, const std::string& resampling,
+                                  const std::string& key) {
+    StringList args;
+    args.add("-of").add("VRT").add("-r").add(resampling).add("-dstalpha");
+    if (srs) {
+        char* wkt = nullptr;
+        srs->exportToWkt(&wkt);
+        args.add("-t_srs").add(wkt);
+        CPLFree(wkt);
+    }
+    std::ostringstream te;
+    te.precision(17);
+    args.add("-te");
+    for (double v : {extent.minx, extent.miny, extent.maxx, extent.maxy}) {
+        te.str("");
+        te << v;
+        args.add(te.str());
+    }
+    args.add("-ts").add(std::to_string(width)).add(std::to_string(height));
+    GDALWarpAppOptions* opts = GDALWarpAppOptionsNew(args.list, nullptr);
+    int usage_error = 0;
+    CPLErrorReset();
+    std::vector<GDALDatasetH> srcs = sources;
+    GDALDatasetH out = GDALWarp("", nullptr, static_cast<int>(srcs.size()), srcs.data(), opts, &usage_error);
+    GDALWarpAppOptionsFree(opts);
+    if (!out) throw InputError("ingest: " + key + ": cannot bring the epoch onto the common grid: " + last_gdal_error());
+    return GDALDatasetUniquePtr(GDALDataset::FromHandle(out));
+}
+
+// A pixel-exact window of `src` (no resampling) as a virtual dataset.
+GDALDatasetUniquePtr window_of(GDALDataset& src, int xoff, int yoff, int width, int height, const std::string& key) {
+    StringList args;
+    args.add("-of").add("VRT").add("-srcwin").add(std::to_string(xoff)).add(std::to_string(yoff))
+        .add(std::to_string(width)).add(std::to_string(height));
+    GDALTranslateOptions* opts = GDALTranslateOptionsNew(args.list, nullptr);
+    int usage_error = 0;
+    CPLErrorReset();
+    GDALDatasetH out = GDALTranslate("", GDALDataset::ToHandle(&src), opts, &usage_error);
+    GDALTranslateOptionsFree(opts);
+    if (!out) throw InputError("ingest: " + key + ": cannot window the epoch onto the common grid: " + last_gdal_error());
+    return GDALDatasetUniquePtr(GDALDataset::FromHandle(out));
+}
+
+double linear_units_m(const OGRSpatialReference& srs) {
+    return srs.IsProjected() ? srs.GetLinearUnits() : 1.0;
+}
+
+}  // namespace
+
+void install_gdal_error_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        GDALAllRegister();
+        CPLSetErrorHandler([](CPLErr level, CPLErrorNum, const char* msg) {
+            if (level >= CE_Failure)
+                spdlog::debug("GDAL: {}", msg);  // failures surface through our own messages
+            else if (level == CE_Warning)
+                spdlog::debug("GDAL warning: {}", msg);
+        });
+    });
+}
+
+std::vector<std::string> expand_tiles(const std::vector<std::string>& patterns, const std::string& key) {
+    std::vector<std::string> files;
+    if (patterns.empty())
+        throw InputError("ingest: " + key + " lists no tiles; give files or globs in the config or on the command line");
+    for (const auto& pattern : patterns) {
+        if (pattern.find_first_of("*?[") == std::string::npos) {
+            files.push_back(pattern);  // a plain path (or /vsi… path): checked when opened
+            continue;
+        }
+        glob_t g{};
+        const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+        std::vector<std::string> matched;
+        if (rc == 0)
+            for (std::size_t i = 0; i < g.gl_pathc; ++i) matched.emplace_back(g.gl_pathv[i]);
+        globfree(&g);
+        if (matched.empty())
+            throw InputError("ingest: " + key + ": '" + pattern + "' matches no file; check the pattern (relative paths start at the config file's folder)");
+        std::sort(matched.begin(), matched.end());
+        files.insert(files.end(), matched.begin(), matched.end());
+    }
+    return files;
+}
+
+AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) {
+    install_gdal_error_handler();
+    AlignedEpochs out;
+    out.roles_ = config.bands;
+    out.before_files_ = expand_tiles(config.before.tiles, "epochs.before.tiles");
+    out.after_files_ = expand_tiles(config.after.tiles, "epochs.after.tiles");
+
+    // Open every tile once to check it; mosaic each epoch (one file = itself).
+    auto mosaic = [&](const std::vector<std::string>& files, const std::string& key,
+                      std::vector<GDALDatasetUniquePtr>& tiles) -> GDALDatasetUniquePtr {
+        for (const auto& f : files) tiles.push_back(open_tile(f, key, config.bands, options));
+        if (tiles.size() == 1) return GDALDatasetUniquePtr(GDALDataset::Open(files.front().c_str(), GDAL_OF_RASTER));
+        // Tiles of one epoch in different CRSs are warped onto the first tile's CRS first.
+        const OGRSpatialReference* first = tiles.front()->GetSpatialRef();
+        const bool same_crs = std::all_of(tiles.begin(), tiles.end(), [&](const GDALDatasetUniquePtr& t) {
+            const OGRSpatialReference* s = t->GetSpatialRef();
+            return (!s && !first) || (s && first && s->IsSame(first));
+        });
+        if (same_crs) return build_vrt(files, key);
+        std::vector<GDALDatasetH> handles;
+        for (auto& t : tiles) handles.push_back(GDALDataset::ToHandle(t.get()));
+        StringList args;
+        args.add("-of").add("VRT");
+        char* wkt = nullptr;
+        first->exportToWkt(&wkt);
+        args.add("-t_srs").add(wkt);
+        CPLFree(wkt);
+        GDALWarpAppOptions* opts = GDALWarpAppOptionsNew(args.list, nullptr);
+        int usage_error = 0;
+        GDALDatasetH warped = GDALWarp("", nullptr, static_cast<int>(handles.size()), handles.data(), opts, &usage_error);
+        GDALWarpAppOptionsFree(opts);
+        if (!warped) throw InputError("ingest: " + key + ": cannot mosaic tiles in different CRSs: " + last_gdal_error());
+        return GDALDatasetUniquePtr(GDALDataset::FromHandle(warped));
+    };
+    out.before_.mosaic = mosaic(out.before_files_, "epochs.before.tiles", out.before_.tiles);
+    out.after_.mosaic = mosaic(out.after_files_, "epochs.after.tiles", out.after_.tiles);
+
+    const bool after_is_reference = config.grid.reference == "after";
+    GDALDataset& reference = after_is_reference ? *out.after_.mosaic : *out.before_.mosaic;
+    GDALDataset& other = after_is_reference ? *out.before_.mosaic : *out.after_.mosaic;
+    const std::string ref_name = after_is_reference ? "after" : "before";
+
+    // Target CRS and pixel size.
+    const OGRSpatialReference* ref_srs = reference.GetSpatialRef();
+    if (ref_srs) out.srs_ = clone_traditional(*ref_srs);
+    if (!config.grid.crs.empty()) out.srs_ = parse_crs(config.grid.crs, "grid.crs");
+    double ref_gt[6] = {0, 1, 0, 0, 0, 1};
+    const bool ref_georef = reference.GetGeoTransform(ref_gt) == CE_None;
+    if (!ref_georef || (!ref_srs && options.pixel_size_m > 0)) {
+        // A plain image: the pixel grid is the geometry, y pointing down as on a map.
+        const double p = options.pixel_size_m > 0 ? options.pixel_size_m : 1.0;
+        ref_gt[0] = 0; ref_gt[1] = p; ref_gt[2] = 0; ref_gt[3] = 0; ref_gt[4] = 0; ref_gt[5] = -p;
+    }
+    if (std::abs(ref_gt[2]) > 1e-12 || std::abs(ref_gt[4]) > 1e-12)
+        throw InputError("ingest: the " + ref_name + " epoch is rotated; north-up rasters are required (gdalwarp it first)");
+    double res_x = ref_gt[1], res_y = -ref_gt[5];
+    if (config.grid.pixel_size > 0) res_x = res_y = config.grid.pixel_size;
+
+    // Common extent: the reference epoch ∩ the other epoch (in the target CRS) ∩ the AOI.
+    auto georef_envelope = [&](GDALDataset& ds) {
+        double gt[6];
+        if (ds.GetGeoTransform(gt) != CE_None || (!ds.GetSpatialRef() && options.pixel_size_m > 0))
+            return Envelope{ref_gt[0], ref_gt[3] + ds.GetRasterYSize() * ref_gt[5], ref_gt[0] + ds.GetRasterXSize() * ref_gt[1], ref_gt[3]};
+        const Envelope e = raster_envelope(ds);
+        if (out.srs_ && ds.GetSpatialRef()) return transform_envelope(e, *clone_traditional(*ds.GetSpatialRef()), *out.srs_);
+        return e;
+    };
+    const Envelope ref_env = georef_envelope(reference);
+    const Envelope other_env = georef_envelope(other);
+    Envelope common{std::max(ref_env.minx, other_env.minx), std::max(ref_env.miny, other_env.miny),
+                    std::min(ref_env.maxx, other_env.maxx), std::min(ref_env.maxy, other_env.maxy)};
+    if (common.empty())
+        throw InputError("ingest: the epochs do not overlap: before covers " +
+                         envelope_text(after_is_reference ? other_env : ref_env) + ", after covers " +
+                         envelope_text(after_is_reference ? ref_env : other_env) +
+                         " (working CRS); check that the tiles show the same area");
+
+    std::unique_ptr<OGRGeometry> aoi_geometry;
+    if (!config.aoi.empty()) {
+        GDALDatasetUniquePtr aoi(GDALDataset::Open(config.aoi.c_str(), GDAL_OF_VECTOR));
+        if (!aoi || aoi->GetLayerCount() == 0)
+            throw InputError("ingest: aoi: cannot open '" + config.aoi + "' as a polygon layer; check the path");
+        OGRLayer* layer = aoi->GetLayer(0);
+        auto union_geom = std::make_unique<OGRMultiPolygon>();
+        for (auto& feature : *layer) {
+            const OGRGeometry* g = feature->GetGeometryRef();
+            if (!g) continue;
+            std::unique_ptr<OGRGeometry> copy(g->clone());
+            if (layer->GetSpatialRef() && out.srs_) {
+                auto from = clone_traditional(*layer->GetSpatialRef());
+                copy->assignSpatialReference(from.get());
+                if (copy->transformTo(out.srs_.get()) != OGRERR_NONE)
+                    throw InputError("ingest: aoi: cannot transform '" + config.aoi + "' to the working CRS");
+            }
+            const auto type = wkbFlatten(copy->getGeometryType());
+            if (type == wkbPolygon) union_geom->addGeometry(copy.get());
+            else if (type == wkbMultiPolygon)
+                for (const auto* p : *copy->toMultiPolygon()) union_geom->addGeometry(p);
+        }
+        if (union_geom->IsEmpty())
+            throw InputError("ingest: aoi: '" + config.aoi + "' holds no polygon; give a polygon layer");
+        OGREnvelope ae;
+        union_geom->getEnvelope(&ae);
+        common = {std::max(common.minx, ae.MinX), std::max(common.miny, ae.MinY), std::min(common.maxx, ae.MaxX),
+                  std::min(common.maxy, ae.MaxY)};
+        if (common.empty())
+            throw InputError("ingest: aoi: '" + config.aoi + "' does not overlap the epochs; check its CRS and extent");
+        aoi_geometry = std::move(union_geom);
+    }
+
+    // Snap the common extent outward to the reference grid, so the reference epoch is read
+    // pixel for pixel without resampling.
+    const bool keep_ref_grid = config.grid.crs.empty() && config.grid.pixel_size <= 0;
+    if (keep_ref_grid) {
+        const double c0 = std::floor((common.minx - ref_gt[0]) / res_x + 1e-6);
+        const double c1 = std::ceil((common.maxx - ref_gt[0]) / res_x - 1e-6);
+        const double r0 = std::floor((ref_gt[3] - common.maxy) / res_y + 1e-6);
+        const double r1 = std::ceil((ref_gt[3] - common.miny) / res_y - 1e-6);
+        common = {ref_gt[0] + c0 * res_x, ref_gt[3] - r1 * res_y, ref_gt[0] + c1 * res_x, ref_gt[3] - r0 * res_y};
+    }
+    out.width_ = static_cast<int>(std::lround((common.maxx - common.minx) / res_x));
+    out.height_ = static_cast<int>(std::lround((common.maxy - common.miny) / res_y));
+    if (out.width_ <= 0 || out.height_ <= 0)
+        throw InputError("ingest: the epochs overlap by less than one pixel; check that the tiles show the same area");
+    out.gt_ = {common.minx, res_x, 0, common.maxy, 0, -res_y};
+
+    // Bring each epoch onto the grid: a pixel window when it already lies on it, else a warp.
+    auto place = [&](AlignedEpochs::Epoch& epoch, const std::string& key) {
+        GDALDataset& ds = *epoch.mosaic;
+        double gt[6];
+        const bool georef = ds.GetGeoTransform(gt) == CE_None && !(options.pixel_size_m > 0 && !ds.GetSpatialRef());
+        if (!georef) {
+            if (ds.GetRasterXSize() < out.width_ || ds.GetRasterYSize() < out.height_ ||
+                (ds.GetRasterXSize() != reference.GetRasterXSize() || ds.GetRasterYSize() != reference.GetRasterYSize()))
+                throw InputError("ingest: " + key + ": images without georeferencing must have the same size (" +
+                                 std::to_string(ds.GetRasterXSize()) + "×" + std::to_string(ds.GetRasterYSize()) + " vs " +
+                                 std::to_string(reference.GetRasterXSize()) + "×" + std::to_string(reference.GetRasterYSize()) + ")");
+            epoch.on_grid = window_of(ds, 0, 0, out.width_, out.height_, key);
+            epoch.how = "window";
+            return;
+        }
+        const OGRSpatialReference* s = ds.GetSpatialRef();
+        const bool same_crs = (!s && !out.srs_) || (s && out.srs_ && s->IsSame(out.srs_.get()));
+        const double fx = (out.gt_[0] - gt[0]) / gt[1], fy = (out.gt_[3] - gt[3]) / gt[5];
+        const bool aligned = same_crs && std::abs(gt[2]) < 1e-12 && std::abs(gt[4]) < 1e-12 &&
+                             std::abs(gt[1] - res_x) < 1e-9 * res_x && std::abs(-gt[5] - res_y) < 1e-9 * res_y &&
+                             std::abs(fx - std::round(fx)) < 1e-6 && std::abs(fy - std::round(fy)) < 1e-6;
+        const int xoff = static_cast<int>(std::lround(fx)), yoff = static_cast<int>(std::lround(fy));
+        if (aligned && xoff >= 0 && yoff >= 0 && xoff + out.width_ <= ds.GetRasterXSize() &&
+            yoff + out.height_ <= ds.GetRasterYSize()) {
+            epoch.on_grid = window_of(ds, xoff, yoff, out.width_, out.height_, key);
+            epoch.how = "window";
+        } else {
+            epoch.on_grid = warp_to_grid({GDALDataset::ToHandle(&ds)}, out.srs_.get(), common, out.width_, out.height_,
+                                         config.grid.resampling, key);
+            epoch.how = "warped (" + config.grid.resampling + ")";
+        }
+    };
+    place(out.before_, "epochs.before.tiles");
+    place(out.after_, "epochs.after.tiles");
+
+    // Pixel size in metres and the scene centre in degrees.
+    if (out.srs_) {
+        if (out.srs_->IsGeographic()) {
+            const double lat = 0.5 * (common.miny + common.maxy) * M_PI / 180.0;
+            out.pixel_width_m_ = res_x * 111320.0 * std::cos(lat);
+            out.pixel_height_m_ = res_y * 110574.0;
+        } else {
+            out.pixel_width_m_ = res_x * linear_units_m(*out.srs_);
+            out.pixel_height_m_ = res_y * linear_units_m(*out.srs_);
+        }
+        OGRSpatialReference wgs84;
+        wgs84.SetWellKnownGeogCS("WGS84");
+        wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(out.srs_.get(), &wgs84));
+        double x = 0.5 * (common.minx + common.maxx), y = 0.5 * (common.miny + common.maxy);
+        if (ct && ct->Transform(1, &x, &y)) {
+            out.centre_lon_ = x;
+            out.centre_lat_ = y;
+        }
+    } else {
+        out.pixel_width_m_ = res_x;
+        out.pixel_height_m_ = res_y;
+    }
+
+    if (aoi_geometry) {
+        GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+        out.aoi_mask_.reset(mem->Create("", out.width_, out.height_, 1, GDT_Byte, nullptr));
+        out.aoi_mask_->SetGeoTransform(out.gt_.data());
+        int band = 1;
+        double burn = 1;
+        OGRGeometryH g = OGRGeometry::ToHandle(aoi_geometry.get());
+        if (GDALRasterizeGeometries(GDALDataset::ToHandle(out.aoi_mask_.get()), 1, &band, 1, &g, nullptr, nullptr, &burn,
+                                    nullptr, nullptr, nullptr) != CE_None)
+            throw InputError("ingest: aoi: cannot rasterize '" + config.aoi + "': " + last_gdal_error());
+    }
+    return out;
+}
+
+void AlignedEpochs::read_block(bool after, int row0, int rows, kernels::EpochBlock& block) const {
+    GDALDataset& ds = *(after ? after_ : before_).on_grid;
+    const cv::Size size(width_, rows);
+    auto read_band = [&](int band, cv::Mat& dst) {
+        if (band <= 0) {
+            dst.release();
+            return;
+        }
+        dst.create(size, CV_32FC1);
+        if (ds.GetRasterBand(band)->RasterIO(GF_Read, 0, row0, width_, rows, dst.data, width_, rows, GDT_Float32, 0,
+                                             static_cast<GSpacing>(dst.step)) != CE_None)
+            throw InputError(std::string("ingest: cannot read rows ") + std::to_string(row0) + "–" +
+                             std::to_string(row0 + rows) + " of the " + (after ? "after" : "before") +
+                             " epoch: " + last_gdal_error());
+    };
+    read_band(roles_.blue, block.blue);
+    read_band(roles_.green, block.green);
+    read_band(roles_.red, block.red);
+    read_band(roles_.nir, block.nir);
+
+    // Validity: every role band's mask (nodata, alpha, per-dataset mask), and the AOI.
+    block.valid.create(size, CV_8UC1);
+    block.valid.setTo(1);
+    cv::Mat scratch(size, CV_8UC1);
+    bool per_dataset_done = false;
+    for (int band : {roles_.blue, roles_.green, roles_.red, roles_.nir}) {
+        if (band <= 0) continue;
+        GDALRasterBand* b = ds.GetRasterBand(band);
+        const int flags = b->GetMaskFlags();
+        if (flags & GMF_ALL_VALID) continue;
+        if (flags & GMF_PER_DATASET) {
+            if (per_dataset_done) continue;
+            per_dataset_done = true;
+        }
+        if (b->GetMaskBand()->RasterIO(GF_Read, 0, row0, width_, rows, scratch.data, width_, rows, GDT_Byte, 0,
+                                       static_cast<GSpacing>(scratch.step)) != CE_None)
+            throw InputError("ingest: cannot read the validity mask of the " + std::string(after ? "after" : "before") +
+                             " epoch: " + last_gdal_error());
+        block.valid.setTo(0, scratch == 0);
+    }
+    if (aoi_mask_) {
+        if (aoi_mask_->GetRasterBand(1)->RasterIO(GF_Read, 0, row0, width_, rows, scratch.data, width_, rows, GDT_Byte, 0,
+                                                  static_cast<GSpacing>(scratch.step)) != CE_None)
+            throw InternalError("ingest: cannot read the AOI mask");
+        block.valid.setTo(0, scratch == 0);
+    }
+}
+
+std::string AlignedEpochs::describe() const {
+    return "before: " + before_.how + ", after: " + after_.how;
+}
+
+}  // namespace weipian

@@ -1,0 +1,59 @@
+#pragma once
+// Writers for the main job's outputs, and the staging folder that makes them appear only
+// when complete.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <ogr_spatialref.h>
+
+#include "pipeline/parcel.hpp"
+#include "pipeline/report.hpp"
+
+namespace weipian {
+
+// Writes into `<final>.partial-<pid>` and renames it to `final` on commit(). A previous
+// `final` is replaced only at commit; without commit() the staging folder is removed, so no
+// folder that looks complete is ever left behind.
+class OutputStaging {
+public:
+    explicit OutputStaging(std::filesystem::path final_dir);
+    ~OutputStaging();
+    OutputStaging(const OutputStaging&) = delete;
+    OutputStaging& operator=(const OutputStaging&) = delete;
+
+    const std::filesystem::path& dir() const { return staging_; }
+    const std::filesystem::path& final_dir() const { return final_; }
+    void commit();
+
+private:
+    std::filesystem::path final_;
+    std::filesystem::path staging_;
+    bool committed_ = false;
+};
+
+// Dates and provenance written with each parcel.
+struct ParcelAttributes {
+    std::string before_date;  // QSX
+    std::string after_date;   // HSX
+};
+
+// parcels.gpkg, layer "parcels", geometry in `srs` (MultiPolygon), fields: parcel_id, patch_id,
+// xzmc (township name), xzqdm (township code), area_m2, area_mu, cultivated_m2, cultivated_mu,
+// centroid_x, centroid_y, qsx, hsx, change_score, pixel_count. Throws InputError on write failure.
+void write_parcels_gpkg(const std::filesystem::path& path, const std::vector<Parcel>& parcels,
+                        const OGRSpatialReference& srs, const ParcelAttributes& attributes);
+
+// townships.csv (UTF-8 with BOM so Excel opens it): rank, township, code, cases, area_mu,
+// cultivated_cases, cultivated_mu; then a totals row equal to the sum of the rows as printed.
+void write_townships_csv(const std::filesystem::path& path, const std::vector<TownshipSummary>& rows);
+
+// summary.txt: the ranking in the county plan's wording, headed by the county line.
+void write_summary_txt(const std::filesystem::path& path, const std::string& county_name,
+                       const ParcelAttributes& attributes, const std::vector<TownshipSummary>& rows);
+
+// run.json, pretty-printed.
+void write_json(const std::filesystem::path& path, const nlohmann::json& document);
+
+}  // namespace weipian

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set-up command 1: installs what is missing, builds, and runs the main job on sample_tiles/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install_deps.sh
+scripts/build.sh
+build/app/weipian run --config configs/sample.yaml
+echo "outputs: $(pwd)/out/sample/ (parcels.gpkg, townships.csv, summary.txt, run.json)"

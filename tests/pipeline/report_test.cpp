@@ -1,0 +1,481 @@
+// Township summary and outputs: the county plan's wording (稷政办函〔2023〕18号, section 二)
+// reproduced line for line, rounding, totals, the output files and the staging folder.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gdal_priv.h>
+#include <ogrsf_frmts.h>
+
+#include "pipeline/errors.hpp"
+#include "pipeline/geo.hpp"
+#include "pipeline/outputs.hpp"
+#include "pipeline/report.hpp"
+
+namespace weipian {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A township of the plan: its figures in hundredths of a 亩. Codes are illustrative.
+struct PlanRow {
+    const char* name;
+    const char* code;
+    std::int64_t cases;
+    std::int64_t area_centimu;
+    std::int64_t cultivated_cases;
+    std::int64_t cultivated_centimu;
+};
+
+// m² whose to_centimu() is exactly `centimu` (亩 = m² × 0.0015).
+double m2_of(std::int64_t centimu) {
+    return static_cast<double>(centimu) * 20.0 / 3.0;
+}
+
+// Parcels whose per-parcel rounded areas add up to the row's figures, shuffled.
+std::vector<Parcel> parcels_for(const std::vector<PlanRow>& rows, unsigned seed) {
+    std::vector<Parcel> parcels;
+    for (const auto& row : rows) {
+        for (std::int64_t i = 0; i < row.cases; ++i) {
+            Parcel parcel;
+            parcel.patch_id = static_cast<std::int64_t>(parcels.size()) + 1;
+            parcel.township_name = row.name;
+            parcel.township_code = row.code;
+            const std::int64_t area = row.area_centimu / row.cases + (i < row.area_centimu % row.cases ? 1 : 0);
+            std::int64_t cultivated = 0;
+            if (i < row.cultivated_cases) {
+                cultivated = row.cultivated_centimu / row.cultivated_cases +
+                             (i < row.cultivated_centimu % row.cultivated_cases ? 1 : 0);
+            }
+            parcel.area_m2 = m2_of(area);
+            parcel.cultivated_m2 = m2_of(cultivated);
+            parcels.push_back(std::move(parcel));
+        }
+    }
+    std::mt19937 random(seed);
+    std::shuffle(parcels.begin(), parcels.end(), random);
+    return parcels;
+}
+
+// 2018—2021 cohort, listed here out of the plan's order on purpose.
+const std::vector<PlanRow> kCohort2018 = {
+    {"蔡村乡", "140824200", 4, 1557, 0, 0},      {"西社镇", "140824103", 34, 33943, 3, 99},
+    {"清河镇", "140824104", 12, 1950, 2, 116},   {"稷峰镇", "140824100", 35, 14131, 8, 2988},
+    {"翟店镇", "140824102", 11, 3096, 2, 155},   {"太阳乡", "140824201", 7, 1881, 4, 397},
+    {"化峪镇", "140824101", 15, 9593, 4, 562},
+};
+
+const std::vector<std::string> kPlan2018Lines = {
+    "1. 稷峰镇违法用地 35 宗，总面积 141.31 亩，涉及耕地 8 宗，面积 29.88 亩。",
+    "2. 化峪镇违法用地 15 宗，总面积 95.93 亩，涉及耕地 4 宗，面积 5.62 亩。",
+    "3. 太阳乡违法用地 7 宗，总面积 18.81 亩，涉及耕地 4 宗，面积 3.97 亩。",
+    "4. 翟店镇违法用地 11 宗，总面积 30.96 亩，涉及耕地 2 宗，面积 1.55 亩。",
+    "5. 清河镇违法用地 12 宗，总面积 19.5 亩，涉及耕地 2 宗，面积 1.16 亩。",
+    "6. 西社镇违法用地 34 宗，总面积 339.43 亩，涉及耕地 3 宗，面积 0.99 亩。",
+    "7. 蔡村乡违法用地 4 宗，总面积 15.57 亩，不涉及耕地。",
+};
+
+const std::vector<PlanRow> kCohort2022 = {
+    {"清河镇", "140824104", 1, 112, 0, 0},     {"稷峰镇", "140824100", 5, 941, 0, 0},
+    {"西社镇", "140824103", 33, 16783, 3, 1218}, {"太阳乡", "140824201", 2, 327, 0, 0},
+    {"翟店镇", "140824102", 10, 2250, 0, 0},   {"化峪镇", "140824101", 18, 6331, 5, 1349},
+    {"蔡村乡", "140824200", 2, 3041, 0, 0},
+};
+
+const std::vector<std::string> kPlan2022Lines = {
+    "1. 化峪镇违法用地 18 宗，总面积 63.31 亩，涉及耕地 5 宗，面积 13.49 亩。",
+    "2. 西社镇违法用地 33 宗，总面积 167.83 亩，涉及耕地 3 宗，面积 12.18 亩。",
+    "3. 蔡村乡违法用地 2 宗，总面积 30.41 亩，不涉及耕地。",
+    "4. 翟店镇违法用地 10 宗，总面积 22.5 亩，不涉及耕地。",
+    "5. 稷峰镇违法用地 5 宗，总面积 9.41 亩，不涉及耕地。",
+    "6. 太阳乡违法用地 2 宗，总面积 3.27 亩，不涉及耕地。",
+    "7. 清河镇违法用地 1 宗，总面积 1.12 亩，不涉及耕地。",
+};
+
+Parcel parcel_in(const std::string& name, const std::string& code, double area_m2, double cultivated_m2 = 0) {
+    Parcel parcel;
+    parcel.township_name = name;
+    parcel.township_code = code;
+    parcel.area_m2 = area_m2;
+    parcel.cultivated_m2 = cultivated_m2;
+    return parcel;
+}
+
+// Parcels are move-only, so a braced list cannot hold them.
+template <typename... P>
+std::vector<Parcel> parcels_of(P&&... parcels) {
+    std::vector<Parcel> out;
+    (out.push_back(std::forward<P>(parcels)), ...);
+    return out;
+}
+
+std::string read_all(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> parts;
+    std::string part;
+    std::istringstream in(text);
+    while (std::getline(in, part, separator)) parts.push_back(part);
+    if (!text.empty() && text.back() == separator) parts.emplace_back();
+    return parts;
+}
+
+// A fresh folder under the system temp folder, removed at the end of the test.
+class TempDir {
+public:
+    TempDir() {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        path_ = fs::temp_directory_path() /
+                ("weipian_report_test_" + std::to_string(::getpid()) + "_" + info->name());
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// numbers
+
+TEST(ReportTest, FormatMuPrintsTwoDecimalsWithoutTrailingZeros) {
+    EXPECT_EQ(format_mu(1950), "19.5");
+    EXPECT_EQ(format_mu(14131), "141.31");
+    EXPECT_EQ(format_mu(2000), "20");
+    EXPECT_EQ(format_mu(0), "0");
+    EXPECT_EQ(format_mu(5), "0.05");
+    EXPECT_EQ(format_mu(50), "0.5");
+    EXPECT_EQ(format_mu(99), "0.99");
+    EXPECT_EQ(format_mu(100), "1");
+    EXPECT_EQ(format_mu(-1950), "-19.5");
+    EXPECT_EQ(format_mu(std::numeric_limits<std::int64_t>::min()), "-92233720368547758.08");
+}
+
+TEST(ReportTest, ToCentimuRoundsHalfAwayFromZero) {
+    EXPECT_EQ(to_centimu(10000.0), 1500);  // 1 公顷 = 15 亩
+    EXPECT_EQ(to_centimu(10.0), 2);        // 1.5 centimu
+    EXPECT_EQ(to_centimu(30.0), 5);        // 4.5: half to even would give 4
+    EXPECT_EQ(to_centimu(50.0), 8);        // 7.5
+    EXPECT_EQ(to_centimu(-10.0), -2);
+    EXPECT_EQ(to_centimu(3.3), 0);  // 0.495
+    EXPECT_EQ(to_centimu(3.4), 1);  // 0.51
+    EXPECT_EQ(to_centimu(0.0), 0);
+    for (std::int64_t centimu = 0; centimu < 200000; centimu += 7) EXPECT_EQ(to_centimu(m2_of(centimu)), centimu);
+    EXPECT_THROW(to_centimu(std::nan("")), InternalError);
+}
+
+TEST(ReportTest, CultivatedCaseNeedsRoundedCultivatedAreaAboveZero) {
+    auto parcels = parcels_of(parcel_in("稷峰镇", "1", 1000, 3.3),   // 0.495 centimu -> 0: not a case
+                              parcel_in("稷峰镇", "1", 1000, 3.4));  // 0.51 -> 1: a case
+    const auto rows = summarize_by_township(parcels);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].cases, 2);
+    EXPECT_EQ(rows[0].cultivated_cases, 1);
+    EXPECT_EQ(rows[0].cultivated_centimu, 1);
+}
+
+TEST(ReportTest, RowsSumPerParcelRoundedValues) {
+    // Three parcels of 4 m² (0.6 centimu each): printed 0.01 亩 each, so the row says 0.03 亩
+    // although 12 m² alone would round to 0.02.
+    auto parcels = parcels_of(parcel_in("清河镇", "4", 4), parcel_in("清河镇", "4", 4), parcel_in("清河镇", "4", 4));
+    const auto rows = summarize_by_township(parcels);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].area_centimu, 3);
+    EXPECT_EQ(total_of(rows).area_centimu, 3);
+}
+
+TEST(ReportTest, TotalsEqualTheSumOfTheRows) {
+    const auto rows = summarize_by_township(parcels_for(kCohort2018, 1));
+    const auto total = total_of(rows);
+    std::int64_t cases = 0, area = 0, cultivated_cases = 0, cultivated = 0;
+    for (const auto& row : rows) {
+        cases += row.cases;
+        area += row.area_centimu;
+        cultivated_cases += row.cultivated_cases;
+        cultivated += row.cultivated_centimu;
+    }
+    EXPECT_EQ(total.cases, cases);
+    EXPECT_EQ(total.area_centimu, area);
+    EXPECT_EQ(total.cultivated_cases, cultivated_cases);
+    EXPECT_EQ(total.cultivated_centimu, cultivated);
+    EXPECT_EQ(total.cases, 118);
+    EXPECT_EQ(total.area_centimu, 66151);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the plan's wording
+
+TEST(ReportTest, ReproducesThePlan2018To2021TableWordForWord) {
+    for (unsigned seed : {1u, 2u, 3u}) {
+        const auto rows = summarize_by_township(parcels_for(kCohort2018, seed));
+        ASSERT_EQ(rows.size(), kPlan2018Lines.size());
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            EXPECT_EQ(format_township_line(static_cast<int>(i) + 1, rows[i], "违法用地"), kPlan2018Lines[i]);
+        }
+        EXPECT_EQ(format_county_line("2018—2021年，全县土地卫片执法", total_of(rows), "违法用地"),
+                  "2018—2021年，全县土地卫片执法共发现各类违法用地 118 宗，总面积 661.51 亩（其中：耕地 23 宗，面积 "
+                  "43.17 亩）。");
+    }
+}
+
+TEST(ReportTest, ReproducesThePlan2022TableWordForWord) {
+    const auto rows = summarize_by_township(parcels_for(kCohort2022, 7));
+    ASSERT_EQ(rows.size(), kPlan2022Lines.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_EQ(format_township_line(static_cast<int>(i) + 1, rows[i], "违法用地"), kPlan2022Lines[i]);
+    }
+    EXPECT_EQ(format_county_line("2022 年全县土地卫片执法", total_of(rows), "违法用地"),
+              "2022 年全县土地卫片执法共发现各类违法用地 71 宗，总面积 297.85 亩（其中：耕地 8 宗，面积 25.67 亩）。");
+}
+
+TEST(ReportTest, RankingBreaksTiesByTotalAreaThenCode) {
+    auto parcels = parcels_of(
+        parcel_in("乙镇", "140824102", m2_of(500), m2_of(100)), parcel_in("甲镇", "140824101", m2_of(500), m2_of(100)),
+        parcel_in("丙镇", "140824103", m2_of(900), m2_of(100)), parcel_in("丁镇", "140824104", m2_of(100), m2_of(200)));
+    const auto rows = summarize_by_township(parcels);
+    ASSERT_EQ(rows.size(), 4u);
+    EXPECT_EQ(rows[0].name, "丁镇");  // most cultivated
+    EXPECT_EQ(rows[1].name, "丙镇");  // same cultivated, larger total
+    EXPECT_EQ(rows[2].name, "甲镇");  // same both: smaller code first
+    EXPECT_EQ(rows[3].name, "乙镇");
+}
+
+TEST(ReportTest, UnassignedRowComesLastAndReadsOutsideEveryTownship) {
+    auto parcels = parcels_of(parcel_in(kUnassignedTownship, "", m2_of(90000), m2_of(9000)),
+                              parcel_in("蔡村乡", "140824200", m2_of(100)));
+    const auto rows = summarize_by_township(parcels);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].name, "蔡村乡");
+    EXPECT_EQ(rows[1].name, kUnassignedTownship);
+    EXPECT_EQ(format_township_line(2, rows[1], "疑似违法用地"),
+              "2. 乡镇界外疑似违法用地 1 宗，总面积 900 亩，涉及耕地 1 宗，面积 90 亩。");
+    EXPECT_EQ(total_of(rows).area_centimu, 90100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// output files
+
+TEST(OutputsTest, TownshipsCsvHasBomRowsAndATotalsRowEqualToTheirSum) {
+    TempDir temp;
+    const auto rows = summarize_by_township(parcels_for(kCohort2018, 4));
+    const auto path = temp.path() / "townships.csv";
+    write_townships_csv(path, rows);
+    const auto text = read_all(path);
+    ASSERT_EQ(text.rfind("\xEF\xBB\xBF", 0), 0u);
+    const auto lines = split(text.substr(3), '\n');
+    ASSERT_EQ(lines.size(), rows.size() + 3);  // header, rows, totals, empty after the last newline
+    EXPECT_EQ(lines[0], "rank,township,code,cases,area_mu,cultivated_cases,cultivated_mu");
+    EXPECT_EQ(lines[1], "1,稷峰镇,140824100,35,141.31,8,29.88");
+    EXPECT_EQ(lines[5], "5,清河镇,140824104,12,19.50,2,1.16");
+    EXPECT_EQ(lines[7], "7,蔡村乡,140824200,4,15.57,0,0.00");
+    EXPECT_EQ(lines[8], ",合计,,118,661.51,23,43.17");
+    std::int64_t cases = 0, cultivated_cases = 0;
+    long long area = 0, cultivated = 0;  // hundredths, parsed back from the printed text
+    for (std::size_t i = 1; i <= rows.size(); ++i) {
+        const auto cells = split(lines[i], ',');
+        ASSERT_EQ(cells.size(), 7u) << lines[i];
+        cases += std::stoll(cells[3]);
+        area += std::llround(std::stod(cells[4]) * 100);
+        cultivated_cases += std::stoll(cells[5]);
+        cultivated += std::llround(std::stod(cells[6]) * 100);
+    }
+    const auto totals = split(lines[8], ',');
+    EXPECT_EQ(std::stoll(totals[3]), cases);
+    EXPECT_EQ(std::llround(std::stod(totals[4]) * 100), area);
+    EXPECT_EQ(std::stoll(totals[5]), cultivated_cases);
+    EXPECT_EQ(std::llround(std::stod(totals[6]) * 100), cultivated);
+    EXPECT_EQ(lines[9], "");
+}
+
+TEST(OutputsTest, SummaryTxtUsesThePlanWordingForCandidates) {
+    TempDir temp;
+    const auto rows = summarize_by_township(parcels_for(kCohort2022, 5));
+    const auto path = temp.path() / "summary.txt";
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows);
+    const auto text = read_all(path);
+    const auto lines = split(text, '\n');
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines[0].find("稷山县"), std::string::npos);
+    EXPECT_NE(lines[0].find("2023-01-15"), std::string::npos);
+    EXPECT_NE(lines[0].find("2023-04-20"), std::string::npos);
+    EXPECT_NE(text.find("本期卫片监测共发现各类疑似违法用地 71 宗，总面积 297.85 亩（其中：耕地 8 宗，面积 25.67 "
+                        "亩）。各乡镇涉及耕地面积从大到小依次排名如下。\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("\n1. 化峪镇疑似违法用地 18 宗，总面积 63.31 亩，涉及耕地 5 宗，面积 13.49 亩。\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("\n7. 清河镇疑似违法用地 1 宗，总面积 1.12 亩，不涉及耕地。\n"), std::string::npos);
+    EXPECT_NE(text.find("外业核查"), std::string::npos);
+    EXPECT_NE(text.find("不是违法认定结论"), std::string::npos);
+}
+
+TEST(OutputsTest, SummaryTxtWithNoParcelsSaysSoInOneLine) {
+    TempDir temp;
+    const auto path = temp.path() / "summary.txt";
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, {});
+    const auto text = read_all(path);
+    EXPECT_NE(text.find("\n本期卫片监测未发现新增建设疑似违法用地图斑。\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("宗"), std::string::npos);
+}
+
+TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
+    ensure_gdal_registered();
+    TempDir temp;
+    OGRSpatialReference srs;
+    ASSERT_EQ(srs.importFromEPSG(4546), OGRERR_NONE);  // authority order on purpose
+    std::vector<Parcel> parcels;
+    for (int i = 0; i < 2; ++i) {
+        Parcel parcel = parcel_in("稷峰镇", "140824100", 10.0 + i * 10000.0, 3.4);
+        parcel.id = i + 1;
+        parcel.patch_id = 40 + i;
+        parcel.pixel_count = 100 + i;
+        parcel.change_score = 0.25;
+        parcel.centroid_x = 500150.123;
+        parcel.centroid_y = 3940150.456;
+        OGRGeometry* geometry = nullptr;
+        const double x = 500100 + i * 200;
+        const std::string wkt = "POLYGON ((" + std::to_string(x) + " 3940100," + std::to_string(x + 100) +
+                                " 3940100," + std::to_string(x + 100) + " 3940200," + std::to_string(x) +
+                                " 3940200," + std::to_string(x) + " 3940100))";
+        ASSERT_EQ(OGRGeometryFactory::createFromWkt(wkt.c_str(), nullptr, &geometry), OGRERR_NONE);
+        parcel.geometry.reset(geometry);
+        parcels.push_back(std::move(parcel));
+    }
+    const auto path = temp.path() / "parcels.gpkg";
+    write_parcels_gpkg(path, parcels, srs, {"2023-01-15", "2023-04-20"});
+    write_parcels_gpkg(path, parcels, srs, {"2023-01-15", "2023-04-20"});  // overwrites
+
+    GDALDatasetUniquePtr dataset(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
+    ASSERT_NE(dataset, nullptr);
+    OGRLayer* layer = dataset->GetLayerByName("parcels");
+    ASSERT_NE(layer, nullptr);
+    EXPECT_EQ(layer->GetFeatureCount(), 2);
+    EXPECT_EQ(wkbFlatten(layer->GetGeomType()), wkbMultiPolygon);
+    ASSERT_NE(layer->GetSpatialRef(), nullptr);
+    EXPECT_STREQ(layer->GetSpatialRef()->GetAuthorityCode(nullptr), "4546");
+    std::vector<std::string> names;
+    for (int i = 0; i < layer->GetLayerDefn()->GetFieldCount(); ++i)
+        names.emplace_back(layer->GetLayerDefn()->GetFieldDefn(i)->GetNameRef());
+    EXPECT_EQ(names, (std::vector<std::string>{"parcel_id", "patch_id", "xzmc", "xzqdm", "area_m2", "area_mu",
+                                               "cultivated_m2", "cultivated_mu", "centroid_x", "centroid_y", "qsx",
+                                               "hsx", "change_score", "pixel_count"}));
+    OGRFeatureUniquePtr first(layer->GetNextFeature());
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->GetFieldAsInteger64("parcel_id"), 1);
+    EXPECT_EQ(first->GetFieldAsInteger64("patch_id"), 40);
+    EXPECT_STREQ(first->GetFieldAsString("xzmc"), "稷峰镇");
+    EXPECT_STREQ(first->GetFieldAsString("xzqdm"), "140824100");
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("area_m2"), 10.0);
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("area_mu"), 0.02);  // 1.5 centimu rounds away from zero
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("cultivated_mu"), 0.01);
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("centroid_x"), 500150.12);
+    EXPECT_STREQ(first->GetFieldAsString("qsx"), "2023-01-15");
+    EXPECT_STREQ(first->GetFieldAsString("hsx"), "2023-04-20");
+    EXPECT_EQ(first->GetFieldAsInteger64("pixel_count"), 100);
+    ASSERT_NE(first->GetGeometryRef(), nullptr);
+    EXPECT_EQ(wkbFlatten(first->GetGeometryRef()->getGeometryType()), wkbMultiPolygon);
+    OGREnvelope envelope;
+    first->GetGeometryRef()->getEnvelope(&envelope);
+    EXPECT_DOUBLE_EQ(envelope.MinX, 500100.0);  // easting stays x
+    EXPECT_DOUBLE_EQ(envelope.MinY, 3940100.0);
+    OGRFeatureUniquePtr second(layer->GetNextFeature());
+    ASSERT_NE(second, nullptr);
+    EXPECT_DOUBLE_EQ(second->GetFieldAsDouble("area_mu"), 15.02);
+}
+
+TEST(OutputsTest, WriteJsonIsPrettyPrinted) {
+    TempDir temp;
+    const auto path = temp.path() / "run.json";
+    write_json(path, nlohmann::json{{"county", "稷山县"}, {"parcels", 3}});
+    const auto text = read_all(path);
+    EXPECT_EQ(nlohmann::json::parse(text)["county"], "稷山县");
+    EXPECT_NE(text.find("\n  \"parcels\": 3"), std::string::npos) << text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// staging folder
+
+TEST(OutputStagingTest, WithoutCommitNothingIsLeftBehind) {
+    TempDir temp;
+    const auto final_dir = temp.path() / "out";
+    fs::path staging;
+    {
+        OutputStaging output(final_dir);
+        staging = output.dir();
+        EXPECT_EQ(staging, temp.path() / ("out.partial-" + std::to_string(::getpid())));
+        EXPECT_TRUE(fs::is_directory(staging));
+        std::ofstream(staging / "summary.txt") << "partial";
+    }
+    EXPECT_FALSE(fs::exists(final_dir));
+    EXPECT_FALSE(fs::exists(staging));
+}
+
+TEST(OutputStagingTest, CommitMovesTheFilesIntoTheFinalFolder) {
+    TempDir temp;
+    const auto final_dir = temp.path() / "county" / "2023Q1";  // parent folders are created
+    fs::path staging;
+    {
+        OutputStaging output(final_dir);
+        staging = output.dir();
+        write_json(output.dir() / "run.json", nlohmann::json{{"ok", true}});
+        write_townships_csv(output.dir() / "townships.csv", {});
+        output.commit();
+        EXPECT_EQ(output.final_dir(), final_dir);
+    }
+    EXPECT_TRUE(fs::is_regular_file(final_dir / "run.json"));
+    EXPECT_TRUE(fs::is_regular_file(final_dir / "townships.csv"));
+    EXPECT_FALSE(fs::exists(staging));
+    EXPECT_EQ(read_all(final_dir / "townships.csv"),
+              "\xEF\xBB\xBFrank,township,code,cases,area_mu,cultivated_cases,cultivated_mu\n,合计,,0,0.00,0,0.00\n");
+}
+
+TEST(OutputStagingTest, CommitReplacesAPreviousFinalFolder) {
+    TempDir temp;
+    const auto final_dir = temp.path() / "out";
+    fs::create_directories(final_dir);
+    std::ofstream(final_dir / "stale.txt") << "previous run";
+    {
+        OutputStaging output(final_dir / "");  // a trailing separator names the same folder
+        EXPECT_EQ(output.dir(), temp.path() / ("out.partial-" + std::to_string(::getpid())));
+        EXPECT_TRUE(fs::exists(final_dir / "stale.txt"));  // untouched until commit
+        std::ofstream(output.dir() / "summary.txt") << "new run";
+        output.commit();
+    }
+    EXPECT_FALSE(fs::exists(final_dir / "stale.txt"));
+    EXPECT_EQ(read_all(final_dir / "summary.txt"), "new run");
+    std::vector<std::string> entries;
+    for (const auto& entry : fs::directory_iterator(temp.path())) entries.push_back(entry.path().filename().string());
+    EXPECT_EQ(entries, std::vector<std::string>{"out"});  // no .partial- or .old- folder left
+}
+
+TEST(OutputStagingTest, PreviousFinalFolderSurvivesAnUncommittedRun) {
+    TempDir temp;
+    const auto final_dir = temp.path() / "out";
+    fs::create_directories(final_dir);
+    std::ofstream(final_dir / "summary.txt") << "previous run";
+    { OutputStaging output(final_dir); }
+    EXPECT_EQ(read_all(final_dir / "summary.txt"), "previous run");
+}
+
+}  // namespace
+}  // namespace weipian
