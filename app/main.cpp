@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
 
 #include "pipeline/config.hpp"
 #include "pipeline/errors.hpp"
@@ -93,9 +95,12 @@ int main(int argc, char** argv) {
         }
         Config config = load_or_default(config_path);
         apply_epochs(config, before, after);
+        if (threads >= 0) config.processing.threads = threads;
+        // One place decides the worker count for every TBB loop in the process.
+        const int workers = config.processing.threads > 0 ? config.processing.threads : tbb::info::default_concurrency();
+        tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers));
         if (*run) {
             if (!out_path.empty()) config.output_dir = out_path;
-            if (threads >= 0) config.processing.threads = threads;
             const RunSummary summary = run_main_job(config);
             std::cout << "weipian: " << summary.parcels << " candidate parcels, " << summary.report["counts"]["area_mu"].get<std::string>()
                       << " 亩, written to " << fs::absolute(summary.output_dir).lexically_normal().string() << "\n";

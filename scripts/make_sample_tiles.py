@@ -749,6 +749,16 @@ def summarize(rows):
     return ranked, total
 
 
+def land_of(parts):
+    """Land classes under a whole object (all its township parts), 'DLBM:m2;...'."""
+    land = {}
+    for p in parts:
+        for item in p["land_before"].split(";"):
+            k, v = item.split(":")
+            land[k] = land.get(k, 0) + int(v)
+    return ";".join(f"{k}:{v}" for k, v in sorted(land.items()))
+
+
 def write_readme(out, rows, n_dltb):
     ranked, total = summarize(rows)
     objs = {}
@@ -805,7 +815,7 @@ def write_readme(out, rows, n_dltb):
              "are straight between vertices in EPSG:4546 (do not densify before the overlay). "
              "Codes are illustrative sample codes. The 稷峰镇/化峪镇 boundary is the vertical "
              "x = 497350 in the north half of the scene; the other boundaries have slanted "
-             "segments. A 1800 m² triangle in the south-east corner (x + y beyond the line from "
+             "segments. A 1800 m² triangle in the south-east corner (south-east of the line from "
              "(497640, 3940420) to (497580, 3940360)) lies outside all townships (neighbouring "
              "county) and holds no construction.")
     L.append(f"- `dltb.gpkg`, layer `dltb`: {n_dltb} land-use patches in EPSG:{EPSG_GRID}, fields "
@@ -820,7 +830,7 @@ def write_readme(out, rows, n_dltb):
         L.append(f"| {oid} | {parts[0]['kind']} | {parts[0]['object_area_m2']} | "
                  + "; ".join(f"{p['township_name']} {p['area_m2']}" for p in parts) + " | "
                  + "; ".join(str(p["cultivated_m2"]) for p in parts) + " | "
-                 + parts[0]["land_before"] + " | " + parts[0]["notes"] + " |")
+                 + land_of(parts) + " | " + parts[0]["notes"] + " |")
     L.append("")
     L.append("Shapes are axis-aligned rectangles and L-shapes on whole pixels, so the truth is "
              "exact. `truth.csv` (UTF-8) has one row per object and township part with `area_m2` "
@@ -865,9 +875,18 @@ def write_readme(out, rows, n_dltb):
     L.append("- C10 (225 m²) is just above the MMU; C07 (120 m²) is below it.")
     L.append("- The after epoch's gain/offset gives unchanged bare surfaces a score of about "
              "0.03-0.06; ripening fields score about 0.3-0.4 but keep NDVI_after ≈ 0.42.")
-    L.append("- With a 3 x 3 cross (OpenCV MORPH_CROSS / a radius-1 ellipse) instead of a square, "
-             "each rectangle would lose its corner pixels (4 per rectangle, 5 per L-shape); the "
-             "truth assumes the square.")
+    L.append("- The structuring element matters: with a 3 x 3 cross (OpenCV MORPH_CROSS, and "
+             "also what getStructuringElement(MORPH_ELLIPSE, 3 x 3) returns) instead of a square, "
+             "opening removes each convex corner pixel and closing does not restore it (4 pixels "
+             "per rectangle, 5 per L-shape, 55 in all). The truth assumes the square "
+             "(MORPH_RECT).")
+    L.append("- Rounding: 化峪镇's exact total is 6450 m² = 9.675 亩 and the county's 15450 m² = "
+             "23.175 亩, both on a rounding tie when rounded as a sum; rounding each case first "
+             "(as the plan's tables do) gives 9.68 and 23.18 without ambiguity, and the township "
+             "lines then add up to the county line exactly.")
+    L.append("- The before epoch is warped onto the after grid (reference: after); the grids are "
+             "identical, so bilinear resampling returns the source values unchanged (checked "
+             "with gdalwarp -r bilinear).")
     (out / "README.md").write_text("\n".join(L) + "\n", encoding="utf-8")
 
 
