@@ -1,0 +1,24 @@
+#pragma once
+// Each subcommand registers its options on the CLI and returns the action that runs it.
+// main.cpp holds the one explicit list of commands; nothing registers itself.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace weipian::app {
+
+// Runs a parsed command; returns the process exit code. Throws weipian::Error for user errors.
+using CommandAction = std::function<int()>;
+
+// Options shared by all commands (set before any action runs).
+struct GlobalOptions {
+    bool verbose = false;
+    bool quiet = false;
+};
+
+CommandAction add_run_command(CLI::App& app);
+CommandAction add_detect_command(CLI::App& app);
+CommandAction add_evaluate_command(CLI::App& app);
+CommandAction add_config_command(CLI::App& app);
+
+}  // namespace weipian::app

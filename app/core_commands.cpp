@@ -1,0 +1,144 @@
+// The main job and the evaluation commands: run, detect, evaluate, config.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+
+#include "app/commands.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/evaluate.hpp"
+#include "pipeline/ingest.hpp"
+#include "pipeline/run.hpp"
+
+namespace weipian::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Options the run/detect/evaluate commands share; owned by the action closures.
+struct SceneOptions {
+    std::string config_path;
+    std::vector<std::string> before, after;
+    std::string out;
+    double pixel_size = 0;
+    int threads = -1;
+
+    Config resolve() const {
+        Config config = config_path.empty() ? Config{} : Config::load(config_path);
+        if (!before.empty()) config.before.tiles = before;
+        if (!after.empty()) config.after.tiles = after;
+        if (threads >= 0) config.processing.threads = threads;
+        return config;
+    }
+};
+
+// One place decides the worker count for every TBB loop in the process.
+std::unique_ptr<tbb::global_control> limit_threads(const Config& config) {
+    const int workers = config.processing.threads > 0 ? config.processing.threads : tbb::info::default_concurrency();
+    return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                 static_cast<std::size_t>(workers));
+}
+
+void add_scene_inputs(CLI::App* cmd, SceneOptions& o, bool required) {
+    auto* b = cmd->add_option("--before", o.before, "earlier-epoch (QSX) image(s) or globs");
+    auto* a = cmd->add_option("--after", o.after, "later-epoch (HSX) image(s) or globs");
+    if (required) {
+        b->required();
+        a->required();
+    }
+}
+
+}  // namespace
+
+CommandAction add_run_command(CLI::App& app) {
+    auto o = std::make_shared<SceneOptions>();
+    CLI::App* cmd = app.add_subcommand("run", "the main job: epochs in, candidate parcels per township out");
+    cmd->add_option("--config", o->config_path, "YAML configuration (see `weipian config`)")->required();
+    add_scene_inputs(cmd, *o, false);
+    cmd->add_option("--out", o->out, "output folder; replaces output.dir");
+    cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    return [o]() {
+        Config config = o->resolve();
+        if (!o->out.empty()) config.output_dir = o->out;
+        const auto threads = limit_threads(config);
+        const RunSummary summary = run_main_job(config);
+        std::cout << "weipian: " << summary.parcels << " candidate parcels, "
+                  << summary.report["counts"]["area_mu"].get<std::string>() << " 亩, written to "
+                  << fs::absolute(summary.output_dir).lexically_normal().string() << "\n";
+        return 0;
+    };
+}
+
+CommandAction add_detect_command(CLI::App& app) {
+    auto o = std::make_shared<SceneOptions>();
+    CLI::App* cmd = app.add_subcommand("detect", "write the cleaned change mask (Byte, 1 = new construction)");
+    add_scene_inputs(cmd, *o, true);
+    cmd->add_option("--out", o->out, "mask GeoTIFF to write")->required();
+    cmd->add_option("--config", o->config_path, "YAML configuration (band roles, detector, cleaning)");
+    cmd->add_option("--pixel-size", o->pixel_size, "pixel size in metres for images without georeferencing (PNG)")
+        ->check(CLI::PositiveNumber);
+    return [o]() {
+        const Config config = o->resolve();
+        const auto threads = limit_threads(config);
+        IngestOptions options;
+        options.allow_missing_crs = true;
+        options.pixel_size_m = o->pixel_size;
+        const AlignedEpochs epochs = ingest_epochs(config, options);
+        const ChangeMask change = detect_change(epochs, config);
+        write_mask_geotiff(o->out, change.mask, epochs);
+        spdlog::info("detect: {} parcels, {} px flagged", change.components.count(), cv::countNonZero(change.mask));
+        return 0;
+    };
+}
+
+CommandAction add_evaluate_command(CLI::App& app) {
+    auto o = std::make_shared<SceneOptions>();
+    auto label = std::make_shared<std::string>();
+    auto kind = std::make_shared<std::string>("auto");
+    CLI::App* cmd = app.add_subcommand("evaluate", "print accuracy (JSON) of the change mask against labels");
+    add_scene_inputs(cmd, *o, true);
+    cmd->add_option("--label", *label, "labels: full map (0/255) or samples (1 changed, 2 unchanged)")->required();
+    cmd->add_option("--label-kind", *kind, "auto, full or sparse")->check(CLI::IsMember({"auto", "full", "sparse"}));
+    cmd->add_option("--config", o->config_path, "YAML configuration (band roles, detector, cleaning)");
+    cmd->add_option("--pixel-size", o->pixel_size, "pixel size in metres for images without georeferencing (PNG)")
+        ->check(CLI::PositiveNumber);
+    return [o, label, kind]() {
+        const Config config = o->resolve();
+        const auto threads = limit_threads(config);
+        IngestOptions options;
+        options.allow_missing_crs = true;
+        options.pixel_size_m = o->pixel_size;
+        const AlignedEpochs epochs = ingest_epochs(config, options);
+        const ChangeMask change = detect_change(epochs, config);
+        const LabelKind label_kind = *kind == "full" ? LabelKind::Full : *kind == "sparse" ? LabelKind::Sparse : LabelKind::Automatic;
+        const cv::Mat reference = read_label_raster(*label, epochs);
+        nlohmann::json result = evaluate_mask(change.mask, reference, label_kind, config.clean.connectivity, change.valid);
+        const double flagged = cv::countNonZero(change.mask);
+        result["before"] = o->before.front();
+        result["after"] = o->after.front();
+        result["label"] = *label;
+        result["threshold"] = change.threshold;
+        result["flagged_pixels"] = flagged;
+        result["flagged_area_m2"] = flagged * epochs.pixel_width_m() * epochs.pixel_height_m();
+        std::cout << result.dump(2) << "\n";
+        return 0;
+    };
+}
+
+CommandAction add_config_command(CLI::App& app) {
+    auto check = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand("config", "print every configuration key with its default, range and help");
+    cmd->add_option("--check", *check, "validate this config file and print it resolved (JSON)");
+    return [check]() {
+        if (check->empty())
+            std::cout << describe_config_keys();
+        else
+            std::cout << Config::load(*check).to_json().dump(2) << "\n";
+        return 0;
+    };
+}
+
+}  // namespace weipian::app
