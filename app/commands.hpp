@@ -20,5 +20,9 @@ CommandAction add_run_command(CLI::App& app);
 CommandAction add_detect_command(CLI::App& app);
 CommandAction add_evaluate_command(CLI::App& app);
 CommandAction add_config_command(CLI::App& app);
+// `ledger import|export|report` (app/ledger_command.cpp).
+CommandAction add_ledger_command(CLI::App& app);
+CommandAction add_polygonize_command(CLI::App& app);
+CommandAction add_bench_command(CLI::App& app);
 
 }  // namespace weipian::app

@@ -9,6 +9,12 @@
 namespace weipian::kernels {
 
 void open_close(cv::Mat& mask, int open_radius_px, int close_radius_px, const cv::Mat& valid) {
+    MorphologyWorkspace workspace;
+    open_close(mask, open_radius_px, close_radius_px, valid, workspace);
+}
+
+void open_close(cv::Mat& mask, int open_radius_px, int close_radius_px, const cv::Mat& valid,
+                MorphologyWorkspace& workspace) {
     if (mask.type() != CV_8UC1) throw std::invalid_argument("open_close: mask must be CV_8UC1");
     if (!valid.empty() && (valid.type() != CV_8UC1 || valid.size() != mask.size()))
         throw std::invalid_argument("open_close: valid mask must be CV_8UC1 of the mask's size");
@@ -19,9 +25,8 @@ void open_close(cv::Mat& mask, int open_radius_px, int close_radius_px, const cv
     if (open_radius_px > 0) {
         const cv::Mat element = cv::getStructuringElement(
             cv::MORPH_RECT, cv::Size(2 * open_radius_px + 1, 2 * open_radius_px + 1));
-        cv::Mat eroded;
-        cv::erode(mask, eroded, element, {-1, -1}, 1, cv::BORDER_REPLICATE);
-        cv::dilate(eroded, mask, element, {-1, -1}, 1, cv::BORDER_CONSTANT, outside);
+        cv::erode(mask, workspace.a, element, {-1, -1}, 1, cv::BORDER_REPLICATE);
+        cv::dilate(workspace.a, mask, element, {-1, -1}, 1, cv::BORDER_CONSTANT, outside);
     }
     if (close_radius_px > 0) {
         // Closing on a copy padded with r background pixels: dilation may reach into the pad and
@@ -29,13 +34,12 @@ void open_close(cv::Mat& mask, int open_radius_px, int close_radius_px, const cv
         // edge pixels (padding the same r with replicated values would glue both).
         const int r = close_radius_px;
         const cv::Mat element = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(2 * r + 1, 2 * r + 1));
-        cv::Mat padded, dilated;
-        cv::copyMakeBorder(mask, padded, r, r, r, r, cv::BORDER_CONSTANT, outside);
-        cv::dilate(padded, dilated, element, {-1, -1}, 1, cv::BORDER_CONSTANT, outside);
-        cv::erode(dilated, padded, element, {-1, -1}, 1, cv::BORDER_REPLICATE);
-        padded(cv::Rect(r, r, mask.cols, mask.rows)).copyTo(mask);
+        cv::copyMakeBorder(mask, workspace.a, r, r, r, r, cv::BORDER_CONSTANT, outside);
+        cv::dilate(workspace.a, workspace.b, element, {-1, -1}, 1, cv::BORDER_CONSTANT, outside);
+        cv::erode(workspace.b, workspace.a, element, {-1, -1}, 1, cv::BORDER_REPLICATE);
+        workspace.a(cv::Rect(r, r, mask.cols, mask.rows)).copyTo(mask);
     }
-    if (!valid.empty()) mask.setTo(0, valid == 0);
+    if (!valid.empty()) cv::min(mask, valid, mask);  // mask holds 0/1; valid is nonzero where data
 }
 
 Components remove_small_components(cv::Mat& mask, std::int64_t min_pixels, Connectivity connectivity) {

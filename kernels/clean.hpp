@@ -15,7 +15,14 @@ namespace weipian::kernels {
 // or empty = all valid) are 0 afterwards, so closing never grows into nodata. In place; the
 // output holds 0/1. Outside the image neither erodes nor dilates: a shape cut by the scene edge
 // keeps its edge pixels and closing does not glue shapes to the frame.
+// `workspace` holds scratch buffers that are reused when the same workspace serves the next
+// block (streaming calls pass one per worker, so nothing is allocated per block).
+struct MorphologyWorkspace {
+    cv::Mat a, b;
+};
 void open_close(cv::Mat& mask, int open_radius_px, int close_radius_px, const cv::Mat& valid = {});
+void open_close(cv::Mat& mask, int open_radius_px, int close_radius_px, const cv::Mat& valid,
+                MorphologyWorkspace& workspace);
 
 // Result of labelling a mask: labels (CV_32SC1, 0 = background, 1..n components) and, per
 // label, its pixel count (index 0 unused).

@@ -8,6 +8,8 @@
 //        NGRDI = (G − R)/(G + R)                    (Tucker 1979);
 //   Br = mean of the visible bands (B, G, R; G, R when there is no blue);
 //   score = (V_before − V_after) + w · (Br_after − Br_before)/(Br_after + Br_before)
+// A normalised difference (a − b)/(a + b) is 0 where a + b == 0. The mean's 1/3 (or 1/2) cancels
+// in the brightness ratio, so the kernel takes it over the band sums.
 // New construction takes vegetation or bare land to roofs, hardened ground or earthworks: the
 // vegetation index falls and the surface brightens. A pixel is flagged when
 //   score > threshold  and  V_after < after_vegetation_max  (the after state is not vegetated)
@@ -28,20 +30,47 @@ struct ConstructionParams {
     float after_vegetation_max = 0.3f;  // V_after at or above this is still vegetation
 };
 
-// One epoch's block: one CV_32FC1 view per role, all the same size. `blue` and `nir` may be
-// empty (absent role); `green` and `red` are required. `valid` is CV_8UC1 (nonzero = data) or
-// empty (all valid).
+// One epoch's block: one single-channel view per role, all the same size and all of one pixel
+// type, CV_8UC1, CV_16UC1, CV_16SC1 or CV_32FC1 (uint8 stretch, uint16 DN, int16 DN or float
+// reflectance); the role bands of the two epochs passed to detect_construction share that type.
+// Views may be ROIs (any row step). `blue` and `nir` may be empty (absent role; then absent in
+// both epochs); `green` and `red` are required. `valid` is CV_8UC1 (nonzero = data) or empty
+// (all valid).
 struct EpochBlock {
     cv::Mat blue, green, red, nir;
     cv::Mat valid;
 };
 
+// Instruction set of the detection kernel. Every path computes the same IEEE single-precision
+// operations in the same order (true division, no FMA), so all paths give bit-identical scores
+// and identical masks. Auto is the process-wide choice reported by detect_kernel_path().
+enum class KernelPath { Auto, Scalar, Sse2, Avx2 };
+
+// "auto", "scalar", "sse2" or "avx2".
+const char* kernel_path_name(KernelPath path);
+
+// Whether this build and CPU can run `path`: Auto and Scalar always; Sse2 on x86-64; Avx2 on
+// x86-64 CPUs reporting AVX2 and FMA.
+bool kernel_path_available(KernelPath path);
+
+// The path a WEIPIAN_SIMD value selects: "scalar", "sse2" or "avx2" when available; the best
+// available path for nullptr, "", an unknown value or an unavailable path. Never Auto.
+KernelPath resolve_kernel_path(const char* request);
+
+// Name of the path KernelPath::Auto runs: resolve_kernel_path(getenv("WEIPIAN_SIMD")), read once
+// on first use (the only process-wide state of the kernels).
+const char* detect_kernel_path();
+
 // Computes the score (CV_32FC1) and the raw mask (CV_8UC1: 1 = new construction, 0 = not) of a
-// block. `score` is 0 where either epoch is invalid. Outputs are (re)allocated to the block size
-// only when their size or type differ, so buffers are reused across blocks.
-// Throws std::invalid_argument when views are missing, of another type, or differ in size.
+// block in one pass over the native pixels (no temporaries). `score` is 0 where either epoch is
+// invalid. Outputs are (re)allocated to the block size only when their size or type differ, so
+// buffers (and row-range views of larger buffers) are written in place and nothing is allocated.
+// `path` picks the instruction set (tests and benchmarks); Auto uses detect_kernel_path().
+// Throws std::invalid_argument when views are missing, of an unsupported or differing type,
+// differ in size, when the epochs have different band roles, or when `path` is not available.
 void detect_construction(const EpochBlock& before, const EpochBlock& after,
-                         const ConstructionParams& params, cv::Mat& score, cv::Mat& mask);
+                         const ConstructionParams& params, cv::Mat& score, cv::Mat& mask,
+                         KernelPath path = KernelPath::Auto);
 
 // Thresholds a score block into a mask with the same vegetation test as detect_construction
 // (used when the threshold is chosen after the scores are known). `after_vegetation` is V_after
@@ -49,8 +78,8 @@ void detect_construction(const EpochBlock& before, const EpochBlock& after,
 void threshold_score(const cv::Mat& score, const cv::Mat& after_vegetation, const cv::Mat& valid,
                      const ConstructionParams& params, cv::Mat& mask);
 
-// The vegetation index of an epoch block (NDVI, or NGRDI without NIR), CV_32FC1; 0 where the
-// denominator is 0.
+// The vegetation index of an epoch block (NDVI, or NGRDI without NIR) as CV_32FC1, from bands of
+// any type EpochBlock allows; 0 where the denominator is 0. Same values as detect_construction's V.
 void vegetation_index(const EpochBlock& epoch, cv::Mat& index);
 
 }  // namespace weipian::kernels

@@ -30,7 +30,14 @@ struct PixelPolygon {
 // Output is ordered by `first_pixel` in raster order (row, then column), so it is deterministic.
 // The polygons equal GDALPolygonize's on the same mask with the same connectivity: same count,
 // same outline and holes, same area for each.
-// Throws std::invalid_argument when `mask` is not CV_8UC1.
+// Where two pixels of one component touch only at a corner, a ring turns there to keep to the
+// background pixel, which is how GDALPolygonize (3.6) splits rings: with 8-connectivity a
+// diagonal pair is one figure-eight outer ring, and a background pixel cut off at a corner is
+// a hole touching the outer ring (or another hole) at that vertex. Where the corner-touching
+// pixel belongs to another component (4-connectivity), the ring keeps to its own pixel.
+// Work is O(pixels + boundary length); extra memory is O(runs) plus one bit per pixel.
+// Throws std::invalid_argument when `mask` is not CV_8UC1 (or not 2-D), or `connectivity` is
+// not Four or Eight; std::length_error beyond 2^32 runs of foreground pixels.
 std::vector<PixelPolygon> polygonize(const cv::Mat& mask, Connectivity connectivity,
                                      std::int64_t min_pixels = 1);
 

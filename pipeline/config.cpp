@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "pipeline/errors.hpp"
+#include "pipeline/ledger.hpp"
 
 namespace weipian {
 namespace {
@@ -165,6 +166,35 @@ Setting list_setting(std::string key, std::string help, Get get, bool is_path = 
     return s;
 }
 
+// "2018-2021 50% by 2023-09-30" or "2022 100% by 2023-11-30" (an en dash or "—" may join the years).
+LedgerMilestone parse_milestone(const std::string& text, const Context& ctx, const std::string& key) {
+    const auto bad = [&](const std::string& why) {
+        fail(ctx, key, "'" + text + "' " + why + "; write e.g. \"2018-2021 50% by 2023-09-30\"");
+    };
+    std::istringstream in(text);
+    std::string years, percent, by, deadline, extra;
+    in >> years >> percent >> by >> deadline;
+    if (!in || by != "by" || (in >> extra)) bad("is not 'YEARS PERCENT% by DATE'");
+    LedgerMilestone m;
+    const auto range = parse_year_range(years);
+    if (!range) bad("does not start with a year or a range of years");
+    m.first_year = range->first;
+    m.last_year = range->second;
+    if (percent.size() < 2 || percent.back() != '%') bad("has no percentage such as 50%");
+    try {
+        std::size_t used = 0;
+        m.percent = std::stoi(percent.substr(0, percent.size() - 1), &used);
+        if (used != percent.size() - 1) throw std::invalid_argument(percent);
+    } catch (const std::exception&) {
+        bad("has a percentage that is not a whole number");
+    }
+    if (m.percent < 1 || m.percent > 100) bad("has a percentage outside 1%–100%");
+    const auto date = parse_ledger_date(deadline);
+    if (!date || *date != deadline) bad("has a deadline that is not a date YYYY-MM-DD");
+    m.deadline = deadline;
+    return m;
+}
+
 const std::vector<Setting>& settings() {
     static const std::vector<Setting> all = [] {
         std::vector<Setting> v;
@@ -265,6 +295,47 @@ const std::vector<Setting>& settings() {
         v.push_back(int_setting("processing.threads", 0, 1024, "worker threads; 0 = all cores",
                                 [](Config& c) -> int& { return c.processing.threads; }));
         v.push_back(text_setting("output.dir", "output folder", [](Config& c) -> std::string& { return c.output_dir; }, true));
+        {
+            Setting s;
+            s.key = "ledger.path";
+            s.default_text = "\"\"";
+            s.range = "path|PG:…|postgresql://…";
+            s.help = "case ledger (台账) that runs feed: GeoPackage file, or PostgreSQL/PostGIS connection string; empty = none";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                const std::string value = scalar_text(n, ctx, "ledger.path");
+                c.ledger.path = is_postgres_ledger(value) ? value : resolve_path(value, ctx);
+            };
+            s.dump = [](const Config& c) { return json(redact_ledger_location(c.ledger.path)); };
+            v.push_back(s);
+        }
+        v.push_back(text_setting("ledger.match_rule", "how a new parcel is matched to an open case: overlap_ratio = ∩ / min(areas), iou = ∩ / ∪",
+                                 [](Config& c) -> std::string& { return c.ledger.match_rule; }, false, {"overlap_ratio", "iou"}));
+        v.push_back(number_setting("ledger.match_threshold", 0, 1, "a parcel whose match ratio with an open case of its township reaches this updates the case instead of opening a new one",
+                                   [](Config& c) -> double& { return c.ledger.match_threshold; }));
+        {
+            Setting s;
+            s.key = "ledger.milestones";
+            Config defaults;
+            s.default_text = "[";
+            for (std::size_t i = 0; i < defaults.ledger.milestones.size(); ++i)
+                s.default_text += (i ? ", " : "") + defaults.ledger.milestones[i].text();
+            s.default_text += "]";
+            s.range = "list of 'YEARS PERCENT% by DATE'";
+            s.help = "rectification milestones the report checks each township against";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                c.ledger.milestones.clear();
+                for (const auto& text : read_list(n, ctx, "ledger.milestones"))
+                    c.ledger.milestones.push_back(parse_milestone(text, ctx, "ledger.milestones"));
+            };
+            s.dump = [](const Config& c) {
+                json list = json::array();
+                for (const auto& m : c.ledger.milestones) list.push_back(m.text());
+                return list;
+            };
+            v.push_back(s);
+        }
+        v.push_back(int_setting("ledger.annual_clearance_from", 0, 9999, "年清: from this year on, each year's cases are due by 31 December of that year; 0 = off",
+                                [](Config& c) -> int& { return c.ledger.annual_clearance_from; }));
         return v;
     }();
     return all;
@@ -352,6 +423,17 @@ void Config::validate() const {
     if (clean.min_area_m2 < 0) throw ConfigError(where + "key 'clean.min_area_m2' must be ≥ 0");
     if (overlay.cultivated.configured() && overlay.cultivated.classes.empty())
         throw ConfigError(where + "key 'overlay.cultivated.classes' is empty; list the cultivated classes, e.g. [\"0101\", \"0102\", \"0103\"]");
+    if (ledger.configured()) {
+        // Case ids are <county code>-<year>-<seq> and the year is the HSX year.
+        const bool six_digits = county.code.size() == 6 &&
+                                std::all_of(county.code.begin(), county.code.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+        if (!six_digits)
+            throw ConfigError(where + "key 'county.code' must be the 6-digit county code (e.g. \"140824\") when a ledger is set: case ids start with it");
+        const auto hsx = parse_ledger_date(after.date);
+        if (!hsx || *hsx != after.date)
+            throw ConfigError(where + "key 'epochs.after.date' must be a date YYYY-MM-DD when a ledger is set (got '" + after.date +
+                              "'): it gives the cases their year");
+    }
 }
 
 json Config::to_json() const {
@@ -366,6 +448,12 @@ json Config::to_json() const {
         (*node)[s.key.substr(start)] = s.dump(*this);
     }
     return out;
+}
+
+std::string LedgerMilestone::text() const {
+    std::string years = std::to_string(first_year);
+    if (last_year != first_year) years += "-" + std::to_string(last_year);
+    return years + " " + std::to_string(percent) + "% by " + deadline;
 }
 
 std::string describe_config_keys() {

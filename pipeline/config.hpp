@@ -77,8 +77,34 @@ struct OverlayConfig {
 };
 
 struct ProcessingConfig {
-    int block_size = 1024;  // rows per strip read and detected at once
+    int block_size = 256;   // rows per strip read and detected at once (one row of 256² tiles)
     int threads = 0;        // 0 = all cores
+};
+
+// A rectification milestone of the county plan: at least `percent` % of the illegal cases of
+// the years first_year..last_year rectified (已整改 or 销号) by `deadline` (YYYY-MM-DD).
+// Written in the config as "2018-2021 50% by 2023-09-30" or "2022 100% by 2023-11-30".
+struct LedgerMilestone {
+    int first_year = 0;
+    int last_year = 0;
+    int percent = 100;
+    std::string deadline;
+    std::string text() const;  // the config form, e.g. "2018-2021 50% by 2023-09-30"
+};
+
+// The case ledger (台账) that runs feed and `weipian ledger` acts on (pipeline/ledger.hpp).
+struct LedgerConfig {
+    // GeoPackage file, or PostgreSQL/PostGIS as "PG:dbname=… [active_schema=…]" or
+    // "postgresql://…"; empty = no ledger.
+    std::string path;
+    std::string match_rule = "overlap_ratio";  // overlap_ratio: ∩ / min(areas); iou: ∩ / ∪
+    double match_threshold = 0.3;              // a parcel updates an open case at or above this
+    // The plan's milestones (稷政办函〔2023〕18号, 三(一)).
+    std::vector<LedgerMilestone> milestones = {{2018, 2021, 50, "2023-09-30"},
+                                               {2018, 2021, 70, "2023-11-30"},
+                                               {2022, 2022, 100, "2023-11-30"}};
+    int annual_clearance_from = 2023;  // 年清: from this year on, year Y's cases by Y-12-31; 0 = off
+    bool configured() const { return !path.empty(); }
 };
 
 struct CountyConfig {
@@ -100,6 +126,7 @@ struct Config {
     OverlayConfig overlay;
     ProcessingConfig processing;
     std::string output_dir = "out";
+    LedgerConfig ledger;
 
     // Loads and validates a YAML file. Relative paths in it are resolved against its folder.
     // Throws ConfigError naming the file and the key for unknown keys, wrong types and values

@@ -1,10 +1,10 @@
 #include "pipeline/geo.hpp"
 
-#include <cmath>
-#include <mutex>
-
 #include <cpl_error.h>
 #include <gdal.h>
+
+#include <cmath>
+#include <mutex>
 
 #include "pipeline/errors.hpp"
 
@@ -19,9 +19,7 @@ constexpr int kFirstCgcs2000GkEpsg = 4534;
 constexpr int kFirstCgcs2000GkMeridian = 75;
 constexpr int kLastCgcs2000GkMeridian = 135;
 
-bool inside_china(double lon, double lat) {
-    return lon >= 73.0 && lon <= 136.0 && lat >= 3.0 && lat <= 54.0;
-}
+bool inside_china(double lon, double lat) { return lon >= 73.0 && lon <= 136.0 && lat >= 3.0 && lat <= 54.0; }
 
 std::unique_ptr<OGRSpatialReference> from_epsg(int code) {
     auto srs = std::make_unique<OGRSpatialReference>();

@@ -22,9 +22,18 @@ struct IngestOptions {
     double pixel_size_m = 0;  // > 0: pixel size in metres for rasters without georeferencing
 };
 
-// Both epochs on one grid, ready to be read in strips.
+class EpochReader;
+
+// Both epochs on one grid, ready to be read in strips. Each epoch is a named source (the tile
+// itself, or a VRT mosaic / warped VRT kept in /vsimem/) read through a pixel offset, so any
+// number of threads can open their own reader.
 class AlignedEpochs {
 public:
+    AlignedEpochs();
+    ~AlignedEpochs();
+    AlignedEpochs(AlignedEpochs&&) noexcept;
+    AlignedEpochs& operator=(AlignedEpochs&&) noexcept;
+
     int width() const { return width_; }
     int height() const { return height_; }
     const GeoTransform& geotransform() const { return gt_; }
@@ -35,34 +44,58 @@ public:
     // Scene centre in degrees (lon, lat); 0, 0 without a CRS.
     double centre_lon() const { return centre_lon_; }
     double centre_lat() const { return centre_lat_; }
-    const std::vector<std::string>& before_files() const { return before_files_; }
-    const std::vector<std::string>& after_files() const { return after_files_; }
+    const std::vector<std::string>& before_files() const { return before_.files; }
+    const std::vector<std::string>& after_files() const { return after_.files; }
+    const BandRoles& roles() const { return roles_; }
 
-    // Reads rows [row0, row0 + rows) of the chosen epoch into `block` (CV_32F per role, reusing
-    // its buffers), and its validity (band masks: nodata, alpha, warp coverage; AOI) into
-    // block.valid. Throws InputError when GDAL fails to read.
+    // A reader with its own GDAL handles: one per thread. Throws InputError.
+    std::unique_ptr<EpochReader> open_reader() const;
+
+    // Reads rows [row0, row0 + rows) of one epoch through a reader owned by this object (not
+    // thread-safe; use open_reader() from threads).
     void read_block(bool after, int row0, int rows, kernels::EpochBlock& block) const;
 
-    // Writes nothing; says how each epoch was brought onto the grid (for run.json).
+    // Says how each epoch was brought onto the grid (for run.json).
     std::string describe() const;
 
 private:
     friend AlignedEpochs ingest_epochs(const Config&, const IngestOptions&);
+    friend class EpochReader;
     struct Epoch {
-        std::vector<GDALDatasetUniquePtr> tiles;  // kept open: warped mosaics refer to them
-        GDALDatasetUniquePtr mosaic;   // the tiles as one dataset (VRT, or the file itself)
-        GDALDatasetUniquePtr on_grid;  // the mosaic on the common grid (VRT window or warped VRT)
-        std::string how;               // "direct", "window", "warped"
+        std::vector<std::string> files;
+        std::string source;        // what readers open: a file or a /vsimem/ VRT
+        int xoff = 0, yoff = 0;    // the grid's origin in `source`, pixels
+        std::string how;           // "window" or "warped (…)"
     };
     Epoch before_, after_;
-    std::vector<std::string> before_files_, after_files_;
+    std::vector<std::string> vsimem_files_;  // removed with this object
     std::unique_ptr<OGRSpatialReference> srs_;
     GeoTransform gt_{};
     int width_ = 0, height_ = 0;
     double pixel_width_m_ = 0, pixel_height_m_ = 0;
     double centre_lon_ = 0, centre_lat_ = 0;
     BandRoles roles_;
-    GDALDatasetUniquePtr aoi_mask_;  // Byte, 1 inside the AOI; null = no AOI
+    std::unique_ptr<OGRGeometry> aoi_;  // in the grid's CRS; null = no AOI
+    mutable std::unique_ptr<EpochReader> own_reader_;
+};
+
+// Reads strips of both epochs in their native pixel type (Byte, UInt16 and Int16 stay as they
+// are; anything else is read as Float32), with validity from the bands' masks (nodata, alpha,
+// warp coverage) and the AOI. Buffers of the block are reused when their size and type match.
+class EpochReader {
+public:
+    explicit EpochReader(const AlignedEpochs& epochs);
+    ~EpochReader();
+    // Reads rows [row0, row0 + rows) of the chosen epoch into `block`. The band views point
+    // into this reader's buffer for that epoch and stay valid until it reads that epoch again.
+    // Throws InputError.
+    void read(bool after, int row0, int rows, kernels::EpochBlock& block);
+
+private:
+    const AlignedEpochs& epochs_;
+    GDALDatasetUniquePtr before_, after_;
+    cv::Mat planes_before_, planes_after_;  // the role bands of a strip, one plane after another
+    cv::Mat scratch_;
 };
 
 // Resolves the epochs' tile lists (globs), opens and checks every tile, mosaics and aligns them.

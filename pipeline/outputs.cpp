@@ -1,16 +1,15 @@
 #include "pipeline/outputs.hpp"
 
-#include <cmath>
-#include <cstdio>
-#include <fstream>
-#include <system_error>
-
-#include <unistd.h>
-
 #include <cpl_error.h>
 #include <cpl_vsi.h>
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <system_error>
 
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
@@ -58,9 +57,7 @@ void close_text(std::ofstream& out, const fs::path& path) {
     }
 }
 
-double round2(double value) {
-    return std::round(value * 100.0) / 100.0;
-}
+double round2(double value) { return std::round(value * 100.0) / 100.0; }
 
 // "141.31", "19.50", "0.00": two decimals always, as a spreadsheet column.
 std::string fixed2(std::int64_t centimu) {
@@ -82,9 +79,7 @@ std::string csv_field(const std::string& text) {
     return quoted + '"';
 }
 
-std::string date_or_unknown(const std::string& date) {
-    return date.empty() ? std::string("未注明") : date;
-}
+std::string date_or_unknown(const std::string& date) { return date.empty() ? std::string("未注明") : date; }
 
 }  // namespace
 
@@ -150,14 +145,18 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
         OGRFieldType type;
     };
     const FieldSpec fields[] = {
-        {"parcel_id", OFTInteger64}, {"patch_id", OFTInteger64},    {"xzmc", OFTString},       {"xzqdm", OFTString},
-        {"area_m2", OFTReal},        {"area_mu", OFTReal},          {"cultivated_m2", OFTReal}, {"cultivated_mu", OFTReal},
-        {"centroid_x", OFTReal},     {"centroid_y", OFTReal},       {"qsx", OFTString},        {"hsx", OFTString},
+        {"parcel_id", OFTInteger64}, {"patch_id", OFTInteger64},
+        {"xzmc", OFTString},         {"xzqdm", OFTString},
+        {"area_m2", OFTReal},        {"area_mu", OFTReal},
+        {"cultivated_m2", OFTReal},  {"cultivated_mu", OFTReal},
+        {"centroid_x", OFTReal},     {"centroid_y", OFTReal},
+        {"qsx", OFTString},          {"hsx", OFTString},
         {"change_score", OFTReal},   {"pixel_count", OFTInteger64},
     };
     for (const auto& spec : fields) {
         OGRFieldDefn definition(spec.name, spec.type);
-        if (layer->CreateField(&definition) != OGRERR_NONE) fail(std::string("cannot create field '") + spec.name + "'");
+        if (layer->CreateField(&definition) != OGRERR_NONE)
+            fail(std::string("cannot create field '") + spec.name + "'");
     }
     if (dataset->StartTransaction() != OGRERR_NONE) fail("cannot start a transaction");
     for (const auto& parcel : parcels) {
@@ -195,7 +194,8 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
 
 void write_townships_csv(const fs::path& path, const std::vector<TownshipSummary>& rows) {
     auto out = open_text(path);
-    out << "\xEF\xBB\xBF" << "rank,township,code,cases,area_mu,cultivated_cases,cultivated_mu\n";
+    out << "\xEF\xBB\xBF"
+        << "rank,township,code,cases,area_mu,cultivated_cases,cultivated_mu\n";
     int rank = 0;
     for (const auto& row : rows) {
         out << ++rank << ',' << csv_field(row.name) << ',' << csv_field(row.code) << ',' << row.cases << ','
@@ -223,6 +223,9 @@ void write_summary_txt(const fs::path& path, const std::string& county_name, con
         for (const auto& row : rows) out << format_township_line(++rank, row, noun) << '\n';
         out << "\n说明：以上图斑由卫片自动提取，是外业核查的线索，不是违法认定结论；每宗须经外业核查后方可定性。"
                "面积为平面面积（亩 = 平方米 × 0.0015），每宗先保留两位小数再合计，各乡镇之和等于全县合计。\n";
+        if (!attributes.cultivated_assessed) {
+            out << "本次未配置耕地图层（overlay.cultivated），耕地面积未核算：“不涉及耕地”不代表图斑未占用耕地。\n";
+        }
     }
     close_text(out, path);
 }

@@ -37,6 +37,9 @@ private:
 struct ParcelAttributes {
     std::string before_date;  // QSX
     std::string after_date;   // HSX
+    // False when no cultivated layer was configured: summary.txt then says that 耕地 was not
+    // assessed, so "不涉及耕地" is not read as "takes no cultivated land".
+    bool cultivated_assessed = true;
 };
 
 // parcels.gpkg, layer "parcels", geometry in `srs` (MultiPolygon), fields: parcel_id, patch_id,
@@ -49,7 +52,9 @@ void write_parcels_gpkg(const std::filesystem::path& path, const std::vector<Par
 // cultivated_cases, cultivated_mu; then a totals row equal to the sum of the rows as printed.
 void write_townships_csv(const std::filesystem::path& path, const std::vector<TownshipSummary>& rows);
 
-// summary.txt: the ranking in the county plan's wording, headed by the county line.
+// summary.txt: a title naming the county and the QSX/HSX dates, the county line, the ranking
+// in the county plan's wording (noun 疑似违法用地), and a note that these are leads for field
+// verification (外业核查), not findings. With no parcels, one line saying none were found.
 void write_summary_txt(const std::filesystem::path& path, const std::string& county_name,
                        const ParcelAttributes& attributes, const std::vector<TownshipSummary>& rows);
 

@@ -1,5 +1,13 @@
 #include "pipeline/overlay.hpp"
 
+#include <cpl_error.h>
+#include <cpl_vsi.h>
+#include <gdal_priv.h>
+#include <ogr_api.h>
+#include <ogr_geometry.h>
+#include <ogrsf_frmts.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -8,14 +16,6 @@
 #include <set>
 #include <string_view>
 #include <utility>
-
-#include <cpl_error.h>
-#include <cpl_vsi.h>
-#include <gdal_priv.h>
-#include <ogr_api.h>
-#include <ogr_geometry.h>
-#include <ogrsf_frmts.h>
-#include <spdlog/spdlog.h>
 
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
@@ -73,15 +73,15 @@ OGREnvelope envelope_of(const OGRGeometry& geometry) {
 // `out`, ignoring points and lines that GEOS returns where shapes only touch.
 void collect_polygons(const OGRGeometry& geometry, OGRMultiPolygon& out) {
     switch (wkbFlatten(geometry.getGeometryType())) {
-    case wkbPolygon:
-        out.addGeometry(&geometry);
-        break;
-    case wkbMultiPolygon:
-    case wkbGeometryCollection:
-        for (const auto* part : *geometry.toGeometryCollection()) collect_polygons(*part, out);
-        break;
-    default:
-        break;
+        case wkbPolygon:
+            out.addGeometry(&geometry);
+            break;
+        case wkbMultiPolygon:
+        case wkbGeometryCollection:
+            for (const auto* part : *geometry.toGeometryCollection()) collect_polygons(*part, out);
+            break;
+        default:
+            break;
     }
 }
 
@@ -157,8 +157,8 @@ public:
         std::nth_element(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(sizes.size() / 2), sizes.end());
         const double width = std::max(extent_.MaxX - extent_.MinX, 1e-9);
         const double height = std::max(extent_.MaxY - extent_.MinY, 1e-9);
-        cell_ = std::max({std::sqrt(width * height / static_cast<double>(envelopes.size())),
-                          sizes[sizes.size() / 2], 1e-9});
+        cell_ = std::max(
+            {std::sqrt(width * height / static_cast<double>(envelopes.size())), sizes[sizes.size() / 2], 1e-9});
         constexpr int kMaxCellsPerAxis = 2048;
         nx_ = std::clamp(static_cast<int>(std::ceil(width / cell_)), 1, kMaxCellsPerAxis);
         ny_ = std::clamp(static_cast<int>(std::ceil(height / cell_)), 1, kMaxCellsPerAxis);
@@ -200,8 +200,12 @@ private:
     std::size_t cell_index(int x, int y) const {
         return static_cast<std::size_t>(y) * static_cast<std::size_t>(nx_) + static_cast<std::size_t>(x);
     }
-    int clamp_x(double v) const { return std::clamp(static_cast<int>(std::floor((v - extent_.MinX) / cell_x_)), 0, nx_ - 1); }
-    int clamp_y(double v) const { return std::clamp(static_cast<int>(std::floor((v - extent_.MinY) / cell_y_)), 0, ny_ - 1); }
+    int clamp_x(double v) const {
+        return std::clamp(static_cast<int>(std::floor((v - extent_.MinX) / cell_x_)), 0, nx_ - 1);
+    }
+    int clamp_y(double v) const {
+        return std::clamp(static_cast<int>(std::floor((v - extent_.MinY) / cell_y_)), 0, ny_ - 1);
+    }
     void cell_range(const OGREnvelope& e, int& x0, int& x1, int& y0, int& y1) const {
         x0 = clamp_x(e.MinX);
         x1 = clamp_x(e.MaxX);
@@ -232,11 +236,13 @@ struct TownshipPolygon {
     OGRPreparedGeometryUniquePtr prepared;  // null when GDAL lacks prepared-geometry support
 
     bool contains(const OGRGeometry& other) const {
-        return prepared ? OGRPreparedGeometryContains(prepared.get(), OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&other))) != 0
+        return prepared ? OGRPreparedGeometryContains(prepared.get(),
+                                                      OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&other))) != 0
                         : geometry->Contains(&other) != 0;
     }
     bool intersects(const OGRGeometry& other) const {
-        return prepared ? OGRPreparedGeometryIntersects(prepared.get(), OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&other))) != 0
+        return prepared ? OGRPreparedGeometryIntersects(prepared.get(),
+                                                        OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&other))) != 0
                         : geometry->Intersects(&other) != 0;
     }
 };
@@ -274,7 +280,8 @@ OpenedLayer open_layer(const VectorLayerConfig& config, const std::string& role,
     std::vector<std::string> layers;
     for (int i = 0; i < dataset->GetLayerCount(); ++i) layers.emplace_back(dataset->GetLayer(i)->GetName());
     if (layers.empty()) {
-        throw InputError("overlay: " + role + " file '" + config.path + "' has no vector layer; check " + key + ".path");
+        throw InputError("overlay: " + role + " file '" + config.path + "' has no vector layer; check " + key +
+                         ".path");
     }
     OpenedLayer opened;
     if (!config.layer.empty()) {
@@ -288,8 +295,8 @@ OpenedLayer open_layer(const VectorLayerConfig& config, const std::string& role,
         opened.layer = dataset->GetLayer(0);
         opened.label = role + " layer '" + config.path + "'";
         if (layers.size() > 1) {
-            spdlog::warn("overlay: {} file '{}' has {} layers ({}); using the first, '{}'; set {}.layer to choose", role,
-                         config.path, layers.size(), join(layers), layers.front(), key);
+            spdlog::warn("overlay: {} file '{}' has {} layers ({}); using the first, '{}'; set {}.layer to choose",
+                         role, config.path, layers.size(), join(layers), layers.front(), key);
         }
     }
     opened.dataset = std::move(dataset);
@@ -313,8 +320,9 @@ TransformPtr layer_to_area(OGRLayer& layer, const std::string& label, const OGRS
     const char* srs_name = layer_srs ? layer_srs->GetName() : nullptr;
     const bool undefined = srs_name && std::string_view(srs_name).starts_with("Undefined ");
     if (!layer_srs || layer_srs->IsEmpty() || layer_srs->IsLocal() || undefined) {
-        throw InputError("overlay: " + label +
-                         " has no CRS; assign the one it was drawn in, e.g. ogr2ogr -a_srs EPSG:4546 fixed.gpkg input.shp");
+        throw InputError(
+            "overlay: " + label +
+            " has no CRS; assign the one it was drawn in, e.g. ogr2ogr -a_srs EPSG:4546 fixed.gpkg input.shp");
     }
     // The layer's own SRS may declare lat/lon or northing/easting first (EPSG:4490, 45xx); file
     // coordinates are x = lon/easting, so the traditional order must hold on both ends.
@@ -409,13 +417,15 @@ struct OverlayStage::Impl {
 
 void OverlayStage::Impl::resolve_crs() {
     if (!image_srs || image_srs->IsEmpty()) {
-        throw InputError("overlay: the imagery has no CRS, so parcels cannot be placed on the township and "
-                         "cultivated-land layers; give georeferenced tiles or set grid.crs");
+        throw InputError(
+            "overlay: the imagery has no CRS, so parcels cannot be placed on the township and "
+            "cultivated-land layers; give georeferenced tiles or set grid.crs");
     }
     area_srs = options.area_crs.empty() ? default_area_crs(lon, lat) : parse_crs(options.area_crs, "overlay.area_crs");
     if (!area_srs->IsProjected()) {
-        throw ConfigError("config: overlay.area_crs: '" + options.area_crs +
-                          "' is not a projected CRS, so areas would not be in m²; give a projected CRS such as EPSG:4546");
+        throw ConfigError(
+            "config: overlay.area_crs: '" + options.area_crs +
+            "' is not a projected CRS, so areas would not be in m²; give a projected CRS such as EPSG:4546");
     }
     if (std::fabs(area_srs->GetLinearUnits() - 1.0) > 1e-12) {
         throw ConfigError("config: overlay.area_crs: '" + options.area_crs +
@@ -470,9 +480,11 @@ void OverlayStage::Impl::load_townships() {
         township.geometry = std::move(geometry);
         loaded.push_back(std::move(township));
     }
-    if (skipped > 0) spdlog::warn("overlay: {} has {} features without an area; they are ignored", opened.label, skipped);
+    if (skipped > 0)
+        spdlog::warn("overlay: {} has {} features without an area; they are ignored", opened.label, skipped);
     if (loaded.empty()) {
-        throw InputError("overlay: " + opened.label + " has no polygon features; check overlay.townships.path and .layer");
+        throw InputError("overlay: " + opened.label +
+                         " has no polygon features; check overlay.townships.path and .layer");
     }
     // Deterministic order: where township polygons overlap (a data error), the land goes to the
     // township with the smallest (code, name).
@@ -505,10 +517,11 @@ void OverlayStage::Impl::load_cultivated() {
         cultivated.push_back(std::move(geometry));
     }
     if (cultivated.empty()) {
-        spdlog::warn("overlay: {} has no feature whose {} is one of {}; values seen include {}; every parcel will "
-                     "show 0 cultivated area (set overlay.cultivated.classes)",
-                     opened.label, config.class_field, join(std::vector<std::string>(classes.begin(), classes.end())),
-                     join(std::vector<std::string>(other_values.begin(), other_values.end())));
+        spdlog::warn(
+            "overlay: {} has no feature whose {} is one of {}; values seen include {}; every parcel will "
+            "show 0 cultivated area (set overlay.cultivated.classes)",
+            opened.label, config.class_field, join(std::vector<std::string>(classes.begin(), classes.end())),
+            join(std::vector<std::string>(other_values.begin(), other_values.end())));
     }
     cultivated_index.build(cultivated_envelopes);
     spdlog::info("overlay: {} cultivated polygons from {}", cultivated.size(), opened.label);
@@ -660,7 +673,8 @@ std::vector<Parcel> OverlayStage::run(std::vector<Parcel> patches) {
                 if (d.area_to_image && !transform_quietly(*piece.geometry, *d.area_to_image)) {
                     throw InputError("overlay: a piece of patch " + std::to_string(patch.patch_id) +
                                      " cannot be transformed back to the imagery CRS " + crs_label(*d.image_srs) +
-                                     " (" + last_gdal_message() + "); set overlay.area_crs to a CRS valid over the scene");
+                                     " (" + last_gdal_message() +
+                                     "); set overlay.area_crs to a CRS valid over the scene");
                 }
                 piece.geometry->assignSpatialReference(const_cast<OGRSpatialReference*>(image_geometry_srs));
                 parcel.geometry = std::move(piece.geometry);
@@ -680,9 +694,10 @@ std::vector<Parcel> OverlayStage::run(std::vector<Parcel> patches) {
         if (parcels[i].township_name != kUnassignedTownship || !parcels[i].township_code.empty()) ++assigned;
     }
     if (!d.townships.empty() && !parcels.empty() && assigned == 0) {
-        spdlog::warn("overlay: no parcel falls inside any township of '{}'; check that the layer covers the imagery "
-                     "and declares the CRS its coordinates are in",
-                     d.options.townships.path);
+        spdlog::warn(
+            "overlay: no parcel falls inside any township of '{}'; check that the layer covers the imagery "
+            "and declares the CRS its coordinates are in",
+            d.options.townships.path);
     }
     return parcels;
 }

@@ -12,6 +12,13 @@
 
 namespace weipian {
 
+// Township rule (a product decision): a 图斑 is split at township boundaries, so each township
+// answers for exactly the land inside it and the township lines sum to the county total. A
+// patch spanning two townships becomes two parcels with the same patch_id; the part outside
+// every township polygon stays one parcel named kUnassignedTownship. Land where township
+// polygons overlap (a data error) goes to the township with the smallest (code, name).
+// Geometry work happens in the area CRS; split pieces are transformed back to the image CRS,
+// an unsplit parcel keeps its original outline. Pieces under 1 cm² (slivers) are dropped.
 class OverlayStage {
 public:
     // `image_srs` is the CRS of the parcels' geometry. `lon`, `lat` (degrees) locate the scene
@@ -19,14 +26,20 @@ public:
     OverlayStage(OverlayConfig options, const OGRSpatialReference& image_srs, double lon, double lat);
     ~OverlayStage();
 
-    // Opens the configured layers and checks their fields before any pixel is read.
+    // Opens the configured layers, checks their fields and loads their polygons (reprojected
+    // to the area CRS, axis order forced to x = lon/easting; cultivated features only when the
+    // class field, trimmed, is one of the configured classes) before any pixel is read.
     // Throws InputError naming the file, layer and field, and ConfigError for a bad area CRS.
     void validate();
 
     // Splits patches at township boundaries (a patch spanning two townships becomes one parcel
     // per township, with the same patch_id), sets township name/code, area_m2, cultivated_m2 and
     // centroid (area CRS). Parcels outside every township keep "unassigned". Renumbers ids 1..n in
-    // (township code, patch id) order. Input geometries are in the image CRS and stay so.
+    // (township code, patch id) order, unassigned parcels last. Input geometries are in the image
+    // CRS and stay so. pixel_count is shared among the pieces in proportion to area (the shares
+    // add up to the patch's count); change_score is kept. cultivated_m2 is the area of the piece
+    // ∩ the union of cultivated polygons, so overlapping cultivated polygons count once.
+    // Calls validate() first if it has not run.
     std::vector<Parcel> run(std::vector<Parcel> patches);
 
     // The projected CRS used for areas and centroids (valid after validate()).

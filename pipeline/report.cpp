@@ -12,9 +12,7 @@ namespace weipian {
 
 namespace {
 
-bool is_unassigned(const TownshipSummary& row) {
-    return row.code.empty() && row.name == kUnassignedTownship;
-}
+bool is_unassigned(const TownshipSummary& row) { return row.code.empty() && row.name == kUnassignedTownship; }
 
 // The unassigned row is not a township: its Chinese label reads "outside every township".
 std::string township_label(const TownshipSummary& row) {

@@ -19,16 +19,16 @@ struct ChangeMask {
     cv::Mat mask;                        // CV_8UC1, 1 = new construction, on the common grid
     cv::Mat valid;                       // CV_8UC1, 1 = data in both epochs (and inside the AOI)
     kernels::Components components;      // labels and pixel counts of the kept components
-    std::vector<double> score_sum;       // per component label: sum of detector scores
     float threshold = 0;                 // the threshold used (configured or Otsu's)
     std::int64_t valid_pixels = 0;       // pixels with data in both epochs (and inside the AOI)
     std::int64_t raw_pixels = 0;         // flagged before cleaning
     nlohmann::json timings = nlohmann::json::object();  // seconds per stage
 };
 
-// Detects and cleans new construction on the aligned epochs: strips of processing.block_size
-// rows through the detector, then opening/closing and the minimum mapping unit in pixels
-// derived from the grid's pixel size in metres.
+// Detects and cleans new construction on the aligned epochs into a whole-scene mask (for
+// `detect` and `evaluate`; the main job streams instead): strips of processing.block_size rows
+// through the detector and opening/closing, then the minimum mapping unit in pixels derived
+// from the grid's pixel size in metres. Memory: 2 bytes per pixel of the scene.
 ChangeMask detect_change(const AlignedEpochs& epochs, const Config& config);
 
 // Writes `mask` as a Byte GeoTIFF (1 = new construction) on the epochs' grid, under a

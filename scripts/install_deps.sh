@@ -9,6 +9,7 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtbb-dev libproj-dev libyaml-cpp-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsqlite3-dev libgtest-dev libbenchmark-dev
+  time
 )
 
 missing=()

@@ -22,6 +22,10 @@
 #include <opencv2/imgproc.hpp>
 
 namespace weipian::kernels {
+
+// Readable parameter names in GoogleTest output (found by argument-dependent lookup).
+static void PrintTo(Connectivity c, std::ostream* os) { *os << (c == Connectivity::Four ? "Four" : "Eight"); }
+
 namespace {
 
 // '#' is foreground (255), anything else background.
@@ -313,6 +317,40 @@ TEST(Polygonize, RejectsMasksThatAreNotSingleChannelBytes) {
     for (int type : {CV_8UC3, CV_8SC1, CV_16UC1, CV_32FC1}) {
         const cv::Mat mask(4, 4, type, cv::Scalar::all(1));
         EXPECT_THROW(polygonize(mask, Connectivity::Four), std::invalid_argument) << "type " << type;
+    }
+}
+
+// A component's polygon depends on its own pixels only: pixels of other components touching
+// it at a corner (4-connectivity) act as background. Polygonizing each component alone, in a
+// ROI of its bounding box, gives the same rings, shifted.
+TEST(Polygonize, ComponentPolygonDependsOnItsOwnPixelsOnly) {
+    cv::RNG rng(5);
+    cv::Mat noise(60, 80, CV_32F);
+    rng.fill(noise, cv::RNG::UNIFORM, 0.0, 1.0);
+    const cv::Mat mask = noise < 0.55;
+    for (Connectivity conn : {Connectivity::Four, Connectivity::Eight}) {
+        cv::Mat labels;
+        cv::Mat stats;
+        cv::Mat centroids;
+        cv::connectedComponentsWithStats(mask, labels, stats, centroids, conn == Connectivity::Eight ? 8 : 4, CV_32S);
+        const auto whole = polygonize(mask, conn);
+        ASSERT_EQ(static_cast<int>(whole.size()), stats.rows - 1);
+        for (const PixelPolygon& p : whole) {
+            const int label = labels.at<int>(p.first_pixel);
+            const cv::Rect box(stats.at<int>(label, cv::CC_STAT_LEFT), stats.at<int>(label, cv::CC_STAT_TOP),
+                               stats.at<int>(label, cv::CC_STAT_WIDTH), stats.at<int>(label, cv::CC_STAT_HEIGHT));
+            const cv::Mat alone = labels == label;
+            const auto own = polygonize(alone(box), conn);
+            ASSERT_EQ(own.size(), 1u);
+            auto shifted = [&](Ring ring) {
+                for (cv::Point& v : ring) v += box.tl();
+                return ring;
+            };
+            EXPECT_EQ(shifted(own[0].outer), p.outer);
+            ASSERT_EQ(own[0].holes.size(), p.holes.size());
+            for (std::size_t h = 0; h < p.holes.size(); ++h) EXPECT_EQ(shifted(own[0].holes[h]), p.holes[h]);
+            EXPECT_EQ(own[0].pixel_count, p.pixel_count);
+        }
     }
 }
 

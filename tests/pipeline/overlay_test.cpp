@@ -1,7 +1,12 @@
 // Overlay stage and CRS helpers: township split, cultivated area, axis order, error messages.
 // Inputs are built here as GeoPackages in /vsimem/; coordinates are EPSG:4546 (CGCS2000 3° GK
 // zone 37, CM 111°E) near Jishan unless a test says otherwise.
+#include "pipeline/overlay.hpp"
+
+#include <cpl_vsi.h>
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
+#include <ogrsf_frmts.h>
 
 #include <atomic>
 #include <cmath>
@@ -10,13 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include <cpl_vsi.h>
-#include <gdal_priv.h>
-#include <ogrsf_frmts.h>
-
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
-#include "pipeline/overlay.hpp"
 #include "pipeline/report.hpp"
 
 namespace weipian {
@@ -36,8 +36,8 @@ struct LayerSpec {
 
 std::string rect(double x0, double y0, double x1, double y1) {
     char buffer[256];
-    std::snprintf(buffer, sizeof buffer, "POLYGON ((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f))", x0, y0, x1, y0,
-                  x1, y1, x0, y1, x0, y0);
+    std::snprintf(buffer, sizeof buffer, "POLYGON ((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f))", x0, y0, x1,
+                  y0, x1, y1, x0, y1, x0, y0);
     return buffer;
 }
 
@@ -205,7 +205,8 @@ TEST(GeoTest, CloneTraditionalSetsTheAxisOrder) {
 // township split
 
 TEST_F(OverlayTest, ParcelInsideOneTownshipKeepsItsGeometryAndArea) {
-    const auto parcels = run(config_with_townships(), one(patch(7, rect(500100, 3940100, 500200, 3940200), 10000, 0.8)));
+    const auto parcels =
+        run(config_with_townships(), one(patch(7, rect(500100, 3940100, 500200, 3940200), 10000, 0.8)));
     ASSERT_EQ(parcels.size(), 1u);
     const auto& parcel = parcels[0];
     EXPECT_EQ(parcel.id, 1);
@@ -225,7 +226,8 @@ TEST_F(OverlayTest, ParcelInsideOneTownshipKeepsItsGeometryAndArea) {
 
 TEST_F(OverlayTest, ParcelStraddlingTwoTownshipsIsSplitIntoOneParcelPerTownship) {
     // 60 m west of the 501000 line (稷峰镇), 40 m east of it (化峪镇).
-    const auto parcels = run(config_with_townships(), one(patch(3, rect(500940, 3940300, 501040, 3940400), 10000, 0.6)));
+    const auto parcels =
+        run(config_with_townships(), one(patch(3, rect(500940, 3940300, 501040, 3940400), 10000, 0.6)));
     ASSERT_EQ(parcels.size(), 2u);
     EXPECT_EQ(parcels[0].id, 1);
     EXPECT_EQ(parcels[1].id, 2);
@@ -369,11 +371,12 @@ TEST_F(OverlayTest, ImageCrsOtherThanAreaCrsCutsInAreaCrsAndReturnsImageGeometry
 TEST_F(OverlayTest, OnlyConfiguredClassesCountAsCultivated) {
     auto config = config_with_townships();
     // West half of the parcel is 水田 (0101), east half orchard (0201, not cultivated).
-    config.cultivated.path = write_gpkg("dltb", {{"DLTB",
-                                                  4546,
-                                                  {"DLBM"},
-                                                  {{rect(500100, 3940100, 500150, 3940200), {"0101"}},
-                                                   {rect(500150, 3940100, 500200, 3940200), {"0201"}}}}});
+    config.cultivated.path = write_gpkg(
+        "dltb",
+        {{"DLTB",
+          4546,
+          {"DLBM"},
+          {{rect(500100, 3940100, 500150, 3940200), {"0101"}}, {rect(500150, 3940100, 500200, 3940200), {"0201"}}}}});
     const auto parcels = run(std::move(config), one(patch(1, rect(500100, 3940100, 500200, 3940200))));
     ASSERT_EQ(parcels.size(), 1u);
     EXPECT_NEAR(parcels[0].cultivated_m2, 5000.0, 1e-6);
@@ -384,11 +387,12 @@ TEST_F(OverlayTest, OverlappingCultivatedPolygonsAreNotCountedTwice) {
     auto config = config_with_townships();
     // 0102 covers x 500400–500470 and 0103 (with stray blanks) x 500430–500500: together the
     // whole parcel, overlapping by 30 m.
-    config.cultivated.path = write_gpkg("dltb_overlap", {{"DLTB",
-                                                          4546,
-                                                          {"DLBM"},
-                                                          {{rect(500400, 3940100, 500470, 3940200), {"0102"}},
-                                                           {rect(500430, 3940100, 500500, 3940200), {" 0103 "}}}}});
+    config.cultivated.path = write_gpkg(
+        "dltb_overlap",
+        {{"DLTB",
+          4546,
+          {"DLBM"},
+          {{rect(500400, 3940100, 500470, 3940200), {"0102"}}, {rect(500430, 3940100, 500500, 3940200), {" 0103 "}}}}});
     const auto parcels = run(std::move(config), one(patch(1, rect(500400, 3940100, 500500, 3940200))));
     ASSERT_EQ(parcels.size(), 1u);
     EXPECT_NEAR(parcels[0].cultivated_m2, 10000.0, 1e-6);  // not 14000
@@ -397,10 +401,8 @@ TEST_F(OverlayTest, OverlappingCultivatedPolygonsAreNotCountedTwice) {
 TEST_F(OverlayTest, CultivatedAreaIsPerTownshipPiece) {
     auto config = config_with_townships();
     // Cultivated land x 500980–501020 under a parcel x 500940–501040 split at 501000.
-    config.cultivated.path = write_gpkg("dltb_split", {{"DLTB",
-                                                        4546,
-                                                        {"DLBM"},
-                                                        {{rect(500980, 3940300, 501020, 3940400), {"0103"}}}}});
+    config.cultivated.path =
+        write_gpkg("dltb_split", {{"DLTB", 4546, {"DLBM"}, {{rect(500980, 3940300, 501020, 3940400), {"0103"}}}}});
     const auto parcels = run(std::move(config), one(patch(1, rect(500940, 3940300, 501040, 3940400))));
     ASSERT_EQ(parcels.size(), 2u);
     EXPECT_NEAR(parcels[0].cultivated_m2, 2000.0, 1e-6);
@@ -421,8 +423,8 @@ TEST_F(OverlayTest, ThousandsOfParcelsOnTensOfThousandsOfCultivatedPolygons) {
     std::int64_t next = 1;
     for (int j = 0; j < 50; ++j)
         for (int i = 0; i < 100; i += 2)  // 2500 parcels, one cell apart
-            patches.push_back(patch(next++, rect(500000 + i * 20.0, 3940000 + j * 20.0, 500020 + i * 20.0,
-                                                 3940020 + j * 20.0)));
+            patches.push_back(
+                patch(next++, rect(500000 + i * 20.0, 3940000 + j * 20.0, 500020 + i * 20.0, 3940020 + j * 20.0)));
     const auto parcels = run(std::move(config), std::move(patches));
     ASSERT_EQ(parcels.size(), 2500u);
     double cultivated = 0;
@@ -478,9 +480,8 @@ TEST_F(OverlayTest, MissingClassFieldNamesItsKey) {
 TEST_F(OverlayTest, UnknownLayerListsTheLayers) {
     OverlayConfig config;
     config.townships.path = write_gpkg(
-        "townships_layers",
-        {{"xzq", 4546, {"XZMC", "XZQDM"}, {{rect(500000, 3940000, 501000, 3941000), {"a", "1"}}}},
-         {"roads", 4546, {"NAME"}, {}}});
+        "townships_layers", {{"xzq", 4546, {"XZMC", "XZQDM"}, {{rect(500000, 3940000, 501000, 3941000), {"a", "1"}}}},
+                             {"roads", 4546, {"NAME"}, {}}});
     config.townships.layer = "XZQJX";
     const auto message = error_of([&] { run(config, {}); });
     EXPECT_NE(message.find("overlay: townships file '" + config.townships.path + "' has no layer 'XZQJX' (layers: "),
@@ -493,10 +494,10 @@ TEST_F(OverlayTest, UnknownLayerListsTheLayers) {
 
 TEST_F(OverlayTest, NamedLayerIsUsedAndMessagesNameIt) {
     OverlayConfig config;
-    config.townships.path =
-        write_gpkg("townships_named", {{"roads", 4546, {"NAME"}, {}},
-                                        {"xzq", 4546, {"XZMC", "XZQDM"},
-                                         {{rect(500000, 3940000, 501000, 3941000), {kJifeng, kJifengCode}}}}});
+    config.townships.path = write_gpkg(
+        "townships_named",
+        {{"roads", 4546, {"NAME"}, {}},
+         {"xzq", 4546, {"XZMC", "XZQDM"}, {{rect(500000, 3940000, 501000, 3941000), {kJifeng, kJifengCode}}}}});
     config.townships.layer = "xzq";
     const auto parcels = run(config, one(patch(1, rect(500100, 3940100, 500200, 3940200))));
     ASSERT_EQ(parcels.size(), 1u);
@@ -520,8 +521,9 @@ TEST_F(OverlayTest, LayerWithoutCrsIsRejected) {
 TEST_F(OverlayTest, LayerDeclaringTheWrongCrsIsRejected) {
     // Declares geographic CGCS2000 but holds EPSG:4546 metres: latitude 3940000 cannot exist.
     OverlayConfig config;
-    config.townships.path = write_gpkg(
-        "townships_wrongcrs", {{"xzq", 4490, {"XZMC", "XZQDM"}, {{rect(500000, 3940000, 501000, 3941000), {"a", "1"}}}}});
+    config.townships.path =
+        write_gpkg("townships_wrongcrs",
+                   {{"xzq", 4490, {"XZMC", "XZQDM"}, {{rect(500000, 3940000, 501000, 3941000), {"a", "1"}}}}});
     const auto message = error_of([&] { run(config, {}); });
     EXPECT_NE(message.find("overlay: townships layer '" + config.townships.path +
                            "' feature 1 cannot be transformed from EPSG:4490 to the area CRS EPSG:4546"),

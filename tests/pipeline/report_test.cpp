@@ -1,6 +1,11 @@
 // Township summary and outputs: the county plan's wording (稷政办函〔2023〕18号, section 二)
 // reproduced line for line, rounding, totals, the output files and the staging folder.
+#include "pipeline/report.hpp"
+
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
+#include <ogrsf_frmts.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,15 +17,9 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
-#include <gdal_priv.h>
-#include <ogrsf_frmts.h>
-
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
 #include "pipeline/outputs.hpp"
-#include "pipeline/report.hpp"
 
 namespace weipian {
 namespace {
@@ -38,9 +37,7 @@ struct PlanRow {
 };
 
 // m² whose to_centimu() is exactly `centimu` (亩 = m² × 0.0015).
-double m2_of(std::int64_t centimu) {
-    return static_cast<double>(centimu) * 20.0 / 3.0;
-}
+double m2_of(std::int64_t centimu) { return static_cast<double>(centimu) * 20.0 / 3.0; }
 
 // Parcels whose per-parcel rounded areas add up to the row's figures, shuffled.
 std::vector<Parcel> parcels_for(const std::vector<PlanRow>& rows, unsigned seed) {
@@ -69,9 +66,9 @@ std::vector<Parcel> parcels_for(const std::vector<PlanRow>& rows, unsigned seed)
 
 // 2018—2021 cohort, listed here out of the plan's order on purpose.
 const std::vector<PlanRow> kCohort2018 = {
-    {"蔡村乡", "140824200", 4, 1557, 0, 0},      {"西社镇", "140824103", 34, 33943, 3, 99},
-    {"清河镇", "140824104", 12, 1950, 2, 116},   {"稷峰镇", "140824100", 35, 14131, 8, 2988},
-    {"翟店镇", "140824102", 11, 3096, 2, 155},   {"太阳乡", "140824201", 7, 1881, 4, 397},
+    {"蔡村乡", "140824200", 4, 1557, 0, 0},    {"西社镇", "140824103", 34, 33943, 3, 99},
+    {"清河镇", "140824104", 12, 1950, 2, 116}, {"稷峰镇", "140824100", 35, 14131, 8, 2988},
+    {"翟店镇", "140824102", 11, 3096, 2, 155}, {"太阳乡", "140824201", 7, 1881, 4, 397},
     {"化峪镇", "140824101", 15, 9593, 4, 562},
 };
 
@@ -86,9 +83,9 @@ const std::vector<std::string> kPlan2018Lines = {
 };
 
 const std::vector<PlanRow> kCohort2022 = {
-    {"清河镇", "140824104", 1, 112, 0, 0},     {"稷峰镇", "140824100", 5, 941, 0, 0},
+    {"清河镇", "140824104", 1, 112, 0, 0},       {"稷峰镇", "140824100", 5, 941, 0, 0},
     {"西社镇", "140824103", 33, 16783, 3, 1218}, {"太阳乡", "140824201", 2, 327, 0, 0},
-    {"翟店镇", "140824102", 10, 2250, 0, 0},   {"化峪镇", "140824101", 18, 6331, 5, 1349},
+    {"翟店镇", "140824102", 10, 2250, 0, 0},     {"化峪镇", "140824101", 18, 6331, 5, 1349},
     {"蔡村乡", "140824200", 2, 3041, 0, 0},
 };
 
@@ -140,8 +137,7 @@ class TempDir {
 public:
     TempDir() {
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = fs::temp_directory_path() /
-                ("weipian_report_test_" + std::to_string(::getpid()) + "_" + info->name());
+        path_ = fs::temp_directory_path() / ("weipian_report_test_" + std::to_string(::getpid()) + "_" + info->name());
         fs::remove_all(path_);
         fs::create_directories(path_);
     }
@@ -329,6 +325,16 @@ TEST(OutputsTest, SummaryTxtUsesThePlanWordingForCandidates) {
     EXPECT_NE(text.find("不是违法认定结论"), std::string::npos);
 }
 
+TEST(OutputsTest, SummaryTxtSaysWhenCultivatedLandWasNotAssessed) {
+    TempDir temp;
+    const auto rows = summarize_by_township(parcels_for(kCohort2022, 5));
+    const auto path = temp.path() / "summary.txt";
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows);
+    EXPECT_EQ(read_all(path).find("耕地面积未核算"), std::string::npos);
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20", false}, rows);
+    EXPECT_NE(read_all(path).find("耕地面积未核算"), std::string::npos);
+}
+
 TEST(OutputsTest, SummaryTxtWithNoParcelsSaysSoInOneLine) {
     TempDir temp;
     const auto path = temp.path() / "summary.txt";
@@ -354,9 +360,9 @@ TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
         parcel.centroid_y = 3940150.456;
         OGRGeometry* geometry = nullptr;
         const double x = 500100 + i * 200;
-        const std::string wkt = "POLYGON ((" + std::to_string(x) + " 3940100," + std::to_string(x + 100) +
-                                " 3940100," + std::to_string(x + 100) + " 3940200," + std::to_string(x) +
-                                " 3940200," + std::to_string(x) + " 3940100))";
+        const std::string wkt = "POLYGON ((" + std::to_string(x) + " 3940100," + std::to_string(x + 100) + " 3940100," +
+                                std::to_string(x + 100) + " 3940200," + std::to_string(x) + " 3940200," +
+                                std::to_string(x) + " 3940100))";
         ASSERT_EQ(OGRGeometryFactory::createFromWkt(wkt.c_str(), nullptr, &geometry), OGRERR_NONE);
         parcel.geometry.reset(geometry);
         parcels.push_back(std::move(parcel));

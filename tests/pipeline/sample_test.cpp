@@ -124,7 +124,7 @@ TEST_F(SampleRun, TownshipTableAndSummaryMatchTheTruth) {
     EXPECT_EQ(report["counts"]["parcels"], 14);
     EXPECT_EQ(report["counts"]["patches"], 13);
     EXPECT_EQ(report["config"]["clean"]["min_area_m2"], 200.0);
-    for (const char* stage : {"ingest", "detect", "clean", "polygonize", "overlay", "emit", "total"})
+    for (const char* stage : {"ingest", "stream", "overlay", "emit", "total"})
         EXPECT_TRUE(report["timings_s"].contains(stage)) << stage;
 }
 

@@ -1,0 +1,213 @@
+// `weipian bench`: the main job on the standard generated workload (pipeline/workload.hpp), with
+// per-stage throughput, peak memory and the projected time for a whole county.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+
+#include "app/commands.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/run.hpp"
+#include "pipeline/workload.hpp"
+
+namespace weipian::app {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+    int size = 8192;
+    std::string workdir;
+    bool keep = false;
+    bool deflate = false;
+    bool make_only = false;
+    int threads = 0;
+    std::uint64_t seed = WorkloadSpec{}.seed;
+    double county_km2 = 686;
+    double county_pixel_m = 0.8;
+    std::string county_name = "Jishan";
+};
+
+// "2 min 14 s", "1 h 05 min", "12.3 s".
+std::string human_duration(double seconds) {
+    char text[64];
+    if (seconds < 60)
+        std::snprintf(text, sizeof text, "%.1f s", seconds);
+    else if (seconds < 3600)
+        std::snprintf(text, sizeof text, "%d min %02d s", static_cast<int>(seconds / 60), static_cast<int>(std::fmod(seconds, 60)));
+    else
+        std::snprintf(text, sizeof text, "%d h %02d min", static_cast<int>(seconds / 3600),
+                      static_cast<int>(std::fmod(seconds, 3600) / 60));
+    return text;
+}
+
+// Peak resident set of this process since start (getrusage), in MB.
+double peak_rss_mb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// Linux: VmHWM (peak RSS) can be reset by writing 5 to /proc/self/clear_refs, so the job's own
+// peak is measured even when the workload was generated in this process. Returns false when the
+// kernel does not allow it.
+bool reset_peak_rss() {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    clear.flush();
+    return static_cast<bool>(clear);
+}
+
+double vm_hwm_mb() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    return 0;
+}
+
+// Flattens {"a": 1, "b": {"c": 2}} into ("a", 1), ("b.c", 2) in the report's order.
+void flatten(const nlohmann::json& j, const std::string& prefix, std::vector<std::pair<std::string, double>>& out) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+        if (it->is_number())
+            out.emplace_back(key, it->get<double>());
+        else if (it->is_object())
+            flatten(*it, key, out);
+    }
+}
+
+int run_bench(const BenchOptions& o) {
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    const int workers = o.threads > 0 ? o.threads : tbb::info::default_concurrency();
+    const tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers));
+
+    const bool own_dir = o.workdir.empty();
+    const fs::path dir = own_dir ? fs::temp_directory_path() / ("weipian-bench-" + std::to_string(o.size)) : fs::path(o.workdir);
+    WorkloadSpec spec;
+    spec.size = o.size;
+    spec.seed = o.seed;
+    spec.deflate = o.deflate;
+    const WorkloadFiles files = make_workload(spec, dir);
+    const double pixels = static_cast<double>(spec.size) * spec.size;
+    std::cout << "workload: " << spec.size << " × " << spec.size << " px × 4 bands uint16 × 2 epochs at " << spec.pixel_size_m
+              << " m, 256² tiles, " << files.blobs << " new buildings, " << files.changed_pixels << " changed px ("
+              << std::fixed << std::setprecision(2) << 100.0 * static_cast<double>(files.changed_pixels) / pixels << " %), ";
+    if (files.generated)
+        std::cout << "generated in " << std::setprecision(1) << files.generate_seconds << " s";
+    else
+        std::cout << "reused";
+    std::cout << "\n  " << fs::absolute(dir).lexically_normal().string() << "\n";
+    if (o.make_only) return 0;
+
+    Config config;
+    config.before.tiles = {(o.deflate ? files.before_deflate : files.before).string()};
+    config.after.tiles = {(o.deflate ? files.after_deflate : files.after).string()};
+    config.before.date = "2023-04-10";
+    config.after.date = "2023-09-18";
+    config.county.name = o.county_name;
+    config.detect.threshold = 0.15;
+    config.clean.min_area_m2 = 200;
+    config.overlay.area_crs = "EPSG:4546";
+    config.processing.threads = o.threads;
+    config.output_dir = (dir / "run").string();
+    config.validate();
+
+    const bool hwm_reset = reset_peak_rss();
+    const auto start = Clock::now();
+    const RunSummary summary = run_main_job(config);
+    const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+    const double job_rss = hwm_reset ? vm_hwm_mb() : 0, process_rss = peak_rss_mb();
+
+    std::cout << "machine: " << cores << " cores; threads used: " << workers << "\n";
+    std::cout << "input: " << (o.deflate ? "DEFLATE (PREDICTOR=2)" : "uncompressed") << " GeoTIFF\n";
+    std::vector<std::pair<std::string, double>> stages;
+    flatten(summary.report.value("timings_s", nlohmann::json::object()), "", stages);
+    // The job's stage order, then any other keys the report has, the total last.
+    const std::vector<std::string> order = {"ingest", "stream", "detect", "clean", "polygonize", "overlay", "emit"};
+    auto rank = [&](const std::string& key) {
+        if (key == "total") return static_cast<int>(order.size()) + 1;
+        const auto it = std::find(order.begin(), order.end(), key.substr(0, key.find('.')));
+        return it == order.end() ? static_cast<int>(order.size()) : static_cast<int>(it - order.begin());
+    };
+    std::stable_sort(stages.begin(), stages.end(), [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+    std::cout << "  stage                    s      Mpx/s\n";
+    for (const auto& [name, seconds] : stages) {
+        char line[128];
+        std::snprintf(line, sizeof line, "  %-20s %9.3f %10.1f\n", name.c_str(), seconds,
+                      seconds > 0 ? pixels / seconds / 1e6 : 0.0);
+        std::cout << line;
+    }
+    const double rate = pixels / wall;  // pixels of one epoch per second, end to end
+    char line[256];
+    std::snprintf(line, sizeof line, "end to end: %.2f s, %.1f Mpx/s (pixels of one epoch; both epochs read)\n", wall, rate / 1e6);
+    std::cout << line;
+    std::int64_t truth_parcels = 0;
+    {
+        std::ifstream in(files.truth);
+        const auto truth = nlohmann::json::parse(in, nullptr, false);
+        if (!truth.is_discarded()) truth_parcels = truth.value("blobs_at_least_mmu", std::int64_t{0});
+    }
+    std::cout << "parcels: " << summary.parcels << " (truth: " << truth_parcels << " buildings ≥ 200 m²)\n";
+    if (hwm_reset)
+        std::snprintf(line, sizeof line, "peak RSS: %.0f MB during the job (VmHWM), %.0f MB whole process (getrusage)\n", job_rss,
+                      process_rss);
+    else
+        std::snprintf(line, sizeof line, "peak RSS: %.0f MB whole process (getrusage)\n", process_rss);
+    std::cout << line;
+    const double county_px = o.county_km2 * 1e6 / (o.county_pixel_m * o.county_pixel_m);
+    const int exponent = static_cast<int>(std::floor(std::log10(county_px)));
+    std::snprintf(line, sizeof line, "%s %.0f km² at %.2g m: %.2fe%d px per epoch → projected %s (both epochs, at %.1f Mpx/s)\n",
+                  o.county_name.c_str(), o.county_km2, o.county_pixel_m, county_px / std::pow(10.0, exponent), exponent,
+                  human_duration(county_px / rate).c_str(), rate / 1e6);
+    std::cout << line;
+
+    if (!o.keep) {
+        std::error_code ec;
+        fs::remove_all(dir / "run", ec);
+        if (own_dir && files.generated) fs::remove_all(dir, ec);
+    }
+    return 0;
+}
+
+}  // namespace
+
+CommandAction add_bench_command(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    CLI::App* cmd = app.add_subcommand("bench", "run the main job on a generated standard workload and print throughput");
+    cmd->add_option("--size", o->size, "workload side in pixels (N × N, 0.8 m)")->check(CLI::Range(256, 65536))->capture_default_str();
+    cmd->add_option("--workdir", o->workdir, "folder for the workload and the run (default: a temp folder); reused when its stamp matches");
+    cmd->add_flag("--keep", o->keep, "keep the workload and the run's outputs");
+    cmd->add_flag("--deflate", o->deflate, "run on the DEFLATE-compressed copies of the epochs");
+    cmd->add_flag("--make-only", o->make_only, "only make (or check) the workload, then stop");
+    cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    cmd->add_option("--seed", o->seed, "workload seed")->capture_default_str();
+    cmd->add_option("--county-km2", o->county_km2, "county area for the projection, km²")->check(CLI::PositiveNumber)->capture_default_str();
+    cmd->add_option("--county-pixel-m", o->county_pixel_m, "county imagery pixel size for the projection, m")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--county-name", o->county_name, "county name in the projection line")->capture_default_str();
+    return [o]() {
+        BenchOptions options = *o;
+        if (options.make_only) options.keep = true;
+        return run_bench(options);
+    };
+}
+
+}  // namespace weipian::app

@@ -1,0 +1,137 @@
+// `weipian ledger import|export|report`: the case ledger (台账) from the command line.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include "app/commands.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/ledger.hpp"
+#include "pipeline/ledger_io.hpp"
+#include "pipeline/ledger_report.hpp"
+#include "pipeline/ledger_store.hpp"
+
+namespace weipian::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LedgerOptions {
+    std::string ledger;
+    std::string config_path;
+    std::string file;
+    std::string who;
+    std::string format;
+    std::string out;
+    std::string as_of;
+    std::string cohort;
+};
+
+// The configuration the ledger commands read (milestones, 年清), with --ledger applied.
+Config resolve(const LedgerOptions& o) {
+    Config config = o.config_path.empty() ? Config{} : Config::load(o.config_path);
+    if (!o.ledger.empty()) config.ledger.path = o.ledger;
+    if (!config.ledger.configured())
+        throw ConfigError("ledger: no ledger given; pass --ledger LEDGER (a .gpkg file or a PostgreSQL connection string) "
+                          "or --config with ledger.path");
+    return config;
+}
+
+std::string login_name() {
+    if (const passwd* user = ::getpwuid(::geteuid()); user && user->pw_name) return user->pw_name;
+    if (const char* name = std::getenv("USER"); name && *name) return name;
+    return "unknown";
+}
+
+void add_ledger_options(CLI::App* cmd, LedgerOptions& o) {
+    cmd->add_option("--ledger", o.ledger, "the ledger: a GeoPackage file or a PostgreSQL connection string (PG:… / postgresql://…)");
+    cmd->add_option("--config", o.config_path, "YAML configuration (ledger.path, ledger.milestones, ledger.annual_clearance_from)");
+}
+
+// Writes `text` to `path` under a temporary name renamed when complete.
+void write_report(const fs::path& path, const std::string& text) {
+    std::error_code ec;
+    if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+    const fs::path partial = partial_path_for(path, path.extension().string());
+    {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.close();
+        if (!out) {
+            fs::remove(partial, ec);
+            throw InputError("report: cannot write '" + path.string() + "'; check that the folder is writable");
+        }
+    }
+    fs::rename(partial, path, ec);
+    if (ec) throw InputError("report: cannot move the report into '" + path.string() + "' (" + ec.message() + ")");
+}
+
+}  // namespace
+
+CommandAction add_ledger_command(CLI::App& app) {
+    auto o = std::make_shared<LedgerOptions>();
+    CLI::App* cmd = app.add_subcommand("ledger", "the case ledger (台账): import verification results, export cases, report progress");
+    cmd->require_subcommand(1);
+
+    CLI::App* import = cmd->add_subcommand(
+        "import", "apply field-verification results (CSV or XLSX: 图斑编号, 核查结果, 整改状态, 日期, 责任人, 备注, 整改措施, "
+                  "整改时限); exit code 3 when a row was refused (the valid rows are applied)");
+    import->add_option("FILE", o->file, "the verification sheet (.csv or .xlsx)")->required();
+    add_ledger_options(import, *o);
+    import->add_option("--who", o->who, "who is recorded as making the changes (default: the login name)");
+
+    CLI::App* export_cmd = cmd->add_subcommand("export", "write the case list as XLSX, Shapefile (GBK), GeoPackage or KML");
+    add_ledger_options(export_cmd, *o);
+    export_cmd->add_option("--format", o->format, "xlsx, shp, gpkg or kml (default: from the extension of --out)")
+        ->check(CLI::IsMember({"xlsx", "shp", "gpkg", "kml"}));
+    export_cmd->add_option("--out", o->out, "file to write (replaced only when complete)")->required();
+
+    CLI::App* report = cmd->add_subcommand("report", "the plan's summary, rectification progress against milestones, overdue cases");
+    add_ledger_options(report, *o);
+    report->add_option("--as-of", o->as_of, "date the report is for, YYYY-MM-DD (default: today)");
+    report->add_option("--cohort", o->cohort, "only these years, e.g. 2018-2021 or 2022 (default: every cohort)");
+    report->add_option("--out", o->out, "write the report to this file instead of standard output");
+
+    return [o, import, export_cmd, report]() {
+        const Config config = resolve(*o);
+        if (import->parsed()) {
+            const auto rows = read_import_file(o->file);
+            ImportOptions options;
+            options.who = o->who.empty() ? login_name() : o->who;
+            options.source = fs::path(o->file).filename().string();
+            const ImportSummary summary = import_verification(config.ledger.path, rows, options);
+            std::cout << summary.text();
+            return summary.refused > 0 ? 3 : 0;  // 3: bad input, as for InputError
+        }
+        if (export_cmd->parsed()) {
+            const auto format = o->format.empty() ? export_format_of(o->out) : parse_export_format(o->format);
+            if (!format)
+                throw ConfigError("export: cannot tell the format of '" + o->out + "'; pass --format xlsx, shp, gpkg or kml");
+            const ExportSummary summary = export_ledger(config.ledger.path, *format, o->out);
+            std::cout << "weipian: " << summary.cases << " cases of " << summary.townships << " townships written to "
+                      << fs::absolute(summary.path).lexically_normal().string() << "\n";
+            return 0;
+        }
+        LedgerReportOptions options;
+        options.as_of = o->as_of;
+        if (!o->cohort.empty()) {
+            options.cohort = parse_year_range(o->cohort);
+            if (!options.cohort) throw ConfigError("report: --cohort '" + o->cohort + "' is not a year or a range such as 2018-2021");
+        }
+        options.milestones = config.ledger.milestones;
+        options.annual_clearance_from = config.ledger.annual_clearance_from;
+        const std::string text = build_ledger_report(config.ledger.path, options).text();
+        if (o->out.empty())
+            std::cout << text;
+        else
+            write_report(o->out, text);
+        return 0;
+    };
+}
+
+}  // namespace weipian::app
