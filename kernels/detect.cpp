@@ -100,10 +100,13 @@ rows::RowsFn rows_for(KernelPath path, rows::Depth depth, bool nir, bool blue) {
 
 // Scheduling. Rows are independent; a task takes at least kGrainPixels pixels (whole rows) and a
 // block below two grains runs on the calling thread, so a caller that already runs blocks in
-// parallel pays no task overhead for small blocks.
-// Measured (2-core EPYC, AVX2, uint16 with NIR/blue, 256-row blocks, see bench/detect_bench.cpp):
-// <fill in>
-constexpr std::int64_t kGrainPixels = 32 * 1024;
+// parallel pays no task overhead for small blocks. 64 Ki px is ~35 µs of AVX2 work (~0.7 ms
+// scalar) per task, well above TBB's few-µs spawn/steal cost; auto_partitioner splits further
+// only when a thread steals. Measured (bench/detect_bench.cpp, 2-core EPYC VM shared with other
+// builds, load average ~7, uint16 AVX2, best of 10, Mpx/s wall): grain 8 Ki / 32 Ki / 128 Ki /
+// serial: 256×256 924 / 937 / 932 / 930; 4096×256 669 / 723 / 744 / 800. Within noise: with the
+// second core busy, TBB had nothing to gain; re-measure scaling on an idle machine.
+constexpr std::int64_t kGrainPixels = 64 * 1024;
 
 template <class T>
 void vegetation_rows(const EpochBlock& e, cv::Mat& index) {

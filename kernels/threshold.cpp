@@ -1,6 +1,8 @@
 #include "kernels/threshold.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 #include <stdexcept>
 
 namespace weipian::kernels {
@@ -49,6 +51,35 @@ float otsu_threshold(const ScoreHistogram& histogram) {
     }
     const float width = (histogram.hi - histogram.lo) / static_cast<float>(h.size());
     return histogram.lo + width * static_cast<float>(best_bin + 1);
+}
+
+namespace {
+
+// Weighted median of `values` (ascending) with `weights`.
+double weighted_median(const std::vector<std::pair<double, std::int64_t>>& sorted, std::int64_t total) {
+    std::int64_t seen = 0;
+    for (const auto& [value, weight] : sorted) {
+        seen += weight;
+        if (2 * seen >= total) return value;
+    }
+    return sorted.empty() ? 0.0 : sorted.back().first;
+}
+
+}  // namespace
+
+float robust_threshold(const ScoreHistogram& histogram, float k) {
+    const std::int64_t total = histogram.total();
+    if (total <= 0) throw std::invalid_argument("robust_threshold: the histogram is empty");
+    const double width = (histogram.hi - histogram.lo) / static_cast<double>(histogram.counts.size());
+    std::vector<std::pair<double, std::int64_t>> bins;
+    for (std::size_t i = 0; i < histogram.counts.size(); ++i)
+        if (histogram.counts[i]) bins.emplace_back(histogram.lo + (static_cast<double>(i) + 0.5) * width, histogram.counts[i]);
+    const double median = weighted_median(bins, total);
+    std::vector<std::pair<double, std::int64_t>> deviations;
+    for (const auto& [value, weight] : bins) deviations.emplace_back(std::abs(value - median), weight);
+    std::sort(deviations.begin(), deviations.end());
+    const double mad = weighted_median(deviations, total);
+    return static_cast<float>(median + k * 1.4826 * mad);
 }
 
 }  // namespace weipian::kernels

@@ -238,7 +238,7 @@ const std::vector<Setting>& settings() {
             s.key = "detect.threshold";
             s.default_text = "0.15";
             s.range = "[-1, 2] or auto";
-            s.help = "score threshold; 'auto' = Otsu on the scene's score histogram";
+            s.help = "score threshold; 'auto' = chosen from the scene's scores by detect.auto_method";
             s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
                 if (n.IsScalar() && n.Scalar() == "auto")
                     c.detect.threshold.reset();
@@ -248,6 +248,10 @@ const std::vector<Setting>& settings() {
             s.dump = [](const Config& c) { return c.detect.threshold ? json(*c.detect.threshold) : json("auto"); };
             v.push_back(s);
         }
+        v.push_back(text_setting("detect.auto_method", "automatic threshold: mad (median + k·1.4826·MAD) or otsu",
+                                 [](Config& c) -> std::string& { return c.detect.auto_method; }, false, {"mad", "otsu"}));
+        v.push_back(number_setting("detect.auto_k", 0.5, 20, "k of the mad method (scaled MADs above the median)",
+                                   [](Config& c) -> double& { return c.detect.auto_k; }));
         v.push_back(number_setting("detect.brightness_weight", 0, 10, "weight of the relative brightening term",
                                    [](Config& c) -> double& { return c.detect.brightness_weight; }));
         v.push_back(number_setting("detect.after_vegetation_max", -1, 1, "vegetation index at or above which the after state is still vegetation",

@@ -40,7 +40,9 @@ struct GridConfig {
 // The construction detector's parameters (see kernels/detect.hpp for the method).
 struct DetectConfig {
     std::string method = "construction";
-    std::optional<double> threshold = 0.15;  // empty = automatic (Otsu)
+    std::optional<double> threshold = 0.15;  // empty = automatic (auto_method)
+    std::string auto_method = "mad";         // "mad": median + auto_k·MAD; "otsu": Otsu 1979
+    double auto_k = 3.0;
     double brightness_weight = 1.0;
     double after_vegetation_max = 0.3;
 };

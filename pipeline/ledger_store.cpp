@@ -216,6 +216,11 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
             throw InputError(where + " does not exist; a run with this ledger creates it (weipian run --ledger " + location + ")");
         create_geopackage(location, *create_srs);
     }
+    if (store->backend_ == Backend::GeoPackage && !update && fs::exists(location + "-journal")) {
+        // A writer was killed and left SQLite's rollback journal: a read-only connection cannot
+        // roll it back (SQLITE_READONLY_ROLLBACK), so let a writable one restore the ledger first.
+        open_dataset(location, true);
+    }
     store->dataset_ = open_dataset(location, update);
     if (!store->dataset_)
         throw InputError(where + ": cannot open it (" + last_gdal_message() + "); " +

@@ -111,8 +111,8 @@ void SceneStream::fill(Strip& s, float threshold, bool clean, StreamStats& stats
 
 float SceneStream::threshold(StreamStats& stats) {
     if (config_.detect.threshold) return static_cast<float>(*config_.detect.threshold);
-    // Every pixel that passes the vegetation test is marked; the histogram of their scores
-    // gives Otsu's threshold.
+    // Otsu over the scores of every pixel with data in both epochs: the unchanged mode near 0
+    // and the change mode (the vegetation test then applies as usual).
     const int strips = (epochs_.height() + strip_rows_ - 1) / strip_rows_;
     tbb::enumerable_thread_specific<kernels::ScoreHistogram> histograms;
     StreamStats scratch;
@@ -120,16 +120,18 @@ float SceneStream::threshold(StreamStats& stats) {
         thread_local Strip strip;
         strip.index = i;
         fill(strip, -std::numeric_limits<float>::infinity(), false, scratch);
-        const cv::Mat score = strip.own(strip.score), mask = strip.own(strip.mask);
+        const cv::Mat score = strip.own(strip.score), valid = strip.own(strip.valid);
         auto& h = histograms.local();
         for (int y = 0; y < score.rows; ++y)
-            h.add(score.ptr<float>(y), mask.ptr<std::uint8_t>(y), static_cast<std::size_t>(score.cols));
+            h.add(score.ptr<float>(y), valid.ptr<std::uint8_t>(y), static_cast<std::size_t>(score.cols));
     });
     stats.read_ns += scratch.read_ns.load();
     stats.detect_ns += scratch.detect_ns.load();
     kernels::ScoreHistogram total;
     for (const auto& h : histograms) total.merge(h);
-    return total.total() > 0 ? kernels::otsu_threshold(total) : 0.0f;
+    if (total.total() == 0) return 0.0f;
+    return config_.detect.auto_method == "otsu" ? kernels::otsu_threshold(total)
+                                                : kernels::robust_threshold(total, static_cast<float>(config_.detect.auto_k));
 }
 
 std::vector<PatchPolygon> SceneStream::run(float threshold, std::int64_t min_pixels,

@@ -59,8 +59,9 @@ public:
     int open_radius_px() const { return open_px_; }
     int close_radius_px() const { return close_px_; }
 
-    // The threshold to use: the configured one, or Otsu's over the scores of the pixels that
-    // pass the vegetation test (one extra pass over the scene).
+    // The threshold to use: the configured one, or one chosen (detect.auto_method: robust
+    // median + k·MAD, or Otsu) from the scores of every pixel with data in both epochs (one
+    // extra pass over the scene).
     float threshold(StreamStats& stats);
 
     // Streams every strip through read, detect (with `threshold`) and clean, then, in row order,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages weipian builds and runs with, only those missing.
 # Needs root (or sudo) and Debian's package registry; downloads nothing else.
+# PostgreSQL with PostGIS is for the case ledger's tests (scripts/test.sh starts a private
+# cluster) and for counties that keep their ledger in PostgreSQL.
 set -euo pipefail
 
 packages=(
@@ -9,7 +11,8 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libtbb-dev libproj-dev libyaml-cpp-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsqlite3-dev libgtest-dev libbenchmark-dev
-  time
+  libxlsxwriter-dev libssl-dev
+  postgresql postgresql-15-postgis-3
 )
 
 missing=()

@@ -283,7 +283,8 @@ class DetectKernelPaths : public ::testing::TestWithParam<std::tuple<int, int, i
 TEST_P(DetectKernelPaths, EveryPathEqualsScalar) {
     const auto [type, bands, cols] = GetParam();
     const bool nir = bands & 1, blue = bands & 2;
-    const int rows = 70;  // 1023 × 70 exceeds two scheduling grains: the parallel branch runs too
+    // 1023 × 160 px is above two scheduling grains (kGrainPixels, detect.cpp): the TBB branch runs too.
+    const int rows = cols >= 1000 ? 160 : 40;
     cv::RNG rng(static_cast<std::uint64_t>(type * 1000 + bands * 100 + cols));
     for (int valid_case = 0; valid_case < 3; ++valid_case) {
         const bool as_view = (cols + valid_case) % 2 == 1;
@@ -467,6 +468,18 @@ TEST(OtsuThreshold, SplitsTwoModes) {
     EXPECT_GT(t, 0.08f);
     EXPECT_LE(t, 0.6f);
     EXPECT_EQ(h.total(), 1000);
+}
+
+TEST(RobustThreshold, IsMedianPlusThreeScaledMads) {
+    ScoreHistogram h;
+    // 1000 values: −0.1, 0, 0.1 (median 0, MAD 0.1) and 50 outliers at 1.0.
+    std::vector<float> values;
+    for (int i = 0; i < 1000; ++i) values.push_back(0.1f * static_cast<float>(i % 3 - 1));
+    for (int i = 0; i < 50; ++i) values.push_back(1.0f);
+    h.add(values.data(), nullptr, values.size());
+    EXPECT_NEAR(robust_threshold(h), 0.0 + 3 * 1.4826 * 0.1, 2 * 0.001);
+    EXPECT_NEAR(robust_threshold(h, 5.0f), 5 * 1.4826 * 0.1, 2 * 0.001);
+    EXPECT_THROW(robust_threshold(ScoreHistogram{}), std::invalid_argument);
 }
 
 TEST(OtsuThreshold, EmptyHistogramThrows) {

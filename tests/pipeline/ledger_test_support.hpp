@@ -30,6 +30,11 @@ inline std::string backend_name(const ::testing::TestParamInfo<LedgerBackend>& i
     return info.param == LedgerBackend::GeoPackage ? "GeoPackage" : "PostgreSQL";
 }
 
+// So that test names and ctest's list say which backend, not "4-byte object".
+inline void PrintTo(LedgerBackend backend, std::ostream* out) {
+    *out << (backend == LedgerBackend::GeoPackage ? "GeoPackage" : "PostgreSQL");
+}
+
 // WEIPIAN_TEST_PG: a "PG:…" connection string to a database with PostGIS where the user may
 // create schemas (scripts/test.sh starts a local cluster and sets it).
 inline std::optional<std::string> postgres_base() {
