@@ -42,21 +42,18 @@ int polygonize_mask(const PolygonizeOptions& o) {
     // Each worker reads its strips through its own handle.
     tbb::enumerable_thread_specific<GDALDatasetUniquePtr> handles(
         [&] { return GDALDatasetUniquePtr(GDALDataset::Open(o.mask.c_str(), GDAL_OF_RASTER)); });
-    const int strips = (height + o.block_size - 1) / o.block_size;
     StreamStats stats;
     const auto connectivity = o.connectivity == 8 ? kernels::Connectivity::Eight : kernels::Connectivity::Four;
-    const std::vector<PatchPolygon> polygons = label_and_polygonize(
-        width, strips, workers + 1, connectivity, o.min_pixels,
-        [&](Strip& s) {
-            s.row0 = s.read0 = s.index * o.block_size;
-            s.rows = s.read_rows = std::min(o.block_size, height - s.row0);
-            s.mask.create(s.rows, width, CV_8UC1);
-            s.score.release();
-            if (handles.local()->GetRasterBand(1)->RasterIO(GF_Read, 0, s.row0, width, s.rows, s.mask.data, width, s.rows,
-                                                            GDT_Byte, 0, static_cast<GSpacing>(s.mask.step)) != CE_None)
-                throw InputError("polygonize: cannot read rows of '" + o.mask + "'");
-        },
-        {}, stats);
+    StripStages stages;
+    stages.with_score = false;
+    stages.fill = [&](Strip& s) {
+        cv::Mat rows = s.own(s.mask);
+        if (handles.local()->GetRasterBand(1)->RasterIO(GF_Read, 0, s.row0, width, s.rows, rows.data, width, s.rows,
+                                                        GDT_Byte, 0, static_cast<GSpacing>(rows.step)) != CE_None)
+            throw InputError("polygonize: cannot read rows of '" + o.mask + "'");
+    };
+    const std::vector<PatchPolygon> polygons =
+        label_and_polygonize(width, height, o.block_size, workers + 1, connectivity, o.min_pixels, stages, stats);
 
     // Written under a temporary name, renamed when complete.
     const fs::path final_path(o.out), partial = o.out + ".partial.gpkg";

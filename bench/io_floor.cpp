@@ -4,7 +4,7 @@
 // block cache unless GDAL_CACHEMAX is set, and one reader per worker thread with its own dataset
 // handles, strips handed out in order (the main job reads strips in parallel the same way).
 // For DEFLATE inputs run it with GDAL_NUM_THREADS=ALL_CPUS (or --gdal-threads) as well.
-//   weipian_io_floor [--rows 256] [--threads N] [--per-band] [--gdal-threads N|ALL_CPUS] BEFORE.tif AFTER.tif
+//   weipian_io_floor [--rows 256] [--halo 0] [--threads N] [--per-band] [--gdal-threads N|ALL_CPUS] BEFORE.tif AFTER.tif
 // Prints one line: files, pixels, bytes, seconds and Mpx/s (pixels of one epoch per second).
 #include <algorithm>
 #include <atomic>
@@ -26,7 +26,7 @@ struct Totals {
 };
 
 // Reads the strips handed out by `next` (in order, shared by all workers) of every file.
-void read_strips(const std::vector<std::string>& files, int rows, bool per_band, std::atomic<int>& next, Totals& totals) {
+void read_strips(const std::vector<std::string>& files, int rows, int halo, bool per_band, std::atomic<int>& next, Totals& totals) {
     std::vector<GDALDatasetUniquePtr> datasets;
     for (const auto& f : files) {
         datasets.emplace_back(GDALDataset::Open(f.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
@@ -40,7 +40,9 @@ void read_strips(const std::vector<std::string>& files, int rows, bool per_band,
     std::vector<std::uint8_t> buffer;
     std::uint64_t bytes = 0, checksum = 0;
     for (int strip = next++; strip * static_cast<std::int64_t>(rows) < height && !totals.failed; strip = next++) {
-        const int row0 = strip * rows, n = std::min(rows, height - row0);
+        // With a halo each strip also reads `halo` rows above and below (as a job that cleans
+        // strips independently must): tiles next to strip borders are then read twice.
+        const int row0 = std::max(0, strip * rows - halo), n = std::min(strip * rows + rows + halo, height) - row0;
         for (auto& ds : datasets) {
             const int bands = ds->GetRasterCount();
             const GDALDataType type = ds->GetRasterBand(1)->GetRasterDataType();
@@ -74,12 +76,13 @@ void read_strips(const std::vector<std::string>& files, int rows, bool per_band,
 int main(int argc, char** argv) {
     CLI::App app{"weipian_io_floor: read rasters completely in strips with GDAL (the main job's I/O floor)"};
     std::vector<std::string> files;
-    int rows = 256;
+    int rows = 256, halo = 0;
     int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     bool per_band = false;
     std::string gdal_threads;
     app.add_option("files", files, "rasters read one strip of each per step, like the epochs of a run")->required();
     app.add_option("--rows", rows, "rows per strip")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    app.add_option("--halo", halo, "extra rows read above and below each strip")->check(CLI::Range(0, 1 << 20))->capture_default_str();
     app.add_option("--threads", threads, "reader threads, each with its own dataset handles")->check(CLI::Range(1, 1024))->capture_default_str();
     app.add_flag("--per-band", per_band, "read band by band instead of one dataset-level request");
     app.add_option("--gdal-threads", gdal_threads, "GDAL_NUM_THREADS for decoding (default: the environment's)");
@@ -107,7 +110,7 @@ int main(int argc, char** argv) {
     std::atomic<int> next{0};
     Totals totals;
     std::vector<std::thread> workers;
-    for (int t = 0; t < threads; ++t) workers.emplace_back(read_strips, std::cref(files), rows, per_band, std::ref(next), std::ref(totals));
+    for (int t = 0; t < threads; ++t) workers.emplace_back(read_strips, std::cref(files), rows, halo, per_band, std::ref(next), std::ref(totals));
     for (auto& w : workers) w.join();
     if (totals.failed) return 3;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -67,14 +67,12 @@ rows::Plane plane_of(const cv::Mat& m) {
     return {m.data, m.step[0]};
 }
 
-bool cpu_has_avx2() {
 #if WEIPIAN_DETECT_X86_SIMD
+bool cpu_has_avx2() {
     __builtin_cpu_init();  // idempotent; needed if the first detection runs during static initialisation
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
-#endif
 }
+#endif
 
 KernelPath best_path() {
     if (kernel_path_available(KernelPath::Avx2)) return KernelPath::Avx2;

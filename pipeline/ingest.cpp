@@ -169,6 +169,9 @@ void install_gdal_error_handler() {
         // Strips are read once, tile row by tile row: a small block cache suffices, and GDAL's
         // default (5 % of RAM, 1.2 GB here) would dominate peak memory. A user's setting wins.
         if (!CPLGetConfigOption("GDAL_CACHEMAX", nullptr)) GDALSetCacheMax64(64LL << 20);
+        // Uncompressed GeoTIFF strips are copied straight from the file, bypassing the block
+        // cache (with a pixel-interleaved buffer, see EpochReader::read).
+        if (!CPLGetConfigOption("GTIFF_DIRECT_IO", nullptr)) CPLSetConfigOption("GTIFF_DIRECT_IO", "YES");
         CPLSetErrorHandler([](CPLErr level, CPLErrorNum, const char* msg) {
             if (level >= CE_Failure)
                 spdlog::debug("GDAL: {}", msg);  // failures surface through our own messages
@@ -455,8 +458,28 @@ void EpochReader::read(bool after, int row0, int rows, kernels::EpochBlock& bloc
     }
     cv::Mat& planes = after ? planes_after_ : planes_before_;
     planes.create(rows * n, width, cv_type);
-    if (ds.RasterIO(GF_Read, x0, y0, width, rows, planes.data, width, rows, read_type, n, bands, 0,
-                    static_cast<GSpacing>(planes.step), static_cast<GSpacing>(planes.step) * rows, nullptr) != CE_None)
+    const std::size_t element = CV_ELEM_SIZE(cv_type);
+    const char* interleave = ds.GetMetadataItem("INTERLEAVE", "IMAGE_STRUCTURE");
+    CPLErr err;
+    if (interleave && EQUAL(interleave, "PIXEL") && n > 1) {
+        // Pixel-interleaved files are read into a pixel-interleaved buffer, which lets GDAL copy
+        // tiles straight from the file (GTIFF_DIRECT_IO), then split into planes: 0.4 s instead
+        // of 1.9 s of thread time for two 8192² 4-band epochs, measured with weipian bench.
+        cv::Mat& packed = after ? packed_after_ : packed_before_;
+        packed.create(rows, width, CV_MAKETYPE(CV_MAT_DEPTH(cv_type), n));
+        err = ds.RasterIO(GF_Read, x0, y0, width, rows, packed.data, width, rows, read_type, n, bands,
+                          static_cast<GSpacing>(element * n), static_cast<GSpacing>(packed.step),
+                          static_cast<GSpacing>(element), nullptr);
+        if (err == CE_None) {
+            cv::Mat split[4];
+            for (int i = 0; i < n; ++i) split[i] = planes.rowRange(i * rows, (i + 1) * rows);
+            cv::split(packed, split);
+        }
+    } else {
+        err = ds.RasterIO(GF_Read, x0, y0, width, rows, planes.data, width, rows, read_type, n, bands, 0,
+                          static_cast<GSpacing>(planes.step), static_cast<GSpacing>(planes.step) * rows, nullptr);
+    }
+    if (err != CE_None)
         throw InputError(std::string("ingest: cannot read rows ") + std::to_string(row0) + "–" +
                          std::to_string(row0 + rows) + " of the " + (after ? "after" : "before") +
                          " epoch: " + last_gdal_error());

@@ -95,6 +95,7 @@ private:
     const AlignedEpochs& epochs_;
     GDALDatasetUniquePtr before_, after_;
     cv::Mat planes_before_, planes_after_;  // the role bands of a strip, one plane after another
+    cv::Mat packed_before_, packed_after_;  // pixel-interleaved reads before the split
     cv::Mat scratch_;
 };
 

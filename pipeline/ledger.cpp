@@ -7,17 +7,11 @@
 #include <ctime>
 
 #include "pipeline/errors.hpp"
+#include "pipeline/report.hpp"
 
 namespace weipian {
 
 namespace {
-
-std::string trim(const std::string& text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r\n");
-    return text.substr(first, last - first + 1);
-}
 
 std::string lower_ascii(std::string text) {
     for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -89,8 +83,25 @@ constexpr std::array<StatusName, 7> kStatusNames = {{
 
 }  // namespace
 
+std::string trim_cell(const std::string& text) {
+    static const std::string full_width_space = "\xE3\x80\x80";
+    std::size_t first = 0, last = text.size();
+    for (bool trimmed = true; trimmed;) {
+        trimmed = false;
+        while (first < last && std::string(" \t\r\n").find(text[first]) != std::string::npos) ++first, trimmed = true;
+        while (last > first && std::string(" \t\r\n").find(text[last - 1]) != std::string::npos) --last, trimmed = true;
+        if (last - first >= 3 && text.compare(first, 3, full_width_space) == 0) first += 3, trimmed = true;
+        if (last - first >= 3 && text.compare(last - 3, 3, full_width_space) == 0) last -= 3, trimmed = true;
+    }
+    return text.substr(first, last - first);
+}
+
+std::string township_label(const std::string& name, const std::string& code) {
+    return name == kUnassignedTownship && code.empty() ? std::string(kUnassignedTownshipLabel) : name;
+}
+
 std::optional<std::string> parse_ledger_date(const std::string& raw) {
-    std::string text = trim(raw);
+    std::string text = trim_cell(raw);
     if (text.empty()) return std::nullopt;
     // An Excel day number, possibly with a time fraction (45199, 45199.5).
     const auto dot = text.find('.');
@@ -144,11 +155,11 @@ std::string now_utc() {
 }
 
 std::optional<std::pair<int, int>> parse_year_range(const std::string& raw) {
-    const std::string text = trim(raw);
+    const std::string text = trim_cell(raw);
     for (const char* dash : {"-", "—", "–", "~"}) {
         const auto at = text.find(dash);
         if (at == std::string::npos) continue;
-        const std::string first = trim(text.substr(0, at)), last = trim(text.substr(at + std::string(dash).size()));
+        const std::string first = trim_cell(text.substr(0, at)), last = trim_cell(text.substr(at + std::string(dash).size()));
         if (first.size() != 4 || last.size() != 4 || !all_digits(first) || !all_digits(last)) return std::nullopt;
         const int a = std::stoi(first), b = std::stoi(last);
         if (a > b) return std::nullopt;
@@ -195,7 +206,7 @@ const char* status_label(CaseStatus status) {
 }
 
 std::optional<CaseStatus> parse_status(const std::string& raw) {
-    const std::string text = lower_ascii(trim(raw));
+    const std::string text = lower_ascii(trim_cell(raw));
     for (const auto& name : kStatusNames)
         if (text == name.label || text == name.english) return name.status;
     return std::nullopt;
@@ -238,9 +249,9 @@ std::string refused_transition_message(const std::string& case_id, CaseStatus fr
 
 std::vector<std::string> RectificationPlan::missing() const {
     std::vector<std::string> out;
-    if (trim(measures).empty()) out.emplace_back("整改措施");
-    if (trim(deadline).empty()) out.emplace_back("整改时限");
-    if (trim(responsible).empty()) out.emplace_back("责任人");
+    if (trim_cell(measures).empty()) out.emplace_back("整改措施");
+    if (trim_cell(deadline).empty()) out.emplace_back("整改时限");
+    if (trim_cell(responsible).empty()) out.emplace_back("责任人");
     return out;
 }
 

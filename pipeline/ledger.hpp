@@ -37,7 +37,14 @@
 
 namespace weipian {
 
-// ---- dates, year ranges, locations ----------------------------------------------------------
+// ---- text, dates, year ranges, locations ----------------------------------------------------
+
+// `text` without surrounding blanks: ASCII whitespace and the full-width space U+3000 that
+// Chinese spreadsheets often carry.
+std::string trim_cell(const std::string& text);
+
+// How a case's township is printed: its name, or 乡镇界外 for parcels outside every township.
+std::string township_label(const std::string& name, const std::string& code);
 
 // A calendar date as YYYY-MM-DD from what people write in spreadsheets: 2023-09-30, 2023/9/30,
 // 2023.9.30, 2023年9月30日, 20230930, or an Excel day number between 2000 and 2099 (45199 =

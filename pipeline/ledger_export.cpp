@@ -41,11 +41,6 @@ const char* extension_of(ExportFormat format) {
     return "";
 }
 
-std::string last_gdal_message() {
-    const char* message = CPLGetLastErrorMsg();
-    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
-}
-
 [[noreturn]] void cannot_write(const fs::path& out, const std::string& what) {
     throw InputError("export: cannot write '" + out.string() + "': " + what + "; check that the folder is writable");
 }
@@ -65,9 +60,8 @@ struct ExportCase {
     std::string status_date;  // when it reached its current status
 };
 
-std::string township_label(const LedgerCase& c) {
-    return c.township_name == kUnassignedTownship && c.township_code.empty() ? std::string(kUnassignedTownshipLabel)
-                                                                             : c.township_name;
+std::string township_of(const LedgerCase& c) {
+    return township_label(c.township_name, c.township_code);
 }
 
 std::string rectification_label(const LedgerCase& c) {
@@ -90,7 +84,7 @@ Groups group_cases(const std::vector<LedgerCase>& cases, const std::vector<Histo
     for (const auto& e : history)
         if (!e.from_status || *e.from_status != e.to_status) status_date[e.case_id] = e.at;
     Groups groups;
-    for (const auto& c : cases) groups[{c.township_code, township_label(c)}].push_back({&c, status_date[c.case_id]});
+    for (const auto& c : cases) groups[{c.township_code, township_of(c)}].push_back({&c, status_date[c.case_id]});
     for (auto& [key, list] : groups)
         std::sort(list.begin(), list.end(), [](const ExportCase& a, const ExportCase& b) { return a.c->case_id < b.c->case_id; });
     return groups;
@@ -116,7 +110,7 @@ std::vector<XlsxColumn> xlsx_columns() {
     return {
         text("图斑编号", 18, [](const ExportCase& e) { return e.c->case_id; }),
         number("年度", 6, [](const ExportCase& e) { return e.c->year; }),
-        text("乡镇名称", 10, [](const ExportCase& e) { return township_label(*e.c); }),
+        text("乡镇名称", 10, [](const ExportCase& e) { return township_of(*e.c); }),
         text("乡镇代码", 12, [](const ExportCase& e) { return e.c->township_code; }),
         text("前时相", 11, [](const ExportCase& e) { return e.c->qsx; }),
         text("后时相", 11, [](const ExportCase& e) { return e.c->hsx; }),
@@ -279,7 +273,7 @@ std::vector<ShapeField> shape_fields() {
     return {
         text("JCBH", 20, [](const ExportCase& e) { return e.c->case_id; }),
         text("XZQDM", 12, [](const ExportCase& e) { return e.c->township_code; }),
-        text("XZMC", 40, [](const ExportCase& e) { return township_label(*e.c); }),
+        text("XZMC", 40, [](const ExportCase& e) { return township_of(*e.c); }),
         ShapeField{"NF", OFTInteger, 4, 0, [](OGRFeature& f, int i, const ExportCase& e) { f.SetField(i, e.c->year); }},
         text("QSX", 10, [](const ExportCase& e) { return e.c->qsx; }),
         text("HSX", 10, [](const ExportCase& e) { return e.c->hsx; }),
@@ -310,17 +304,17 @@ void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatial
     {
         CPLErrorReset();
         GDALDatasetUniquePtr ds(driver->Create(staged.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-        if (!ds) cannot_write(out, last_gdal_message());
+        if (!ds) cannot_write(out, last_gdal_error());
         const char* options[] = {"ENCODING=GBK", "RESIZE=YES", nullptr};
         const auto layer_srs = clone_traditional(srs);
         OGRLayer* layer = ds->CreateLayer(out.stem().c_str(), layer_srs.get(), wkbMultiPolygon, const_cast<char**>(options));
-        if (!layer) cannot_write(out, last_gdal_message());
+        if (!layer) cannot_write(out, last_gdal_error());
         const auto fields = shape_fields();
         for (const auto& spec : fields) {
             OGRFieldDefn definition(spec.name, spec.type);
             definition.SetWidth(spec.width);
             definition.SetPrecision(spec.precision);
-            if (layer->CreateField(&definition) != OGRERR_NONE) cannot_write(out, last_gdal_message());
+            if (layer->CreateField(&definition) != OGRERR_NONE) cannot_write(out, last_gdal_error());
         }
         for (const auto& [key, list] : groups)
             for (const auto& e : list) {
@@ -330,7 +324,7 @@ void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatial
                     OGRGeometryUniquePtr multi(OGRGeometryFactory::forceToMultiPolygon(e.c->geometry->clone()));
                     f->SetGeometryDirectly(multi.release());
                 }
-                if (layer->CreateFeature(f.get()) != OGRERR_NONE) cannot_write(out, "case " + e.c->case_id + ": " + last_gdal_message());
+                if (layer->CreateFeature(f.get()) != OGRERR_NONE) cannot_write(out, "case " + e.c->case_id + ": " + last_gdal_error());
             }
         CPLErrorReset();
     }
@@ -363,10 +357,10 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
     {
         CPLErrorReset();
         GDALDatasetUniquePtr ds(driver->Create(partial.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-        if (!ds) cannot_write(out, last_gdal_message());
+        if (!ds) cannot_write(out, last_gdal_error());
         for (const auto& [key, list] : groups) {
             OGRLayer* layer = ds->CreateLayer(key.second.c_str(), &wgs84, wkbMultiPolygon, nullptr);
-            if (!layer) cannot_write(out, last_gdal_message());
+            if (!layer) cannot_write(out, last_gdal_error());
             for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "HSX"}) {
                 OGRFieldDefn definition(name, OFTString);
                 layer->CreateField(&definition);
@@ -376,12 +370,12 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                 OGRFeatureUniquePtr f(OGRFeature::CreateFeature(layer->GetLayerDefn()));
                 const std::string area = format_mu(c.area_centimu), cultivated = format_mu(c.cultivated_centimu);
                 f->SetField("Name", c.case_id.c_str());
-                const std::string description = township_label(c) + "，" + std::to_string(c.year) + " 年，" + status_label(c.status) +
+                const std::string description = township_of(c) + "，" + std::to_string(c.year) + " 年，" + status_label(c.status) +
                                                 "，面积 " + area + " 亩，耕地 " + cultivated + " 亩" +
                                                 (c.flag.empty() ? std::string() : "；" + c.flag);
                 f->SetField("Description", description.c_str());
                 f->SetField("JCBH", c.case_id.c_str());
-                f->SetField("XZMC", township_label(c).c_str());
+                f->SetField("XZMC", township_of(c).c_str());
                 f->SetField("ZT", status_label(c.status));
                 f->SetField("JCMJ", area.c_str());
                 f->SetField("GDMJ", cultivated.c_str());
@@ -392,7 +386,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                     if (g->transform(to_wgs84.get()) != OGRERR_NONE) cannot_write(out, "cannot transform case " + c.case_id);
                     f->SetGeometryDirectly(g.release());
                 }
-                if (layer->CreateFeature(f.get()) != OGRERR_NONE) cannot_write(out, "case " + c.case_id + ": " + last_gdal_message());
+                if (layer->CreateFeature(f.get()) != OGRERR_NONE) cannot_write(out, "case " + c.case_id + ": " + last_gdal_error());
             }
         }
     }

@@ -25,20 +25,9 @@ namespace {
 
 enum class Column { CaseId, Result, Rectification, Date, Responsible, Notes, Measures, Deadline };
 
-std::string trim(const std::string& text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r\n");
-    std::string out = text.substr(first, last - first + 1);
-    // A full-width space (U+3000) around a cell is common in Chinese sheets.
-    while (out.rfind("\xE3\x80\x80", 0) == 0) out.erase(0, 3);
-    while (out.size() >= 3 && out.compare(out.size() - 3, 3, "\xE3\x80\x80") == 0) out.erase(out.size() - 3);
-    return out;
-}
-
 std::string header_key(const std::string& text) {
     std::string out;
-    for (const char ch : trim(text)) {
+    for (const char ch : trim_cell(text)) {
         if (ch == ' ' || ch == '_' || ch == '-') continue;
         out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     }
@@ -172,7 +161,7 @@ std::vector<ImportRow> read_csv(const fs::path& path) {
         row.where = "line " + std::to_string(records[r].first);
         const auto& fields = records[r].second;
         for (std::size_t c = 0; c < fields.size() && c < columns.size(); ++c)
-            if (columns[c]) *cell_of(row, *columns[c]) = trim(fields[c]);
+            if (columns[c]) *cell_of(row, *columns[c]) = trim_cell(fields[c]);
         if (!blank(row)) rows.push_back(std::move(row));
     }
     return rows;
@@ -186,7 +175,7 @@ std::vector<ImportRow> read_xlsx(const fs::path& path) {
     GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, drivers, options, nullptr));
     if (!ds)
         throw InputError("import: cannot read '" + path.string() + "' as an XLSX workbook (" +
-                         std::string(CPLGetLastErrorMsg()) + "); save it as .xlsx or .csv");
+                         last_gdal_error() + "); save it as .xlsx or .csv");
     std::vector<ImportRow> rows;
     bool any_sheet = false;
     for (OGRLayer* sheet : ds->GetLayers()) {
@@ -202,7 +191,7 @@ std::vector<ImportRow> read_xlsx(const fs::path& path) {
             row.where = std::string("sheet ") + sheet->GetName() + " line " + std::to_string(f->GetFID());
             for (int i = 0; i < definition->GetFieldCount(); ++i)
                 if (columns[static_cast<std::size_t>(i)] && f->IsFieldSetAndNotNull(i))
-                    *cell_of(row, *columns[static_cast<std::size_t>(i)]) = trim(f->GetFieldAsString(i));
+                    *cell_of(row, *columns[static_cast<std::size_t>(i)]) = trim_cell(f->GetFieldAsString(i));
             if (!blank(row)) rows.push_back(std::move(row));
         }
     }

@@ -45,10 +45,6 @@ CaseState state_on(const std::vector<const HistoryEntry*>& entries, const std::s
     return s;
 }
 
-std::string township_label(const std::string& name, const std::string& code) {
-    return name == kUnassignedTownship && code.empty() ? std::string(kUnassignedTownshipLabel) : name;
-}
-
 // m² whose to_centimu() gives back `centimu` exactly (亩 = m² × 0.0015).
 double m2_of_centimu(std::int64_t centimu) {
     const double m2 = static_cast<double>(centimu) * 20.0 / 3.0;
@@ -293,18 +289,19 @@ std::string LedgerReport::text() const {
     for (const auto& o : overdue) {
         out << ++rank << ". " << o.case_id << "（" << o.township << "，" << o.year << " 年，" << status_label(o.status) << "，"
             << format_mu(o.area_centimu) << " 亩）：";
-        if (o.missing.size() == 3) {
-            out << "缺整改方案（整改措施、整改时限、责任人）。\n";
-            continue;
-        }
         std::vector<std::string> parts;
-        if (!o.plan.measures.empty()) parts.push_back("整改措施：" + o.plan.measures);
-        if (!o.plan.deadline.empty()) parts.push_back("整改时限：" + o.plan.deadline + (o.deadline_passed ? "（已过期）" : ""));
-        if (!o.plan.responsible.empty()) parts.push_back("责任人：" + o.plan.responsible);
-        if (!o.missing.empty()) {
-            std::string missing = "整改方案不全（缺";
-            for (std::size_t i = 0; i < o.missing.size(); ++i) missing += (i ? "、" : "") + o.missing[i];
-            parts.push_back(missing + "）");
+        if (o.status == CaseStatus::ToVerify) parts.emplace_back("尚未核查");
+        if (o.missing.size() == 3) {
+            parts.emplace_back("缺整改方案（整改措施、整改时限、责任人）");
+        } else {
+            if (!o.plan.measures.empty()) parts.push_back("整改措施：" + o.plan.measures);
+            if (!o.plan.deadline.empty()) parts.push_back("整改时限：" + o.plan.deadline + (o.deadline_passed ? "（已过期）" : ""));
+            if (!o.plan.responsible.empty()) parts.push_back("责任人：" + o.plan.responsible);
+            if (!o.missing.empty()) {
+                std::string missing = "整改方案不全（缺";
+                for (std::size_t i = 0; i < o.missing.size(); ++i) missing += (i ? "、" : "") + o.missing[i];
+                parts.push_back(missing + "）");
+            }
         }
         for (std::size_t i = 0; i < parts.size(); ++i) out << (i ? "；" : "") << parts[i];
         out << "。\n";

@@ -14,7 +14,9 @@
 //     and the rate is under the milestone;
 //  3. cases whose year has ended and that still need work (待核查, 违法, 整改中), with their
 //     rectification plan (measures, deadline, responsible person) or flagged as missing one;
-//  4. 已整改 cases a later epoch still shows as built (整改不到位：影像仍显示建设).
+//  4. cases a later epoch still shows as built after they were reported 已整改 (整改不到位：
+//     影像仍显示建设): the flags standing now whose epoch is on or before the as-of date.
+// Rectification plans (section 3) are shown as they stand now.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -66,11 +66,6 @@ const std::vector<Column>& run_columns() {
     return columns;
 }
 
-std::string last_gdal_message() {
-    const char* message = CPLGetLastErrorMsg();
-    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
-}
-
 // What GDAL opens: PostgreSQL URIs get the driver's "PG:" prefix.
 std::string gdal_name(const std::string& location) {
     if (location.rfind("PG:", 0) == 0) return location;
@@ -106,7 +101,7 @@ void create_layers(GDALDataset& dataset, const OGRSpatialReference& srs) {
     const auto make = [&](const char* name, const std::vector<Column>& columns, bool spatial) {
         OGRLayer* layer = spatial ? dataset.CreateLayer(name, srs_copy.get(), wkbMultiPolygon, const_cast<char**>(spatial_options))
                                   : dataset.CreateLayer(name, nullptr, wkbNone, const_cast<char**>(table_options));
-        if (!layer) throw InputError(std::string("cannot create table '") + name + "' (" + last_gdal_message() + ")");
+        if (!layer) throw InputError(std::string("cannot create table '") + name + "' (" + last_gdal_error() + ")");
         for (const auto& column : columns) {
             OGRFieldDefn field(column.name, column.type);
             if (column.unique) {
@@ -115,7 +110,7 @@ void create_layers(GDALDataset& dataset, const OGRSpatialReference& srs) {
             }
             if (layer->CreateField(&field) != OGRERR_NONE)
                 throw InputError(std::string("cannot create column '") + column.name + "' of table '" + name + "' (" +
-                                 last_gdal_message() + ")");
+                                 last_gdal_error() + ")");
         }
     };
     make("cases", case_columns(), true);
@@ -180,7 +175,7 @@ void create_geopackage(const fs::path& path, const OGRSpatialReference& srs) {
         CPLErrorReset();
         GDALDatasetUniquePtr dataset(driver->Create(partial.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!dataset)
-            throw InputError(where + ": cannot create the GeoPackage (" + last_gdal_message() +
+            throw InputError(where + ": cannot create the GeoPackage (" + last_gdal_error() +
                              "); check that the folder is writable");
         try {
             create_layers(*dataset, srs);
@@ -223,7 +218,7 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
     }
     store->dataset_ = open_dataset(location, update);
     if (!store->dataset_)
-        throw InputError(where + ": cannot open it (" + last_gdal_message() + "); " +
+        throw InputError(where + ": cannot open it (" + last_gdal_error() + "); " +
                          (store->backend_ == Backend::PostgreSQL ? "check the connection string and that the server runs"
                                                                  : "check that it is a GeoPackage and readable"));
 
@@ -238,13 +233,13 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
             // The driver decides at open whether PostGIS is there, so add it first, then reopen.
             if (!has_rows(*store->dataset_, "SELECT 1 FROM pg_extension WHERE extname = 'postgis'")) {
                 if (!execute(*store->dataset_, "CREATE EXTENSION IF NOT EXISTS postgis"))
-                    throw InputError(where + ": the database has no PostGIS and it cannot be added (" + last_gdal_message() +
+                    throw InputError(where + ": the database has no PostGIS and it cannot be added (" + last_gdal_error() +
                                      "); run CREATE EXTENSION postgis as a superuser");
                 store->dataset_ = open_dataset(location, true);
-                if (!store->dataset_) throw InputError(where + ": cannot reopen it (" + last_gdal_message() + ")");
+                if (!store->dataset_) throw InputError(where + ": cannot reopen it (" + last_gdal_error() + ")");
             }
             if (store->dataset_->StartTransaction(FALSE) != OGRERR_NONE)
-                throw InputError(where + ": cannot start a transaction (" + last_gdal_message() + ")");
+                throw InputError(where + ": cannot start a transaction (" + last_gdal_error() + ")");
             try {
                 create_layers(*store->dataset_, *create_srs);
             } catch (const InputError& e) {
@@ -252,10 +247,10 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
                 throw InputError(where + ": " + e.what());
             }
             if (store->dataset_->CommitTransaction() != OGRERR_NONE)
-                throw InputError(where + ": cannot create the ledger tables (" + last_gdal_message() +
+                throw InputError(where + ": cannot create the ledger tables (" + last_gdal_error() +
                                  "); another process may have created them at the same time, run again");
             store->dataset_ = open_dataset(location, update);
-            if (!store->dataset_) throw InputError(where + ": cannot reopen it (" + last_gdal_message() + ")");
+            if (!store->dataset_) throw InputError(where + ": cannot reopen it (" + last_gdal_error() + ")");
         }
     }
     store->bind_layers();
@@ -265,7 +260,7 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
 LedgerStore::~LedgerStore() = default;
 
 void LedgerStore::fail(const std::string& what) const {
-    throw InputError("ledger '" + redacted_location() + "': " + what + " (" + last_gdal_message() + ")");
+    throw InputError("ledger '" + redacted_location() + "': " + what + " (" + last_gdal_error() + ")");
 }
 
 void LedgerStore::bind_layers() {
@@ -538,6 +533,11 @@ void LedgerStore::insert_run(const RunRecord& r) {
     set_text(*f, "version", r.version);
     CPLErrorReset();
     if (runs_->CreateFeature(f.get()) != OGRERR_NONE) fail("cannot record run " + r.run_id);
+}
+
+std::string last_gdal_error() {
+    const char* message = CPLGetLastErrorMsg();
+    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
 }
 
 fs::path partial_path_for(const fs::path& final_path, const std::string& extension) {

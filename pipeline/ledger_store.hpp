@@ -97,6 +97,9 @@ private:
     std::unique_ptr<OGRSpatialReference> srs_;
 };
 
+// GDAL's last error message, or "no detail from GDAL".
+std::string last_gdal_error();
+
 // Where a file is written before it is renamed to `final_path` once complete: a hidden
 // sibling ".<name>.partial-<pid><extension>" (the extension keeps GDAL drivers content).
 std::filesystem::path partial_path_for(const std::filesystem::path& final_path, const std::string& extension);

@@ -7,7 +7,6 @@
 
 #include <tbb/concurrent_queue.h>
 #include <tbb/enumerable_thread_specific.h>
-#include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
@@ -31,7 +30,8 @@ kernels::ConstructionParams params_of(const Config& config, float threshold) {
     return p;
 }
 
-// Strips are recycled through a free list; at most `tokens` exist at once.
+// Strips are recycled through a free list; at most tokens + 1 exist at once (one is held by
+// the halo exchange).
 class StripPool {
 public:
     Strip* acquire() {
@@ -55,6 +55,32 @@ struct Batch {
     std::vector<PatchPolygon> polygons;
 };
 
+// Sets a strip's rows and sizes its buffers (no allocation when the size repeats).
+void lay_out(Strip& s, int index, int width, int height, int strip_rows, int halo, bool with_score) {
+    s.index = index;
+    s.row0 = index * strip_rows;
+    s.rows = std::min(strip_rows, height - s.row0);
+    s.read0 = std::max(0, s.row0 - halo);
+    s.read_rows = std::min(height, s.row0 + s.rows + halo) - s.read0;
+    s.mask.create(s.read_rows, width, CV_8UC1);
+    s.valid.create(s.read_rows, width, CV_8UC1);
+    if (with_score)
+        s.score.create(s.rows, width, CV_32FC1);
+    else
+        s.score.release();
+}
+
+// Copies the rows where `from`'s mask/valid overlap `to`'s halo.
+void copy_overlap(const Strip& from, Strip& to) {
+    const int first = std::max(from.row0, to.read0);
+    const int last = std::min(from.row0 + from.rows, to.read0 + to.read_rows);
+    if (first >= last) return;
+    for (const auto& [src, dst] : {std::pair{&from.mask, &to.mask}, std::pair{&from.valid, &to.valid}}) {
+        cv::Mat target = dst->rowRange(first - to.read0, last - to.read0);
+        src->rowRange(first - from.read0, last - from.read0).copyTo(target);
+    }
+}
+
 }  // namespace
 
 nlohmann::json StreamStats::to_json() const {
@@ -63,89 +89,15 @@ nlohmann::json StreamStats::to_json() const {
             {"polygonize", s(polygonize_ns)}};
 }
 
-struct SceneStream::Workers {
-    explicit Workers(const AlignedEpochs& epochs) : readers([&epochs] { return epochs.open_reader(); }) {}
-    tbb::enumerable_thread_specific<std::unique_ptr<EpochReader>> readers;
-};
-
-SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config)
-    : epochs_(epochs), config_(config), workers_(std::make_unique<Workers>(epochs)) {
-    strip_rows_ = std::min(config.processing.block_size, epochs.height());
-    open_px_ = kernels::radius_in_pixels(config.clean.open_radius_m, epochs.pixel_width_m());
-    close_px_ = kernels::radius_in_pixels(config.clean.close_radius_m, epochs.pixel_width_m());
-    // Opening then closing reads 2·(r_open + r_close) rows beyond a strip's own rows.
-    halo_ = 2 * (open_px_ + close_px_);
-    // One strip per worker in flight plus one being labelled: enough to keep every core busy
-    // while the serial labeller runs (measured on 2 cores: 3 tokens ≈ 4 tokens in wall time).
-    tokens_ = tbb::this_task_arena::max_concurrency() + 1;
-}
-
-SceneStream::~SceneStream() = default;
-
-void SceneStream::fill(Strip& s, float threshold, bool clean, StreamStats& stats) {
-    const int height = epochs_.height();
-    s.row0 = s.index * strip_rows_;
-    s.rows = std::min(strip_rows_, height - s.row0);
-    s.read0 = std::max(0, s.row0 - halo_);
-    s.read_rows = std::min(height, s.row0 + s.rows + halo_) - s.read0;
-
-    auto start = Clock::now();
-    auto& reader = workers_->readers.local();
-    reader->read(false, s.read0, s.read_rows, s.before);
-    reader->read(true, s.read0, s.read_rows, s.after);
-    stats.read_ns += ns_since(start);
-
-    start = Clock::now();
-    kernels::detect_construction(s.before, s.after, params_of(config_, threshold), s.score, s.mask);
-    cv::bitwise_and(s.before.valid, s.after.valid, s.valid);
-    stats.detect_ns += ns_since(start);
-    stats.valid_pixels += cv::countNonZero(s.own(s.valid));
-    stats.raw_pixels += cv::countNonZero(s.own(s.mask));
-
-    if (clean) {
-        start = Clock::now();
-        kernels::open_close(s.mask, open_px_, close_px_, s.valid, s.morphology);
-        stats.clean_ns += ns_since(start);
-    }
-}
-
-float SceneStream::threshold(StreamStats& stats) {
-    if (config_.detect.threshold) return static_cast<float>(*config_.detect.threshold);
-    // Otsu over the scores of every pixel with data in both epochs: the unchanged mode near 0
-    // and the change mode (the vegetation test then applies as usual).
-    const int strips = (epochs_.height() + strip_rows_ - 1) / strip_rows_;
-    tbb::enumerable_thread_specific<kernels::ScoreHistogram> histograms;
-    StreamStats scratch;
-    tbb::parallel_for(0, strips, [&](int i) {
-        thread_local Strip strip;
-        strip.index = i;
-        fill(strip, -std::numeric_limits<float>::infinity(), false, scratch);
-        const cv::Mat score = strip.own(strip.score), valid = strip.own(strip.valid);
-        auto& h = histograms.local();
-        for (int y = 0; y < score.rows; ++y)
-            h.add(score.ptr<float>(y), valid.ptr<std::uint8_t>(y), static_cast<std::size_t>(score.cols));
-    });
-    stats.read_ns += scratch.read_ns.load();
-    stats.detect_ns += scratch.detect_ns.load();
-    kernels::ScoreHistogram total;
-    for (const auto& h : histograms) total.merge(h);
-    if (total.total() == 0) return 0.0f;
-    return config_.detect.auto_method == "otsu" ? kernels::otsu_threshold(total)
-                                                : kernels::robust_threshold(total, static_cast<float>(config_.detect.auto_k));
-}
-
-std::vector<PatchPolygon> SceneStream::run(float threshold, std::int64_t min_pixels,
-                                           const std::function<void(const Strip&)>& sink, StreamStats& stats) {
-    const int strips = (epochs_.height() + strip_rows_ - 1) / strip_rows_;
-    return label_and_polygonize(epochs_.width(), strips, tokens_, config_.clean.connectivity, min_pixels,
-                                [&](Strip& s) { fill(s, threshold, true, stats); }, sink, stats);
-}
-
-std::vector<PatchPolygon> label_and_polygonize(int width, int strips, int tokens, kernels::Connectivity connectivity,
-                                               std::int64_t min_pixels, const std::function<void(Strip&)>& fill,
-                                               const std::function<void(const Strip&)>& sink, StreamStats& stats) {
+std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_rows, int tokens,
+                                               kernels::Connectivity connectivity, std::int64_t min_pixels,
+                                               const StripStages& stages, StreamStats& stats) {
+    strip_rows = std::max({1, strip_rows, stages.halo});
+    const int strips = (height + strip_rows - 1) / strip_rows;
     kernels::StreamingLabeller labeller(width, connectivity);
     StripPool pool;
+    Strip end_of_image;  // sentinel that flushes the strip held by the halo exchange
+    Strip* held = nullptr;
     std::vector<PatchPolygon> patches;
     int next = 0;
 
@@ -165,41 +117,64 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int strips, int tokens
         stats.polygonize_ns += ns_since(start);
     };
 
+    using tbb::filter_mode;
     tbb::parallel_pipeline(
         static_cast<std::size_t>(tokens),
-        tbb::make_filter<void, Strip*>(tbb::filter_mode::serial_in_order,
+        tbb::make_filter<void, Strip*>(filter_mode::serial_in_order,
                                        [&](tbb::flow_control& fc) -> Strip* {
-                                           if (next >= strips) {
+                                           if (next > strips) {
                                                fc.stop();
                                                return nullptr;
                                            }
+                                           if (next++ == strips) return &end_of_image;
                                            Strip* s = pool.acquire();
-                                           s->index = next++;
+                                           lay_out(*s, next - 1, width, height, strip_rows, stages.halo, stages.with_score);
                                            return s;
                                        }) &
-            tbb::make_filter<Strip*, Strip*>(tbb::filter_mode::parallel,
+            tbb::make_filter<Strip*, Strip*>(filter_mode::parallel,
                                              [&](Strip* s) {
-                                                 fill(*s);
+                                                 if (s != &end_of_image) stages.fill(*s);
                                                  return s;
                                              }) &
-            tbb::make_filter<Strip*, Batch*>(tbb::filter_mode::serial_in_order,
+            // A strip is complete once its successor's first rows are in its halo: hand on the
+            // previous one.
+            tbb::make_filter<Strip*, Strip*>(filter_mode::serial_in_order,
+                                             [&](Strip* s) -> Strip* {
+                                                 Strip* ready = held;
+                                                 held = nullptr;
+                                                 if (s == &end_of_image) return ready;
+                                                 if (ready) {
+                                                     copy_overlap(*ready, *s);
+                                                     copy_overlap(*s, *ready);
+                                                 }
+                                                 held = s;
+                                                 return ready;
+                                             }) &
+            tbb::make_filter<Strip*, Strip*>(filter_mode::parallel,
                                              [&](Strip* s) {
+                                                 if (s && stages.clean) stages.clean(*s);
+                                                 return s;
+                                             }) &
+            tbb::make_filter<Strip*, Batch*>(filter_mode::serial_in_order,
+                                             [&](Strip* s) -> Batch* {
+                                                 if (!s) return nullptr;
                                                  const auto start = Clock::now();
-                                                 if (sink) sink(*s);
-                                                 labeller.add_rows(s->own(s->mask), s->own(s->score), s->row0);
+                                                 if (stages.sink) stages.sink(*s);
+                                                 labeller.add_rows(s->own(s->mask), s->score, s->row0);
                                                  auto* batch = new Batch{keep(labeller.take_closed()), {}};
                                                  pool.release(s);
                                                  stats.label_ns += ns_since(start);
                                                  return batch;
                                              }) &
-            tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::parallel,
+            tbb::make_filter<Batch*, Batch*>(filter_mode::parallel,
                                              [&](Batch* batch) {
-                                                 polygonize(*batch);
+                                                 if (batch) polygonize(*batch);
                                                  return batch;
                                              }) &
-            tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_out_of_order, [&](Batch* batch) {
+            tbb::make_filter<Batch*, void>(filter_mode::serial_out_of_order, [&](Batch* batch) {
                 std::unique_ptr<Batch> owned(batch);
-                for (auto& p : owned->polygons) patches.push_back(std::move(p));
+                if (owned)
+                    for (auto& p : owned->polygons) patches.push_back(std::move(p));
             }));
 
     labeller.finish();
@@ -211,6 +186,81 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int strips, int tokens
         return fa.y != fb.y ? fa.y < fb.y : fa.x < fb.x;
     });
     return patches;
+}
+
+struct SceneStream::Workers {
+    explicit Workers(const AlignedEpochs& epochs) : readers([&epochs] { return epochs.open_reader(); }) {}
+    tbb::enumerable_thread_specific<std::unique_ptr<EpochReader>> readers;
+};
+
+SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config)
+    : epochs_(epochs), config_(config), workers_(std::make_unique<Workers>(epochs)) {
+    open_px_ = kernels::radius_in_pixels(config.clean.open_radius_m, epochs.pixel_width_m());
+    close_px_ = kernels::radius_in_pixels(config.clean.close_radius_m, epochs.pixel_width_m());
+    // Opening then closing reads 2·(r_open + r_close) rows beyond a strip's own rows.
+    halo_ = 2 * (open_px_ + close_px_);
+    strip_rows_ = std::min(std::max(config.processing.block_size, halo_), epochs.height());
+    // One strip per worker in flight plus one being labelled keeps every core busy while the
+    // serial stages run (2 cores: 3 tokens, measured as fast as 4 with weipian bench).
+    tokens_ = tbb::this_task_arena::max_concurrency() + 1;
+}
+
+SceneStream::~SceneStream() = default;
+
+void SceneStream::detect_rows(Strip& s, float threshold, StreamStats& stats) {
+    auto start = Clock::now();
+    auto& reader = workers_->readers.local();
+    reader->read(false, s.row0, s.rows, s.before);
+    reader->read(true, s.row0, s.rows, s.after);
+    stats.read_ns += ns_since(start);
+
+    start = Clock::now();
+    cv::Mat mask = s.own(s.mask), valid = s.own(s.valid);
+    kernels::detect_construction(s.before, s.after, params_of(config_, threshold), s.score, mask);
+    cv::bitwise_and(s.before.valid, s.after.valid, valid);
+    stats.detect_ns += ns_since(start);
+    stats.valid_pixels += cv::countNonZero(valid);
+    stats.raw_pixels += cv::countNonZero(mask);
+}
+
+float SceneStream::threshold(StreamStats& stats) {
+    if (config_.detect.threshold) return static_cast<float>(*config_.detect.threshold);
+    // Scores of every pixel with data in both epochs: the unchanged mode near 0 and the change
+    // tail (the vegetation test then applies as usual).
+    const int strips = (epochs_.height() + strip_rows_ - 1) / strip_rows_;
+    tbb::enumerable_thread_specific<kernels::ScoreHistogram> histograms;
+    tbb::enumerable_thread_specific<Strip> buffers;
+    StreamStats scratch;
+    tbb::parallel_for(0, strips, [&](int i) {
+        Strip& strip = buffers.local();
+        lay_out(strip, i, epochs_.width(), epochs_.height(), strip_rows_, 0, true);
+        detect_rows(strip, -std::numeric_limits<float>::infinity(), scratch);
+        auto& h = histograms.local();
+        for (int y = 0; y < strip.rows; ++y)
+            h.add(strip.score.ptr<float>(y), strip.valid.ptr<std::uint8_t>(y), static_cast<std::size_t>(strip.score.cols));
+    });
+    stats.read_ns += scratch.read_ns.load();
+    stats.detect_ns += scratch.detect_ns.load();
+    kernels::ScoreHistogram total;
+    for (const auto& h : histograms) total.merge(h);
+    if (total.total() == 0) return 0.0f;
+    return config_.detect.auto_method == "otsu" ? kernels::otsu_threshold(total)
+                                                : kernels::robust_threshold(total, static_cast<float>(config_.detect.auto_k));
+}
+
+std::vector<PatchPolygon> SceneStream::run(float threshold, std::int64_t min_pixels,
+                                           const std::function<void(const Strip&)>& sink, StreamStats& stats) {
+    StripStages stages;
+    stages.halo = halo_;
+    stages.fill = [&](Strip& s) { detect_rows(s, threshold, stats); };
+    stages.clean = [&](Strip& s) {
+        const auto start = Clock::now();
+        kernels::open_close(s.mask, open_px_, close_px_, s.valid, s.morphology);
+        stats.clean_ns += ns_since(start);
+    };
+    stages.sink = sink;
+    return label_and_polygonize(epochs_.width(), epochs_.height(), strip_rows_, tokens_, config_.clean.connectivity,
+                                min_pixels, stages, stats);
 }
 
 }  // namespace weipian
