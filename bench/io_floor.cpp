@@ -1,8 +1,10 @@
 // weipian_io_floor: the I/O (or decode) floor of the main job. Reads epochs completely with GDAL
 // in strips of --rows rows and does nothing else, the way pipeline/ingest.cpp reads them: all
-// bands of a strip in one dataset-level RasterIO (band-sequential buffer, native type), a 64 MB
-// block cache unless GDAL_CACHEMAX is set, and one reader per worker thread with its own dataset
-// handles, strips handed out in order (the main job reads strips in parallel the same way).
+// bands of a strip in one dataset-level RasterIO in the native type, into a pixel-interleaved
+// buffer for pixel-interleaved files (so GTIFF_DIRECT_IO=YES copies tiles straight from the file)
+// and a band-sequential one otherwise, a 64 MB block cache unless GDAL_CACHEMAX is set, and one
+// reader per worker thread with its own dataset handles, strips handed out in order (the main
+// job reads strips in parallel the same way).
 // For DEFLATE inputs run it with GDAL_NUM_THREADS=ALL_CPUS (or --gdal-threads) as well.
 //   weipian_io_floor [--rows 256] [--halo 0] [--threads N] [--per-band] [--gdal-threads N|ALL_CPUS] BEFORE.tif AFTER.tif
 // Prints one line: files, pixels, bytes, seconds and Mpx/s (pixels of one epoch per second).
@@ -24,6 +26,11 @@ struct Totals {
     std::atomic<std::uint64_t> bytes{0}, checksum{0};
     std::atomic<bool> failed{false};
 };
+
+bool pixel_interleaved(GDALDataset& ds) {
+    const char* interleave = ds.GetMetadataItem("INTERLEAVE", "IMAGE_STRUCTURE");
+    return interleave && EQUAL(interleave, "PIXEL");
+}
 
 // Reads the strips handed out by `next` (in order, shared by all workers) of every file.
 void read_strips(const std::vector<std::string>& files, int rows, int halo, bool per_band, std::atomic<int>& next, Totals& totals) {
@@ -54,6 +61,10 @@ void read_strips(const std::vector<std::string>& files, int rows, int halo, bool
                 for (int b = 1; b <= bands && err == CE_None; ++b)
                     err = ds->GetRasterBand(b)->RasterIO(GF_Read, 0, row0, width, n, buffer.data() + band_bytes * (b - 1), width, n,
                                                          type, 0, 0, nullptr);
+            } else if (pixel_interleaved(*ds) && bands > 1) {
+                err = ds->RasterIO(GF_Read, 0, row0, width, n, buffer.data(), width, n, type, bands, nullptr,
+                                   static_cast<GSpacing>(type_bytes) * bands, static_cast<GSpacing>(type_bytes) * bands * width,
+                                   type_bytes, nullptr);
             } else {
                 err = ds->RasterIO(GF_Read, 0, row0, width, n, buffer.data(), width, n, type, bands, nullptr, 0, 0,
                                    static_cast<GSpacing>(band_bytes), nullptr);
@@ -89,7 +100,9 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     GDALAllRegister();
-    if (!CPLGetConfigOption("GDAL_CACHEMAX", nullptr)) GDALSetCacheMax64(64LL << 20);  // as the main job
+    // As the main job (pipeline/ingest.cpp, install_gdal_error_handler); the environment wins.
+    if (!CPLGetConfigOption("GDAL_CACHEMAX", nullptr)) GDALSetCacheMax64(64LL << 20);
+    if (!CPLGetConfigOption("GTIFF_DIRECT_IO", nullptr)) CPLSetConfigOption("GTIFF_DIRECT_IO", "YES");
     if (!gdal_threads.empty()) CPLSetConfigOption("GDAL_NUM_THREADS", gdal_threads.c_str());
     int width = 0, height = 0;
     for (const auto& f : files) {

@@ -196,7 +196,7 @@ TEST(DetectConstruction, ReusesOutputBuffersOfTheRightSize) {
     EXPECT_EQ(mask.data, mask_data);
 }
 
-TEST(VegetationIndex, MatchesNdviAndNgrdiForEveryPixelType) {
+TEST(DetectVegetationIndex, MatchesNdviAndNgrdiForEveryPixelType) {
     Scene s;
     for (int type : {CV_8UC1, CV_16UC1, CV_16SC1, CV_32FC1}) {
         const double gain = type == CV_8UC1 ? 1.0 / 16 : 1.0;  // uint8 holds the scene / 16
