@@ -11,6 +11,7 @@
 #include "pipeline/config.hpp"
 #include "pipeline/evaluate.hpp"
 #include "pipeline/ingest.hpp"
+#include "pipeline/ledger.hpp"
 #include "pipeline/run.hpp"
 
 namespace weipian::app {
@@ -60,14 +61,26 @@ CommandAction add_run_command(CLI::App& app) {
     add_scene_inputs(cmd, *o, false);
     cmd->add_option("--out", o->out, "output folder; replaces output.dir");
     cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
-    return [o]() {
+    auto ledger = std::make_shared<std::string>();
+    cmd->add_option("--ledger", *ledger,
+                    "case ledger to feed: GeoPackage file or PostgreSQL connection string; replaces ledger.path");
+    return [o, ledger]() {
         Config config = o->resolve();
+        apply_ledger_override(config, *ledger);
         if (!o->out.empty()) config.output_dir = o->out;
         const auto threads = limit_threads(config);
         const RunSummary summary = run_main_job(config);
         std::cout << "weipian: " << summary.parcels << " candidate parcels, "
                   << summary.report["counts"]["area_mu"].get<std::string>() << " 亩, written to "
                   << fs::absolute(summary.output_dir).lexically_normal().string() << "\n";
+        if (summary.report.contains("ledger")) {
+            const auto& l = summary.report["ledger"];
+            if (l.value("already_fed", false))
+                std::cout << "ledger: these parcels were fed before; nothing changed\n";
+            else
+                std::cout << "ledger: " << l.value("new_cases", 0) << " new cases, " << l.value("updated_cases", 0)
+                          << " updated, " << l.value("flagged_cases", 0) << " flagged (rectification not visible)\n";
+        }
         return 0;
     };
 }

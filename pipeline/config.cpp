@@ -294,7 +294,7 @@ const std::vector<Setting>& settings() {
                                  [](Config& c) -> std::string& { return c.overlay.cultivated.class_field; }));
         v.push_back(list_setting("overlay.cultivated.classes", "class values that are cultivated land",
                                  [](Config& c) -> std::vector<std::string>& { return c.overlay.cultivated.classes; }));
-        v.push_back(int_setting("processing.block_size", 16, 65536, "rows per strip read and detected at once",
+        v.push_back(int_setting("processing.block_size", 16, 65536, "rows per strip (fewer for scenes so wide that a strip would pass 2 Mpx)",
                                 [](Config& c) -> int& { return c.processing.block_size; }));
         v.push_back(int_setting("processing.threads", 0, 1024, "worker threads; 0 = all cores",
                                 [](Config& c) -> int& { return c.processing.threads; }));

@@ -465,14 +465,20 @@ void EpochReader::read(bool after, int row0, int rows, kernels::EpochBlock& bloc
         // Pixel-interleaved files are read into a pixel-interleaved buffer, which lets GDAL copy
         // tiles straight from the file (GTIFF_DIRECT_IO), then split into planes: 0.4 s instead
         // of 1.9 s of thread time for two 8192² 4-band epochs, measured with weipian bench.
+        // In column chunks of whole 256-px tiles, so the interleaved buffer stays small
+        // (256 rows × 2048 px × 4 bands × 2 B = 4 MB instead of 32 MB per epoch at 16384 px).
         cv::Mat& packed = after ? packed_after_ : packed_before_;
-        packed.create(rows, width, CV_MAKETYPE(CV_MAT_DEPTH(cv_type), n));
-        err = ds.RasterIO(GF_Read, x0, y0, width, rows, packed.data, width, rows, read_type, n, bands,
-                          static_cast<GSpacing>(element * n), static_cast<GSpacing>(packed.step),
-                          static_cast<GSpacing>(element), nullptr);
-        if (err == CE_None) {
+        constexpr int kChunk = 2048;
+        err = CE_None;
+        for (int c0 = 0; c0 < width && err == CE_None; c0 += kChunk) {
+            const int cols = std::min(kChunk, width - c0);
+            packed.create(rows, cols, CV_MAKETYPE(CV_MAT_DEPTH(cv_type), n));
+            err = ds.RasterIO(GF_Read, x0 + c0, y0, cols, rows, packed.data, cols, rows, read_type, n, bands,
+                              static_cast<GSpacing>(element * n), static_cast<GSpacing>(packed.step),
+                              static_cast<GSpacing>(element), nullptr);
+            if (err != CE_None) break;
             cv::Mat split[4];
-            for (int i = 0; i < n; ++i) split[i] = planes.rowRange(i * rows, (i + 1) * rows);
+            for (int i = 0; i < n; ++i) split[i] = planes.rowRange(i * rows, (i + 1) * rows).colRange(c0, c0 + cols);
             cv::split(packed, split);
         }
     } else {

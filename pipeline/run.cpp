@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include <gdal_priv.h>
 #include <spdlog/spdlog.h>
 
 #include "pipeline/errors.hpp"
+#include "pipeline/ledger.hpp"
 #include "pipeline/outputs.hpp"
 #include "pipeline/overlay.hpp"
 #include "pipeline/polygons.hpp"
@@ -135,6 +137,15 @@ RunSummary run_main_job(const Config& config) {
     write_townships_csv(staging.dir() / "townships.csv", rows);
     write_summary_txt(staging.dir() / "summary.txt", config.county.name, attributes, rows);
     timings["emit"] = seconds_since(start);
+
+    // The ledger is fed (in one transaction) before the outputs appear: a failing feed fails the
+    // run with no outputs, and a crash after the feed is harmless (the rerun is a no-op there).
+    std::optional<LedgerFeedSummary> fed;
+    if (config.ledger.configured()) {
+        start = Clock::now();
+        fed = feed_ledger(config.ledger, parcels, *epochs.srs(), feed_context_for(config));
+        timings["ledger"] = seconds_since(start);
+    }
     timings["total"] = seconds_since(job_start);
 
     nlohmann::json report;
@@ -165,6 +176,7 @@ RunSummary run_main_job(const Config& config) {
     report["streaming"] = {{"strip_rows", stream.strip_rows()}, {"halo_rows", stream.halo()}, {"tokens", stream.tokens()}};
     report["timings_s"] = timings;            // wall clock per phase
     report["stage_thread_s"] = stats.to_json();  // thread time per streamed stage, summed over strips
+    if (fed) report["ledger"] = fed->to_json();
     write_json(staging.dir() / "run.json", report);
     staging.commit();
 

@@ -141,5 +141,23 @@ TEST_F(SampleRun, OutputsDoNotDependOnBlockSizeOrThreads) {
     }
 }
 
+TEST_F(SampleRun, FeedsTheLedgerOnceAndARerunChangesNothing) {
+    const fs::path ledger = dir / "ledger.gpkg";
+    const std::string args = "-q run --config '" + (kSource / "configs" / "sample.yaml").string() + "' --out '" +
+                             (dir / "out").string() + "' --ledger '" + ledger.string() + "'";
+    const auto first = test::run_cli(args, dir.path());
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_NE(first.out.find("ledger: 14 new cases, 0 updated, 0 flagged"), std::string::npos) << first.out;
+    const auto report = nlohmann::json::parse(test::read_text(dir / "out" / "run.json"));
+    EXPECT_EQ(report["ledger"]["new_case_ids"][0], "140824-2023-0001");
+    EXPECT_EQ(report["ledger"]["new_case_ids"][13], "140824-2023-0014");
+    const auto second = test::run_cli(args, dir.path());
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_NE(second.out.find("ledger: these parcels were fed before; nothing changed"), std::string::npos) << second.out;
+    GDALDatasetUniquePtr ds(GDALDataset::Open(ledger.c_str(), GDAL_OF_VECTOR));
+    ASSERT_TRUE(ds);
+    EXPECT_EQ(ds->GetLayerByName("cases")->GetFeatureCount(), 14);
+}
+
 }  // namespace
 }  // namespace weipian
