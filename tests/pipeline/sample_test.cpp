@@ -55,6 +55,7 @@ struct OutParcel {
 };
 
 std::vector<OutParcel> read_parcels(const fs::path& gpkg) {
+    GDALAllRegister();
     GDALDatasetUniquePtr ds(GDALDataset::Open(gpkg.c_str(), GDAL_OF_VECTOR));
     EXPECT_TRUE(ds);
     std::vector<OutParcel> out;
@@ -154,6 +155,7 @@ TEST_F(SampleRun, FeedsTheLedgerOnceAndARerunChangesNothing) {
     const auto second = test::run_cli(args, dir.path());
     ASSERT_EQ(second.exit_code, 0) << second.err;
     EXPECT_NE(second.out.find("ledger: these parcels were fed before; nothing changed"), std::string::npos) << second.out;
+    GDALAllRegister();  // the runs were child processes
     GDALDatasetUniquePtr ds(GDALDataset::Open(ledger.c_str(), GDAL_OF_VECTOR));
     ASSERT_TRUE(ds);
     EXPECT_EQ(ds->GetLayerByName("cases")->GetFeatureCount(), 14);
