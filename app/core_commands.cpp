@@ -43,6 +43,21 @@ std::unique_ptr<tbb::global_control> limit_threads(const Config& config) {
                                                  static_cast<std::size_t>(workers));
 }
 
+// `detect` and `evaluate`: plain images allowed with --pixel-size; the whole-scene mask.
+struct DetectedScene {
+    AlignedEpochs epochs;
+    ChangeMask change;
+};
+
+DetectedScene detect_scene(const SceneOptions& o, const Config& config) {
+    IngestOptions options;
+    options.allow_missing_crs = true;
+    options.pixel_size_m = o.pixel_size;
+    DetectedScene scene{ingest_epochs(config, options), {}};
+    scene.change = detect_change(scene.epochs, config);
+    return scene;
+}
+
 void add_scene_inputs(CLI::App* cmd, SceneOptions& o, bool required) {
     auto* b = cmd->add_option("--before", o.before, "earlier-epoch (QSX) image(s) or globs");
     auto* a = cmd->add_option("--after", o.after, "later-epoch (HSX) image(s) or globs");
@@ -96,11 +111,7 @@ CommandAction add_detect_command(CLI::App& app) {
     return [o]() {
         const Config config = o->resolve();
         const auto threads = limit_threads(config);
-        IngestOptions options;
-        options.allow_missing_crs = true;
-        options.pixel_size_m = o->pixel_size;
-        const AlignedEpochs epochs = ingest_epochs(config, options);
-        const ChangeMask change = detect_change(epochs, config);
+        const auto [epochs, change] = detect_scene(*o, config);
         write_mask_geotiff(o->out, change.mask, epochs);
         spdlog::info("detect: {} parcels, {} px flagged", change.components.count(), cv::countNonZero(change.mask));
         return 0;
@@ -121,11 +132,7 @@ CommandAction add_evaluate_command(CLI::App& app) {
     return [o, label, kind]() {
         const Config config = o->resolve();
         const auto threads = limit_threads(config);
-        IngestOptions options;
-        options.allow_missing_crs = true;
-        options.pixel_size_m = o->pixel_size;
-        const AlignedEpochs epochs = ingest_epochs(config, options);
-        const ChangeMask change = detect_change(epochs, config);
+        const auto [epochs, change] = detect_scene(*o, config);
         const LabelKind label_kind = *kind == "full" ? LabelKind::Full : *kind == "sparse" ? LabelKind::Sparse : LabelKind::Automatic;
         const cv::Mat reference = read_label_raster(*label, epochs);
         nlohmann::json result = evaluate_mask(change.mask, reference, label_kind, config.clean.connectivity, change.valid);

@@ -48,6 +48,16 @@ std::string parcels_digest(const std::vector<Parcel>& parcels, const OGRSpatialR
 }
 
 // A geometry GEOS can intersect: valid ones as they are, others repaired.
+// A case takes a parcel's figures: areas (and their rounding to hundredths of a 亩) and centroid.
+void take_figures(LedgerCase& c, const Parcel& p) {
+    c.area_m2 = p.area_m2;
+    c.cultivated_m2 = p.cultivated_m2;
+    c.area_centimu = to_centimu(p.area_m2);
+    c.cultivated_centimu = to_centimu(p.cultivated_m2);
+    c.centroid_x = p.centroid_x;
+    c.centroid_y = p.centroid_y;
+}
+
 OGRGeometryUniquePtr usable(const OGRGeometry& geometry) {
     if (geometry.IsValid()) return OGRGeometryUniquePtr(geometry.clone());
     OGRGeometryUniquePtr fixed(geometry.MakeValid());
@@ -189,12 +199,7 @@ LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Par
             if (to_centimu(p.area_m2) > c.area_centimu) {
                 const std::string before = format_centimu(c.area_centimu);
                 c.geometry = share_geometry(outlines[largest]->clone());
-                c.area_m2 = p.area_m2;
-                c.cultivated_m2 = p.cultivated_m2;
-                c.area_centimu = to_centimu(p.area_m2);
-                c.cultivated_centimu = to_centimu(p.cultivated_m2);
-                c.centroid_x = p.centroid_x;
-                c.centroid_y = p.centroid_y;
+                take_figures(c, p);
                 store->append_history({-1, c.case_id, context.hsx, recorded_at, context.who, c.status, c.status,
                                        "再次发现，范围扩大：" + before + " → " + format_centimu(c.area_centimu), source});
             }
@@ -226,12 +231,7 @@ LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Par
         c.case_id = format_case_id(c.county_code, year, c.seq);
         c.township_name = p.township_name;
         c.township_code = p.township_code;
-        c.area_m2 = p.area_m2;
-        c.cultivated_m2 = p.cultivated_m2;
-        c.area_centimu = to_centimu(p.area_m2);
-        c.cultivated_centimu = to_centimu(p.cultivated_m2);
-        c.centroid_x = p.centroid_x;
-        c.centroid_y = p.centroid_y;
+        take_figures(c, p);
         c.qsx = context.qsx;
         c.hsx = context.hsx;
         c.first_seen_run = c.last_seen_run = run_id;
