@@ -1,6 +1,12 @@
 // Acceptance on real imagery from ../shared/data (skipped where that folder is absent).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include <gdal_alg.h>
+#include <ogrsf_frmts.h>
+
+#include "kernels/polygonize.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/evaluate.hpp"
 #include "pipeline/run.hpp"
@@ -42,6 +48,40 @@ TEST(RealData, NanjingMainJobAssignsDistricts) {
     // Reprojected from EPSG:4326 (lat/lon authority order): a swapped axis would leave every
     // parcel unassigned.
     EXPECT_EQ(csv.find("unassigned"), std::string::npos) << csv;
+}
+
+TEST(RealData, PolygonizerEqualsGdalPolygonizeOnTheNanjingMask) {
+    REQUIRE_DATA("nanjing-landsat");
+    Config config = Config::load(kSource / "configs" / "nanjing.yaml");
+    config.clean.min_area_m2 = 0;  // keep single pixels: the hardest case for both
+    const AlignedEpochs epochs = ingest_epochs(config);
+    const ChangeMask change = detect_change(epochs, config);
+    for (const auto connectivity : {kernels::Connectivity::Four, kernels::Connectivity::Eight}) {
+        const auto ours = kernels::polygonize(change.mask, connectivity, 1);
+        GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+        GDALDatasetUniquePtr raster(mem->Create("", change.mask.cols, change.mask.rows, 1, GDT_Byte, nullptr));
+        raster->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, change.mask.cols, change.mask.rows, change.mask.data,
+                                           change.mask.cols, change.mask.rows, GDT_Byte, 0,
+                                           static_cast<GSpacing>(change.mask.step));
+        GDALDatasetUniquePtr vector(GetGDALDriverManager()->GetDriverByName("Memory")->Create("", 0, 0, 0, GDT_Unknown, nullptr));
+        OGRLayer* layer = vector->CreateLayer("p", nullptr, wkbPolygon, nullptr);
+        OGRFieldDefn value("value", OFTInteger);
+        layer->CreateField(&value);
+        char** options = connectivity == kernels::Connectivity::Eight ? CSLSetNameValue(nullptr, "8CONNECTED", "8") : nullptr;
+        GDALRasterBandH band = GDALRasterBand::ToHandle(raster->GetRasterBand(1));
+        ASSERT_EQ(GDALPolygonize(band, band, OGRLayer::ToHandle(layer), 0, options, nullptr, nullptr), CE_None);
+        CSLDestroy(options);
+        std::vector<std::pair<double, int>> gdal_polygons, our_polygons;  // (area px, holes)
+        for (auto& f : *layer) {
+            const auto* polygon = f->GetGeometryRef()->toPolygon();
+            gdal_polygons.emplace_back(polygon->get_Area(), polygon->getNumInteriorRings());
+        }
+        for (const auto& p : ours) our_polygons.emplace_back(static_cast<double>(p.pixel_count), static_cast<int>(p.holes.size()));
+        std::sort(gdal_polygons.begin(), gdal_polygons.end());
+        std::sort(our_polygons.begin(), our_polygons.end());
+        ASSERT_GT(our_polygons.size(), 2500u);  // 3353 four-connected, 2823 eight-connected
+        EXPECT_EQ(our_polygons, gdal_polygons) << "connectivity " << static_cast<int>(connectivity);
+    }
 }
 
 TEST(RealData, SloveniaSeasonalChangeIsNotConstruction) {
