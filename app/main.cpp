@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     spdlog::set_level(global.verbose ? spdlog::level::debug : global.quiet ? spdlog::level::warn : spdlog::level::info);
 
     try {
-        install_gdal_error_handler();
+        ensure_gdal_registered();
         const auto subcommands = app.get_subcommands();
         const auto all = app.get_subcommands({});
         for (std::size_t i = 0; i < all.size(); ++i)

@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     GDALAllRegister();
-    // As the main job (pipeline/ingest.cpp, install_gdal_error_handler); the environment wins.
+    // As the main job (pipeline/geo.cpp, ensure_gdal_registered); the environment wins.
     if (!CPLGetConfigOption("GDAL_CACHEMAX", nullptr)) GDALSetCacheMax64(64LL << 20);
     if (!CPLGetConfigOption("GTIFF_DIRECT_IO", nullptr)) CPLSetConfigOption("GTIFF_DIRECT_IO", "YES");
     if (!gdal_threads.empty()) CPLSetConfigOption("GDAL_NUM_THREADS", gdal_threads.c_str());

@@ -209,21 +209,4 @@ void vegetation_index(const EpochBlock& epoch, cv::Mat& index) {
     }
 }
 
-void threshold_score(const cv::Mat& score, const cv::Mat& after_vegetation, const cv::Mat& valid,
-                     const ConstructionParams& params, cv::Mat& mask) {
-    if (score.type() != CV_32FC1 || after_vegetation.type() != CV_32FC1 || score.size() != after_vegetation.size())
-        throw std::invalid_argument("threshold_score: score and vegetation must be CV_32FC1 of one size");
-    if (!valid.empty() && (valid.type() != CV_8UC1 || valid.size() != score.size()))
-        throw std::invalid_argument("threshold_score: valid mask must be CV_8UC1 of the score's size");
-    mask.create(score.size(), CV_8UC1);
-    for (int y = 0; y < score.rows; ++y) {
-        const float* s = score.ptr<float>(y);
-        const float* v = after_vegetation.ptr<float>(y);
-        const std::uint8_t* ok = valid.empty() ? nullptr : valid.ptr<std::uint8_t>(y);
-        std::uint8_t* m = mask.ptr<std::uint8_t>(y);
-        for (int x = 0; x < score.cols; ++x)
-            m[x] = ((!ok || ok[x]) && s[x] > params.threshold && v[x] < params.after_vegetation_max) ? 1 : 0;
-    }
-}
-
 }  // namespace weipian::kernels

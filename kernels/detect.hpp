@@ -72,12 +72,6 @@ void detect_construction(const EpochBlock& before, const EpochBlock& after,
                          const ConstructionParams& params, cv::Mat& score, cv::Mat& mask,
                          KernelPath path = KernelPath::Auto);
 
-// Thresholds a score block into a mask with the same vegetation test as detect_construction
-// (used when the threshold is chosen after the scores are known). `after_vegetation` is V_after
-// (CV_32FC1) and `valid` CV_8UC1 or empty.
-void threshold_score(const cv::Mat& score, const cv::Mat& after_vegetation, const cv::Mat& valid,
-                     const ConstructionParams& params, cv::Mat& mask);
-
 // The vegetation index of an epoch block (NDVI, or NGRDI without NIR) as CV_32FC1, from bands of
 // any type EpochBlock allows; 0 where the denominator is 0. Same values as detect_construction's V.
 void vegetation_index(const EpochBlock& epoch, cv::Mat& index);

@@ -162,25 +162,6 @@ double linear_units_m(const OGRSpatialReference& srs) {
 
 }  // namespace
 
-void install_gdal_error_handler() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        GDALAllRegister();
-        // Strips are read once, tile row by tile row: a small block cache suffices, and GDAL's
-        // default (5 % of RAM, 1.2 GB here) would dominate peak memory. A user's setting wins.
-        if (!CPLGetConfigOption("GDAL_CACHEMAX", nullptr)) GDALSetCacheMax64(64LL << 20);
-        // Uncompressed GeoTIFF strips are copied straight from the file, bypassing the block
-        // cache (with a pixel-interleaved buffer, see EpochReader::read).
-        if (!CPLGetConfigOption("GTIFF_DIRECT_IO", nullptr)) CPLSetConfigOption("GTIFF_DIRECT_IO", "YES");
-        CPLSetErrorHandler([](CPLErr level, CPLErrorNum, const char* msg) {
-            if (level >= CE_Failure)
-                spdlog::debug("GDAL: {}", msg);  // failures surface through our own messages
-            else if (level == CE_Warning)
-                spdlog::debug("GDAL warning: {}", msg);
-        });
-    });
-}
-
 std::vector<std::string> expand_tiles(const std::vector<std::string>& patterns, const std::string& key) {
     std::vector<std::string> files;
     if (patterns.empty())
@@ -214,7 +195,7 @@ AlignedEpochs::~AlignedEpochs() {
 }
 
 AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) {
-    install_gdal_error_handler();
+    ensure_gdal_registered();
     static std::atomic<int> instance{0};
     const std::string vsimem = "/vsimem/weipian/" + std::to_string(::getpid()) + "-" + std::to_string(instance++) + "/";
 

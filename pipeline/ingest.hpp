@@ -107,7 +107,5 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options =
 // Expands a list of paths/globs into sorted file paths. `key` names the setting in messages.
 std::vector<std::string> expand_tiles(const std::vector<std::string>& patterns, const std::string& key);
 
-// Routes GDAL/CPL messages to the log (once per process) instead of stderr.
-void install_gdal_error_handler();
 
 }  // namespace weipian

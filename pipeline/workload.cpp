@@ -471,7 +471,7 @@ bool WorkloadBlob::contains(int x, int y) const {
 WorkloadTruth plan_workload_truth(const WorkloadSpec& spec) { return plan_layout(spec).truth; }
 
 WorkloadFiles make_workload(const WorkloadSpec& spec, const fs::path& dir) {
-    install_gdal_error_handler();
+    ensure_gdal_registered();
     WorkloadFiles files;
     files.dir = dir;
     files.before = dir / "before.tif";
