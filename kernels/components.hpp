@@ -49,6 +49,10 @@ public:
 
     int next_row() const { return next_row_; }
 
+    // Components whose records are kept: those open at the last row added (bounded by the
+    // runs of one row, whatever was closed before).
+    std::size_t open_components() const { return records_.size(); }
+
 private:
     struct Record {
         int parent;
@@ -59,6 +63,7 @@ private:
     int unite(int a, int b);
     int make_component(int row, int x0, int x1, double score);
     void close_finished(int row);
+    void compact();
 
     int width_;
     Connectivity connectivity_;

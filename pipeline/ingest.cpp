@@ -418,7 +418,10 @@ void EpochReader::read(bool after, int row0, int rows, kernels::EpochBlock& bloc
     const BandRoles& roles = epochs_.roles_;
 
     // Native types stay native: the detector reads uint8/uint16/int16 directly.
-    const GDALDataType native = ds.GetRasterBand(roles.red)->GetRasterDataType();
+    // Mixed types across the role bands are read as Float32, so nothing is clipped.
+    GDALDataType native = ds.GetRasterBand(roles.red)->GetRasterDataType();
+    for (int band : {roles.blue, roles.green, roles.nir})
+        if (band > 0 && ds.GetRasterBand(band)->GetRasterDataType() != native) native = GDT_Float32;
     const int cv_type = native == GDT_Byte ? CV_8UC1 : native == GDT_UInt16 ? CV_16UC1 : native == GDT_Int16 ? CV_16SC1 : CV_32FC1;
     const GDALDataType read_type = cv_type == CV_32FC1 ? GDT_Float32 : native;
 

@@ -30,23 +30,25 @@ kernels::ConstructionParams params_of(const Config& config, float threshold) {
     return p;
 }
 
-// Strips are recycled through a free list; at most tokens + 1 exist at once (one is held by
-// the halo exchange).
-class StripPool {
+// Objects recycled through a free list and owned here, so nothing leaks when a stage throws and
+// TBB cancels the pipeline. At most tokens + 1 strips exist at once (one is held by the halo
+// exchange).
+template <typename T>
+class Pool {
 public:
-    Strip* acquire() {
-        Strip* s = nullptr;
-        if (free_.try_pop(s)) return s;
+    T* acquire() {
+        T* item = nullptr;
+        if (free_.try_pop(item)) return item;
         std::lock_guard<std::mutex> lock(mutex_);
-        all_.push_back(std::make_unique<Strip>());
+        all_.push_back(std::make_unique<T>());
         return all_.back().get();
     }
-    void release(Strip* s) { free_.push(s); }
+    void release(T* item) { free_.push(item); }
 
 private:
     std::mutex mutex_;
-    std::vector<std::unique_ptr<Strip>> all_;
-    tbb::concurrent_queue<Strip*> free_;
+    std::vector<std::unique_ptr<T>> all_;
+    tbb::concurrent_queue<T*> free_;
 };
 
 // Components closed by one strip, on their way to the polygonizer.
@@ -95,7 +97,8 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
     strip_rows = std::max({1, strip_rows, stages.halo});
     const int strips = (height + strip_rows - 1) / strip_rows;
     kernels::StreamingLabeller labeller(width, connectivity);
-    StripPool pool;
+    Pool<Strip> pool;
+    Pool<Batch> batches;
     Strip end_of_image;  // sentinel that flushes the strip held by the halo exchange
     Strip* held = nullptr;
     std::vector<PatchPolygon> patches;
@@ -133,7 +136,10 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
                                        }) &
             tbb::make_filter<Strip*, Strip*>(filter_mode::parallel,
                                              [&](Strip* s) {
-                                                 if (s != &end_of_image) stages.fill(*s);
+                                                 // Isolated: a thread waiting inside a kernel's
+                                                 // parallel_for must not pick up another strip,
+                                                 // which would reuse its reader's buffers.
+                                                 if (s != &end_of_image) tbb::this_task_arena::isolate([&] { stages.fill(*s); });
                                                  return s;
                                              }) &
             // A strip is complete once its successor's first rows are in its halo: hand on the
@@ -161,7 +167,8 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
                                                  const auto start = Clock::now();
                                                  if (stages.sink) stages.sink(*s);
                                                  labeller.add_rows(s->own(s->mask), s->score, s->row0);
-                                                 auto* batch = new Batch{keep(labeller.take_closed()), {}};
+                                                 Batch* batch = batches.acquire();
+                                                 batch->components = keep(labeller.take_closed());
                                                  pool.release(s);
                                                  stats.label_ns += ns_since(start);
                                                  return batch;
@@ -172,9 +179,10 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
                                                  return batch;
                                              }) &
             tbb::make_filter<Batch*, void>(filter_mode::serial_out_of_order, [&](Batch* batch) {
-                std::unique_ptr<Batch> owned(batch);
-                if (owned)
-                    for (auto& p : owned->polygons) patches.push_back(std::move(p));
+                if (!batch) return;
+                for (auto& p : batch->polygons) patches.push_back(std::move(p));
+                batch->polygons.clear();
+                batches.release(batch);
             }));
 
     labeller.finish();
@@ -235,12 +243,15 @@ float SceneStream::threshold(StreamStats& stats) {
     tbb::enumerable_thread_specific<Strip> buffers;
     StreamStats scratch;
     tbb::parallel_for(0, strips, [&](int i) {
-        Strip& strip = buffers.local();
-        lay_out(strip, i, epochs_.width(), epochs_.height(), strip_rows_, 0, true);
-        detect_rows(strip, -std::numeric_limits<float>::infinity(), scratch);
-        auto& h = histograms.local();
-        for (int y = 0; y < strip.rows; ++y)
-            h.add(strip.score.ptr<float>(y), strip.valid.ptr<std::uint8_t>(y), static_cast<std::size_t>(strip.score.cols));
+        // Isolated for the same reason as the pipeline's fill stage (thread-local buffers).
+        tbb::this_task_arena::isolate([&] {
+            Strip& strip = buffers.local();
+            lay_out(strip, i, epochs_.width(), epochs_.height(), strip_rows_, 0, true);
+            detect_rows(strip, -std::numeric_limits<float>::infinity(), scratch);
+            auto& h = histograms.local();
+            for (int y = 0; y < strip.rows; ++y)
+                h.add(strip.score.ptr<float>(y), strip.valid.ptr<std::uint8_t>(y), static_cast<std::size_t>(strip.score.cols));
+        });
     });
     stats.read_ns += scratch.read_ns.load();
     stats.detect_ns += scratch.detect_ns.load();

@@ -107,6 +107,24 @@ TEST(StreamingLabeller, ClosesAComponentOnTheFirstRowWithoutIt) {
     EXPECT_EQ(closed[0].area, 2);
 }
 
+TEST(StreamingLabeller, MemoryFollowsOpenComponentsWhenForegroundTouchesEveryRow) {
+    // A line down column 0 (one component open all along) beside 1000 separate dots.
+    cv::Mat m(2000, 100, CV_8UC1, cv::Scalar(0));
+    m.col(0).setTo(1);
+    for (int y = 0; y < m.rows; y += 2) m.at<std::uint8_t>(y, 50) = 1;
+    StreamingLabeller labeller(m.cols, Connectivity::Four);
+    std::size_t closed = 0;
+    for (int y = 0; y < m.rows; y += 64) {
+        const int rows = std::min(64, m.rows - y);
+        labeller.add_rows(m.rowRange(y, y + rows), {}, y);
+        closed += labeller.take_closed().size();
+        EXPECT_LE(labeller.open_components(), 2u) << "after row " << y + rows;
+    }
+    labeller.finish();
+    closed += labeller.take_closed().size();
+    EXPECT_EQ(closed, 1001u);
+}
+
 TEST(StreamingLabeller, RefusesRowsOutOfOrder) {
     StreamingLabeller labeller(4, Connectivity::Four);
     cv::Mat m(2, 4, CV_8UC1, cv::Scalar(0));
