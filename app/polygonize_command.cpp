@@ -57,6 +57,7 @@ int polygonize_mask(const PolygonizeOptions& o) {
 
     // Written under a temporary name, renamed when complete.
     const fs::path final_path(o.out), partial = o.out + ".partial.gpkg";
+    if (final_path.has_parent_path()) fs::create_directories(final_path.parent_path());
     fs::remove(partial);
     GDALDriver* gpkg = GetGDALDriverManager()->GetDriverByName("GPKG");
     {

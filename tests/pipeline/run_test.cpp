@@ -264,6 +264,39 @@ TEST_F(RunTest, EvaluateReportsPixelAndObjectScoresOnPlainImages) {
     EXPECT_DOUBLE_EQ(json["object_precision"].get<double>(), 1.0);
 }
 
+TEST_F(RunTest, PolygonizeCommandWritesOnePolygonPerComponentWithHoles) {
+    // A 10×10 block with a 2×2 hole, and a lone pixel diagonal to it (separate under 4-connectivity).
+    cv::Mat mask(40, 40, CV_8UC1, cv::Scalar(0));
+    mask(cv::Rect(5, 5, 10, 10)).setTo(1);
+    mask(cv::Rect(9, 9, 2, 2)).setTo(0);
+    mask.at<std::uint8_t>(15, 15) = 1;
+    GDALAllRegister();
+    {
+        GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create(
+            (dir / "mask.tif").c_str(), 40, 40, 1, GDT_Byte, nullptr));
+        double gt[6] = {kX0, 0.5, 0, kY0, 0, -0.5};
+        ds->SetGeoTransform(gt);
+        ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 40, 40, mask.data, 40, 40, GDT_Byte, 0, 0);
+    }
+    const auto r = run_cli("-q polygonize '" + (dir / "mask.tif").string() + "' --out '" +
+                               (dir / "sub" / "p.gpkg").string() + "' --block-size 7",
+                           dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("2 polygons written"), std::string::npos) << r.out;
+    GDALDatasetUniquePtr gpkg(GDALDataset::Open((dir / "sub" / "p.gpkg").c_str(), GDAL_OF_VECTOR));
+    ASSERT_TRUE(gpkg);
+    OGRLayer* layer = gpkg->GetLayerByName("parcels");
+    ASSERT_NE(layer, nullptr);
+    ASSERT_EQ(layer->GetFeatureCount(), 2);
+    std::unique_ptr<OGRFeature> block(layer->GetNextFeature());
+    EXPECT_EQ(block->GetFieldAsInteger64("pixel_count"), 96);
+    EXPECT_DOUBLE_EQ(block->GetFieldAsDouble("area"), 24.0);  // 96 px × 0.25 m²
+    EXPECT_EQ(block->GetGeometryRef()->toPolygon()->getNumInteriorRings(), 1);
+    EXPECT_DOUBLE_EQ(block->GetGeometryRef()->toPolygon()->get_Area(), 24.0);
+    std::unique_ptr<OGRFeature> speck(layer->GetNextFeature());
+    EXPECT_EQ(speck->GetFieldAsInteger64("pixel_count"), 1);
+}
+
 TEST_F(RunTest, ReplacesAPreviousOutputOnlyWhenComplete) {
     write_scene(dir / "before.tif", kX0, kY0, 100, 4546);
     write_scene(dir / "after.tif", kX0, kY0, 100, 4546, 10, 20, 30, 50);
