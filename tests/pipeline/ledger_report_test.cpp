@@ -14,6 +14,7 @@
 #include "pipeline/ledger_report.hpp"
 #include "pipeline/report.hpp"
 #include "tests/pipeline/ledger_test_support.hpp"
+#include "tests/pipeline/plan_figures.hpp"
 
 namespace weipian {
 namespace {
@@ -21,27 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::LedgerBackend;
 
-// A township of the plan: counts and hundredths of a 亩. Codes are illustrative.
-struct PlanRow {
-    const char* name;
-    const char* code;
-    std::int64_t cases;
-    std::int64_t area_centimu;
-    std::int64_t cultivated_cases;
-    std::int64_t cultivated_centimu;
-};
 
-// 二(一) 2018—2021 and 二(二) 2022, listed out of the plan's order on purpose.
-const std::vector<PlanRow> kPlan2018 = {
-    {"蔡村乡", "140824200", 4, 1557, 0, 0},   {"西社镇", "140824103", 34, 33943, 3, 99}, {"清河镇", "140824104", 12, 1950, 2, 116},
-    {"稷峰镇", "140824100", 35, 14131, 8, 2988}, {"翟店镇", "140824102", 11, 3096, 2, 155}, {"太阳乡", "140824201", 7, 1881, 4, 397},
-    {"化峪镇", "140824101", 15, 9593, 4, 562},
-};
-const std::vector<PlanRow> kPlan2022 = {
-    {"清河镇", "140824104", 1, 112, 0, 0},   {"太阳乡", "140824201", 2, 327, 0, 0},     {"稷峰镇", "140824100", 5, 941, 0, 0},
-    {"翟店镇", "140824102", 10, 2250, 0, 0}, {"蔡村乡", "140824200", 2, 3041, 0, 0},    {"西社镇", "140824103", 33, 16783, 3, 1218},
-    {"化峪镇", "140824101", 18, 6331, 5, 1349},
-};
 
 // The plan's text (its PDF line breaks inside a sentence removed).
 const std::string kPlanSection2018 =
@@ -85,7 +66,7 @@ public:
 
     // Parcels for the township rows of one cohort, spread over `years` (one run each); the first
     // cultivated_cases of each township are on cultivated land; figures add up exactly.
-    std::vector<std::string> seed(const std::vector<PlanRow>& rows, const std::vector<int>& years) {
+    std::vector<std::string> seed(const std::vector<test::PlanRow>& rows, const std::vector<int>& years) {
         std::map<int, std::vector<Parcel>> by_year;
         std::size_t k = 0;
         for (const auto& row : rows)
@@ -155,8 +136,8 @@ class LedgerReportTest : public test::LedgerFixture {};
 
 TEST_P(LedgerReportTest, PlanSummariesReproducedWordForWord) {
     Seeder seeder(location());
-    const auto ids2018 = seeder.seed(kPlan2018, {2018, 2019, 2020, 2021});
-    const auto ids2022 = seeder.seed(kPlan2022, {2022});
+    const auto ids2018 = seeder.seed(test::kPlanCohort2018, {2018, 2019, 2020, 2021});
+    const auto ids2022 = seeder.seed(test::kPlanCohort2022, {2022});
     ASSERT_EQ(ids2018.size(), 118u);
     ASSERT_EQ(ids2022.size(), 71u);
     // Cases that are not judged illegal stay out of the summaries.

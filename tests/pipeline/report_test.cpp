@@ -20,27 +20,19 @@
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
 #include "pipeline/outputs.hpp"
+#include "tests/pipeline/plan_figures.hpp"
 
 namespace weipian {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A township of the plan: its figures in hundredths of a 亩. Codes are illustrative.
-struct PlanRow {
-    const char* name;
-    const char* code;
-    std::int64_t cases;
-    std::int64_t area_centimu;
-    std::int64_t cultivated_cases;
-    std::int64_t cultivated_centimu;
-};
 
 // m² whose to_centimu() is exactly `centimu` (亩 = m² × 0.0015).
 double m2_of(std::int64_t centimu) { return static_cast<double>(centimu) * 20.0 / 3.0; }
 
 // Parcels whose per-parcel rounded areas add up to the row's figures, shuffled.
-std::vector<Parcel> parcels_for(const std::vector<PlanRow>& rows, unsigned seed) {
+std::vector<Parcel> parcels_for(const std::vector<test::PlanRow>& rows, unsigned seed) {
     std::vector<Parcel> parcels;
     for (const auto& row : rows) {
         for (std::int64_t i = 0; i < row.cases; ++i) {
@@ -64,13 +56,6 @@ std::vector<Parcel> parcels_for(const std::vector<PlanRow>& rows, unsigned seed)
     return parcels;
 }
 
-// 2018—2021 cohort, listed here out of the plan's order on purpose.
-const std::vector<PlanRow> kCohort2018 = {
-    {"蔡村乡", "140824200", 4, 1557, 0, 0},    {"西社镇", "140824103", 34, 33943, 3, 99},
-    {"清河镇", "140824104", 12, 1950, 2, 116}, {"稷峰镇", "140824100", 35, 14131, 8, 2988},
-    {"翟店镇", "140824102", 11, 3096, 2, 155}, {"太阳乡", "140824201", 7, 1881, 4, 397},
-    {"化峪镇", "140824101", 15, 9593, 4, 562},
-};
 
 const std::vector<std::string> kPlan2018Lines = {
     "1. 稷峰镇违法用地 35 宗，总面积 141.31 亩，涉及耕地 8 宗，面积 29.88 亩。",
@@ -82,12 +67,6 @@ const std::vector<std::string> kPlan2018Lines = {
     "7. 蔡村乡违法用地 4 宗，总面积 15.57 亩，不涉及耕地。",
 };
 
-const std::vector<PlanRow> kCohort2022 = {
-    {"清河镇", "140824104", 1, 112, 0, 0},       {"稷峰镇", "140824100", 5, 941, 0, 0},
-    {"西社镇", "140824103", 33, 16783, 3, 1218}, {"太阳乡", "140824201", 2, 327, 0, 0},
-    {"翟店镇", "140824102", 10, 2250, 0, 0},     {"化峪镇", "140824101", 18, 6331, 5, 1349},
-    {"蔡村乡", "140824200", 2, 3041, 0, 0},
-};
 
 const std::vector<std::string> kPlan2022Lines = {
     "1. 化峪镇违法用地 18 宗，总面积 63.31 亩，涉及耕地 5 宗，面积 13.49 亩。",
@@ -201,7 +180,7 @@ TEST(ReportTest, RowsSumPerParcelRoundedValues) {
 }
 
 TEST(ReportTest, TotalsEqualTheSumOfTheRows) {
-    const auto rows = summarize_by_township(parcels_for(kCohort2018, 1));
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2018, 1));
     const auto total = total_of(rows);
     std::int64_t cases = 0, area = 0, cultivated_cases = 0, cultivated = 0;
     for (const auto& row : rows) {
@@ -223,7 +202,7 @@ TEST(ReportTest, TotalsEqualTheSumOfTheRows) {
 
 TEST(ReportTest, ReproducesThePlan2018To2021TableWordForWord) {
     for (unsigned seed : {1u, 2u, 3u}) {
-        const auto rows = summarize_by_township(parcels_for(kCohort2018, seed));
+        const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2018, seed));
         ASSERT_EQ(rows.size(), kPlan2018Lines.size());
         for (std::size_t i = 0; i < rows.size(); ++i) {
             EXPECT_EQ(format_township_line(static_cast<int>(i) + 1, rows[i], "违法用地"), kPlan2018Lines[i]);
@@ -235,7 +214,7 @@ TEST(ReportTest, ReproducesThePlan2018To2021TableWordForWord) {
 }
 
 TEST(ReportTest, ReproducesThePlan2022TableWordForWord) {
-    const auto rows = summarize_by_township(parcels_for(kCohort2022, 7));
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2022, 7));
     ASSERT_EQ(rows.size(), kPlan2022Lines.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
         EXPECT_EQ(format_township_line(static_cast<int>(i) + 1, rows[i], "违法用地"), kPlan2022Lines[i]);
@@ -273,7 +252,7 @@ TEST(ReportTest, UnassignedRowComesLastAndReadsOutsideEveryTownship) {
 
 TEST(OutputsTest, TownshipsCsvHasBomRowsAndATotalsRowEqualToTheirSum) {
     TempDir temp;
-    const auto rows = summarize_by_township(parcels_for(kCohort2018, 4));
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2018, 4));
     const auto path = temp.path() / "townships.csv";
     write_townships_csv(path, rows);
     const auto text = read_all(path);
@@ -305,7 +284,7 @@ TEST(OutputsTest, TownshipsCsvHasBomRowsAndATotalsRowEqualToTheirSum) {
 
 TEST(OutputsTest, SummaryTxtUsesThePlanWordingForCandidates) {
     TempDir temp;
-    const auto rows = summarize_by_township(parcels_for(kCohort2022, 5));
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2022, 5));
     const auto path = temp.path() / "summary.txt";
     write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows);
     const auto text = read_all(path);
@@ -327,7 +306,7 @@ TEST(OutputsTest, SummaryTxtUsesThePlanWordingForCandidates) {
 
 TEST(OutputsTest, SummaryTxtSaysWhenCultivatedLandWasNotAssessed) {
     TempDir temp;
-    const auto rows = summarize_by_township(parcels_for(kCohort2022, 5));
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2022, 5));
     const auto path = temp.path() / "summary.txt";
     write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows);
     EXPECT_EQ(read_all(path).find("耕地面积未核算"), std::string::npos);
