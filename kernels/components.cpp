@@ -11,14 +11,7 @@ StreamingLabeller::StreamingLabeller(int width, Connectivity connectivity)
     if (width <= 0) throw std::invalid_argument("StreamingLabeller: width must be > 0");
 }
 
-int StreamingLabeller::find(int id) {
-    while (records_[static_cast<std::size_t>(id)].parent != id) {
-        auto& r = records_[static_cast<std::size_t>(id)];
-        r.parent = records_[static_cast<std::size_t>(r.parent)].parent;  // path halving
-        id = r.parent;
-    }
-    return id;
-}
+int StreamingLabeller::find(int id) { return static_cast<int>(sets_.find(static_cast<std::uint32_t>(id))); }
 
 int StreamingLabeller::unite(int a, int b) {
     a = find(a);
@@ -38,14 +31,13 @@ int StreamingLabeller::unite(int a, int b) {
     root.c.runs.insert(root.c.runs.end(), child.c.runs.begin(), child.c.runs.end());
     root.last_row = std::max(root.last_row, child.last_row);
     child.c = StreamComponent{};
-    child.parent = a;
+    sets_.link(static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(a));
     return a;
 }
 
 int StreamingLabeller::make_component(int row, int x0, int x1, double score) {
-    const int id = static_cast<int>(records_.size());
+    const int id = static_cast<int>(sets_.add());
     Record r;
-    r.parent = id;
     r.last_row = row;
     r.c.area = x1 - x0;
     r.c.score_sum = score;
@@ -76,37 +68,23 @@ void StreamingLabeller::add_rows(const cv::Mat& mask, const cv::Mat& score, int 
     if (row0 != next_row_)
         throw std::invalid_argument("StreamingLabeller: rows must arrive in order (expected row " +
                                     std::to_string(next_row_) + ", got " + std::to_string(row0) + ")");
-    const int reach = connectivity_ == Connectivity::Eight ? 1 : 0;
+    const int reach = runs::reach_of(connectivity_);
     for (int y = 0; y < mask.rows; ++y) {
         const int row = row0 + y;
         const std::uint8_t* m = mask.ptr<std::uint8_t>(y);
         const float* s = score.empty() ? nullptr : score.ptr<float>(y);
         cur_runs_.clear();
         cur_ids_.clear();
-        // Extract runs, skipping background eight bytes at a time (masks are mostly empty).
-        int x = 0;
-        while (x < width_) {
-            while (x + 8 <= width_) {
-                std::uint64_t word;
-                std::memcpy(&word, m + x, 8);
-                if (word) break;
-                x += 8;
-            }
-            while (x < width_ && !m[x]) ++x;
-            if (x >= width_) break;
-            const int x0 = x;
-            while (x < width_ && m[x]) ++x;
-            cur_runs_.push_back({row, x0, x});
-        }
-        // Connect each run to the runs of the previous row it touches (two-pointer sweep).
-        std::size_t p = 0;
+        runs::for_each_run(m, width_, [&](int x0, int x1) { cur_runs_.push_back({row, x0, x1}); });
+        // Connect each run to the runs of the previous row it touches.
+        runs::RowSweep<Run> sweep(prev_runs_, reach);
         for (const Run& run : cur_runs_) {
             double run_score = 0;
             if (s)
                 for (int i = run.x0; i < run.x1; ++i) run_score += s[i];
-            while (p < prev_runs_.size() && prev_runs_[p].x1 + reach <= run.x0) ++p;
             int id = -1;
-            for (std::size_t q = p; q < prev_runs_.size() && prev_runs_[q].x0 < run.x1 + reach; ++q)
+            const auto [first, last] = sweep.touching(run.x0, run.x1);
+            for (std::size_t q = first; q < last; ++q)
                 id = id < 0 ? find(prev_ids_[q]) : unite(id, prev_ids_[q]);
             if (id < 0) {
                 id = make_component(row, run.x0, run.x1, run_score);
@@ -123,7 +101,10 @@ void StreamingLabeller::add_rows(const cv::Mat& mask, const cv::Mat& score, int 
         close_finished(row);
         std::swap(prev_runs_, cur_runs_);
         std::swap(prev_ids_, cur_ids_);
-        if (prev_runs_.empty()) records_.clear();  // nothing is open
+        if (prev_runs_.empty()) {  // nothing is open
+            records_.clear();
+            sets_.clear();
+        }
     }
     compact();
     next_row_ = row0 + mask.rows;
@@ -140,13 +121,13 @@ void StreamingLabeller::compact() {
         const int root = find(id);
         if (new_id[static_cast<std::size_t>(root)] < 0) {
             new_id[static_cast<std::size_t>(root)] = static_cast<int>(kept.size());
-            Record r = std::move(records_[static_cast<std::size_t>(root)]);
-            r.parent = new_id[static_cast<std::size_t>(root)];
-            kept.push_back(std::move(r));
+            kept.push_back(std::move(records_[static_cast<std::size_t>(root)]));
         }
         id = new_id[static_cast<std::size_t>(root)];
     }
     records_ = std::move(kept);
+    sets_.clear();
+    for (std::size_t i = 0; i < records_.size(); ++i) sets_.add();
 }
 
 void StreamingLabeller::finish() {
@@ -154,6 +135,7 @@ void StreamingLabeller::finish() {
     prev_runs_.clear();
     prev_ids_.clear();
     records_.clear();
+    sets_.clear();
 }
 
 std::vector<StreamComponent> StreamingLabeller::take_closed() {
@@ -172,9 +154,11 @@ PixelPolygon polygonize_component(const StreamComponent& component, Connectivity
         throw std::logic_error("polygonize_component: a component gave " + std::to_string(polygons.size()) + " polygons");
     PixelPolygon out = std::move(polygons.front());
     const cv::Point shift = box.tl();
-    for (auto& v : out.outer) v += shift;
-    for (auto& hole : out.holes)
-        for (auto& v : hole) v += shift;
+    for (PolygonPart& part : out.parts) {
+        for (auto& v : part.outer) v += shift;
+        for (auto& hole : part.holes)
+            for (auto& v : hole) v += shift;
+    }
     out.first_pixel += shift;
     return out;
 }

@@ -14,6 +14,7 @@
 
 #include "kernels/connectivity.hpp"
 #include "kernels/polygonize.hpp"
+#include "kernels/runs.hpp"
 
 namespace weipian::kernels {
 
@@ -54,8 +55,8 @@ public:
     std::size_t open_components() const { return records_.size(); }
 
 private:
+    // records_[i] is the data of set i of sets_; only roots' records are current.
     struct Record {
-        int parent;
         int last_row;
         StreamComponent c;
     };
@@ -69,6 +70,7 @@ private:
     Connectivity connectivity_;
     int next_row_ = 0;
     std::vector<Record> records_;
+    runs::DisjointSets sets_;
     std::vector<Run> prev_runs_, cur_runs_;
     std::vector<int> prev_ids_, cur_ids_;
     std::vector<StreamComponent> closed_;

@@ -74,13 +74,21 @@ bool cpu_has_avx2() {
 }
 #endif
 
-KernelPath best_path() {
-    if (kernel_path_available(KernelPath::Avx2)) return KernelPath::Avx2;
-    if (kernel_path_available(KernelPath::Sse2)) return KernelPath::Sse2;
+KernelPath best_path(const CpuFeatures& cpu) {
+    if (kernel_path_available(KernelPath::Avx2, cpu)) return KernelPath::Avx2;
+    if (kernel_path_available(KernelPath::Sse2, cpu)) return KernelPath::Sse2;
     return KernelPath::Scalar;
 }
 
-// The one process-wide state: WEIPIAN_SIMD is read on first use and never again.
+std::string available_paths(const CpuFeatures& cpu) {
+    std::string names;
+    for (KernelPath p : {KernelPath::Scalar, KernelPath::Sse2, KernelPath::Avx2})
+        if (kernel_path_available(p, cpu)) names += std::string(names.empty() ? "" : ", ") + kernel_path_name(p);
+    return names;
+}
+
+// The one process-wide state: WEIPIAN_SIMD is read on first use and never again (an invalid
+// value throws, and throws again on the next use: the static is only set on success).
 KernelPath auto_path() {
     static const KernelPath path = resolve_kernel_path(std::getenv("WEIPIAN_SIMD"));
     return path;
@@ -133,24 +141,52 @@ const char* kernel_path_name(KernelPath path) {
     return "unknown";
 }
 
-bool kernel_path_available(KernelPath path) {
+CpuFeatures host_cpu_features() {
+    static const CpuFeatures features = [] {
+        CpuFeatures f;
+#if WEIPIAN_DETECT_X86_SIMD
+        f.sse2 = true;
+        f.avx2 = cpu_has_avx2();
+#endif
+        return f;
+    }();
+    return features;
+}
+
+bool kernel_path_available(KernelPath path, const CpuFeatures& cpu) {
     switch (path) {
         case KernelPath::Auto:
         case KernelPath::Scalar: return true;
-#if WEIPIAN_DETECT_X86_SIMD
-        case KernelPath::Sse2: return true;
-        case KernelPath::Avx2: return cpu_has_avx2();
-#endif
-        default: return false;
+        case KernelPath::Sse2: return cpu.sse2;
+        case KernelPath::Avx2: return cpu.avx2;
     }
+    return false;
 }
 
-KernelPath resolve_kernel_path(const char* request) {
-    if (request)
-        for (KernelPath p : {KernelPath::Scalar, KernelPath::Sse2, KernelPath::Avx2})
-            if (std::strcmp(request, kernel_path_name(p)) == 0 && kernel_path_available(p)) return p;
-    return best_path();
+bool kernel_path_available(KernelPath path) { return kernel_path_available(path, host_cpu_features()); }
+
+void require_kernel_path(KernelPath path, const CpuFeatures& cpu) {
+    if (!kernel_path_available(path, cpu))
+        throw std::invalid_argument(std::string("detect: kernel path '") + kernel_path_name(path) +
+                                    "' is not available on this build or CPU (available: " + available_paths(cpu) +
+                                    "); choose one of those");
 }
+
+KernelPath resolve_kernel_path(const char* request, const CpuFeatures& cpu) {
+    if (request == nullptr || *request == '\0' || std::strcmp(request, "auto") == 0) return best_path(cpu);
+    for (KernelPath p : {KernelPath::Scalar, KernelPath::Sse2, KernelPath::Avx2}) {
+        if (std::strcmp(request, kernel_path_name(p)) != 0) continue;
+        if (!kernel_path_available(p, cpu))
+            throw std::invalid_argument(std::string("WEIPIAN_SIMD: '") + request +
+                                        "' is not available on this build or CPU (available: " + available_paths(cpu) +
+                                        "); unset WEIPIAN_SIMD or set it to one of those");
+        return p;
+    }
+    throw std::invalid_argument(std::string("WEIPIAN_SIMD: '") + request +
+                                "' is not one of auto, scalar, sse2, avx2; unset WEIPIAN_SIMD or set it to one of those");
+}
+
+KernelPath resolve_kernel_path(const char* request) { return resolve_kernel_path(request, host_cpu_features()); }
 
 const char* detect_kernel_path() { return kernel_path_name(auto_path()); }
 
@@ -162,9 +198,7 @@ void detect_construction(const EpochBlock& before, const EpochBlock& after, cons
     if (before.nir.empty() != after.nir.empty() || before.blue.empty() != after.blue.empty())
         throw std::invalid_argument("detect: both epochs must have the same band roles");
     if (path == KernelPath::Auto) path = auto_path();
-    if (!kernel_path_available(path))
-        throw std::invalid_argument(std::string("detect: kernel path '") + kernel_path_name(path) +
-                                    "' is not available on this build or CPU");
+    require_kernel_path(path, host_cpu_features());
     const cv::Size size = reference.size();
     score.create(size, CV_32FC1);  // no-ops for buffers (or views) of the right size and type
     mask.create(size, CV_8UC1);

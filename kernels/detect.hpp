@@ -49,16 +49,35 @@ enum class KernelPath { Auto, Scalar, Sse2, Avx2 };
 // "auto", "scalar", "sse2" or "avx2".
 const char* kernel_path_name(KernelPath path);
 
-// Whether this build and CPU can run `path`: Auto and Scalar always; Sse2 on x86-64; Avx2 on
-// x86-64 CPUs reporting AVX2 and FMA.
+// What the dispatch decision depends on: which vector units this build and CPU offer.
+struct CpuFeatures {
+    bool sse2 = false;  // the SSE2 unit is built (x86-64 with GCC/Clang); every x86-64 CPU has SSE2
+    bool avx2 = false;  // the AVX2 unit is built and the CPU reports both AVX2 and FMA
+};
+
+// The features of this build on this CPU (read once from CPUID).
+CpuFeatures host_cpu_features();
+
+// Whether `path` can run given `cpu`: Auto and Scalar always, Sse2 and Avx2 when `cpu` has them.
+bool kernel_path_available(KernelPath path, const CpuFeatures& cpu);
+// The same for this build and CPU.
 bool kernel_path_available(KernelPath path);
 
-// The path a WEIPIAN_SIMD value selects: "scalar", "sse2" or "avx2" when available; the best
-// available path for nullptr, "", an unknown value or an unavailable path. Never Auto.
+// Throws std::invalid_argument ("detect: kernel path 'avx2' is not available on this build or
+// CPU (available: scalar, sse2); ...") unless kernel_path_available(path, cpu).
+void require_kernel_path(KernelPath path, const CpuFeatures& cpu);
+
+// The path a WEIPIAN_SIMD value selects given `cpu`, never Auto: the best available path
+// (Avx2, then Sse2, then Scalar) for nullptr, "" or "auto"; Scalar, Sse2 or Avx2 for "scalar",
+// "sse2" or "avx2". Throws std::invalid_argument naming WEIPIAN_SIMD and the value when the
+// value is none of these (exact, lower case), or names a path `cpu` cannot run.
+KernelPath resolve_kernel_path(const char* request, const CpuFeatures& cpu);
+// The same for this build and CPU.
 KernelPath resolve_kernel_path(const char* request);
 
-// Name of the path KernelPath::Auto runs: resolve_kernel_path(getenv("WEIPIAN_SIMD")), read once
-// on first use (the only process-wide state of the kernels).
+// Name of the path KernelPath::Auto runs: resolve_kernel_path(getenv("WEIPIAN_SIMD")), decided
+// on first use (the only process-wide state of the kernels). Throws what resolve_kernel_path
+// throws, on every call, for an invalid WEIPIAN_SIMD; call it at start-up to report that early.
 const char* detect_kernel_path();
 
 // Computes the score (CV_32FC1) and the raw mask (CV_8UC1: 1 = new construction, 0 = not) of a
@@ -67,7 +86,8 @@ const char* detect_kernel_path();
 // buffers (and row-range views of larger buffers) are written in place and nothing is allocated.
 // `path` picks the instruction set (tests and benchmarks); Auto uses detect_kernel_path().
 // Throws std::invalid_argument when views are missing, of an unsupported or differing type,
-// differ in size, when the epochs have different band roles, or when `path` is not available.
+// differ in size, when the epochs have different band roles, when `path` is not available
+// (require_kernel_path), or for Auto when WEIPIAN_SIMD is invalid (resolve_kernel_path).
 void detect_construction(const EpochBlock& before, const EpochBlock& after,
                          const ConstructionParams& params, cv::Mat& score, cv::Mat& mask,
                          KernelPath path = KernelPath::Auto);

@@ -4,7 +4,10 @@
 #include <cstddef>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <stdexcept>
+
+#include "kernels/runs.hpp"
 
 namespace weipian::kernels {
 
@@ -16,49 +19,6 @@ struct PixelRun {
     int x0;
     int x1;
 };
-
-// Index of the first nonzero (zero) byte in p[x, n), or n. Eight bytes at a time, because
-// change masks are mostly background and this is the only pass over every pixel.
-int find_nonzero(const std::uint8_t* p, int x, int n) {
-    while (n - x >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + x, 8);
-        if (w != 0) break;
-        x += 8;
-    }
-    while (x < n && p[x] == 0) ++x;
-    return x;
-}
-
-int find_zero(const std::uint8_t* p, int x, int n) {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    while (n - x >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + x, 8);
-        if (((w - ones) & ~w & highs) != 0) break;  // some byte of w is zero
-        x += 8;
-    }
-    while (x < n && p[x] != 0) ++x;
-    return x;
-}
-
-// Union-find over run indices where the smaller index always becomes the root, so every
-// root is the first run of its component in raster order and parent[i] <= i holds.
-std::uint32_t find_root(std::vector<std::uint32_t>& parent, std::uint32_t x) {
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];  // path halving
-        x = parent[x];
-    }
-    return x;
-}
-
-void unite(std::vector<std::uint32_t>& parent, std::uint32_t a, std::uint32_t b) {
-    a = find_root(parent, a);
-    b = find_root(parent, b);
-    if (a < b) parent[b] = a;
-    else if (b < a) parent[a] = b;
-}
 
 // One bit per pixel with a one-pixel border of zeros, so (x, y) may range over [-1, cols] x
 // [-1, rows]. The tracer reads the mask from here rather than from the caller's bytes: it is
@@ -99,7 +59,7 @@ private:
     std::vector<std::uint64_t> words_;
 };
 
-// Runs of all rows, their components, and the pixel-level queries the tracer needs.
+// Runs of all rows, their 4-connected components, and the pixel-level queries the tracer needs.
 struct Labelling {
     explicit Labelling(const cv::Mat& mask)
         : pixels(mask.cols, mask.rows), row_begin(static_cast<std::size_t>(mask.rows) + 1) {}
@@ -107,12 +67,12 @@ struct Labelling {
     BitGrid pixels;                      // the mask, nonzero = 1
     std::vector<PixelRun> runs;
     std::vector<std::size_t> row_begin;  // runs of row y: [row_begin[y], row_begin[y + 1])
-    std::vector<std::uint32_t> comp;     // component of each run, numbered in raster order
+    std::vector<std::uint32_t> comp;     // 4-connected component of each run, numbered in raster order
 
     bool fg(int x, int y) const { return pixels.test(x, y); }
 
-    // Component of a foreground pixel: binary search in its row's runs. Only called at
-    // saddle vertices under 4-connectivity, which are rare.
+    // 4-connected component of a foreground pixel: binary search in its row's runs. Only
+    // called at saddle vertices, which are rare.
     std::uint32_t comp_at(int x, int y) const {
         const auto first = runs.begin() + static_cast<std::ptrdiff_t>(row_begin[y]);
         const auto last = runs.begin() + static_cast<std::ptrdiff_t>(row_begin[y + 1]);
@@ -138,18 +98,18 @@ constexpr int ahead_right_y[4] = {0, 0, -1, -1};
 // are emitted.
 //
 // Saddle vertices (two foreground pixels touching only diagonally, the other two
-// background) are where the ring has a choice:
-//  - the diagonal pixel belongs to another component (only possible with 4-connectivity):
-//    turn right, hugging our own pixel, so diagonal pixels are not joined;
-//  - it belongs to the same component (always so with 8-connectivity): turn left, hugging
-//    the background pixel, so rings split where the background splits. That is the split
-//    GDALPolygonize (3.6) emits: with 8-connectivity two diagonal pixels give one
-//    figure-eight outer ring, and with either connectivity a background pixel cut off at a
-//    vertex becomes a hole touching the outer ring (or another hole) at that vertex rather
-//    than a fold of a self-touching outer ring. Areas are the same either way; only the
-//    number of rings depends on this choice.
-void trace_ring(const Labelling& lab, bool eight, std::uint32_t comp, int x0, int y0, BitGrid& walked,
-                Ring& ring) {
+// background) are where the ring has a choice. `comp` is the ring's 4-connected component:
+//  - the diagonal pixel belongs to another 4-connected component (another component under
+//    4-connectivity, another part of this one under 8-connectivity): turn right, hugging our
+//    own pixel, so diagonal pixels are not joined and the ring does not touch itself there;
+//  - it belongs to the same one: turn left, hugging the background pixel, so rings split
+//    where the background splits. That is the split GDALPolygonize (3.6) emits: a background
+//    pixel cut off at a vertex becomes a hole touching the outer ring (or another hole) at
+//    that vertex rather than a fold of a self-touching outer ring. The two background pixels
+//    then lie in different 4-connected background regions (the component's own 4-path joins
+//    the two foreground pixels around one of them), so they are bounded by different rings
+//    and no ring passes the vertex twice.
+void trace_ring(const Labelling& lab, std::uint32_t comp, int x0, int y0, BitGrid& walked, Ring& ring) {
     ring.clear();
     ring.emplace_back(x0, y0);
     walked.set(x0, y0);
@@ -169,7 +129,7 @@ void trace_ring(const Labelling& lab, bool eight, std::uint32_t comp, int x0, in
         } else if (!left_fg) {
             nd = (d + 1) & 3;
         } else {
-            const bool join = eight || lab.comp_at(lx, ly) == comp;
+            const bool join = lab.comp_at(lx, ly) == comp;
             nd = join ? (d + 3) & 3 : (d + 1) & 3;
         }
         if (nd != d) {
@@ -198,87 +158,112 @@ std::vector<PixelPolygon> polygonize(const cv::Mat& mask, Connectivity connectiv
 
     Labelling lab(mask);
 
-    // Pass 1: runs, and union of runs that touch across rows. Two runs of consecutive rows
-    // touch when their column ranges overlap (4-connectivity) or overlap or meet at a
-    // corner (8-connectivity).
-    std::vector<std::uint32_t> parent;
-    const int reach = eight ? 1 : 0;
+    // Pass 1: runs, and union of runs that touch across rows: 4-connected components always,
+    // and under 8-connectivity also the components, which join 4-connected ones at corners.
+    runs::DisjointSets four;
+    runs::DisjointSets groups;
+    const int reach = runs::reach_of(connectivity);
     for (int y = 0; y < mask.rows; ++y) {
-        const std::uint8_t* p = mask.ptr<std::uint8_t>(y);
         const std::size_t begin = lab.runs.size();
         // Run indices are 32-bit; a row adds at most (cols + 1) / 2 runs.
         if (begin + static_cast<std::size_t>(mask.cols) / 2 + 1 >= std::numeric_limits<std::uint32_t>::max()) {
             throw std::length_error("polygonize: mask has too many pixel runs");
         }
         lab.row_begin[static_cast<std::size_t>(y)] = begin;
-        for (int x = find_nonzero(p, 0, mask.cols); x < mask.cols; x = find_nonzero(p, x, mask.cols)) {
-            const int end = find_zero(p, x, mask.cols);
-            lab.runs.push_back({x, end});
-            lab.pixels.set_span(x, end, y);
-            x = end;
-        }
-        for (std::size_t i = begin; i < lab.runs.size(); ++i) parent.push_back(static_cast<std::uint32_t>(i));
+        runs::for_each_run(mask.ptr<std::uint8_t>(y), mask.cols, [&](int x0, int x1) {
+            lab.runs.push_back({x0, x1});
+            lab.pixels.set_span(x0, x1, y);
+            four.add();
+            if (eight) groups.add();
+        });
         if (y == 0) continue;
-        std::size_t a = lab.row_begin[static_cast<std::size_t>(y) - 1];
-        std::size_t b = begin;
-        while (a < begin && b < lab.runs.size()) {
-            const PixelRun& ra = lab.runs[a];
-            const PixelRun& rb = lab.runs[b];
-            if (ra.x0 < rb.x1 + reach && rb.x0 < ra.x1 + reach) {
-                unite(parent, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b));
+        const std::size_t above = lab.row_begin[static_cast<std::size_t>(y) - 1];
+        runs::RowSweep<PixelRun> sweep(std::span<const PixelRun>(lab.runs.data() + above, begin - above), reach);
+        for (std::size_t b = begin; b < lab.runs.size(); ++b) {
+            const PixelRun rb = lab.runs[b];
+            const auto [first, last] = sweep.touching(rb.x0, rb.x1);
+            for (std::size_t a = above + first; a < above + last; ++a) {
+                const PixelRun ra = lab.runs[a];
+                if (runs::touch(ra.x0, ra.x1, rb.x0, rb.x1, 0))
+                    four.unite_to_smallest(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b));
+                if (eight) groups.unite_to_smallest(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b));
             }
-            // The run that ends first cannot touch any later run of the other row.
-            if (ra.x1 < rb.x1) ++a;
-            else ++b;
         }
     }
     lab.row_begin.back() = lab.runs.size();
 
-    // Pass 2 (over runs): number components in raster order of their first run; count
-    // pixels. parent[i] <= i, so a root is met before its other runs and relabelling in
-    // place is safe.
-    std::vector<std::int64_t> pixel_count;
-    std::vector<cv::Point> first_pixel;
-    for (int y = 0; y < mask.rows; ++y) {
-        for (std::size_t i = lab.row_begin[static_cast<std::size_t>(y)]; i < lab.row_begin[static_cast<std::size_t>(y) + 1]; ++i) {
-            std::uint32_t c;
-            if (parent[i] == i) {
-                c = static_cast<std::uint32_t>(pixel_count.size());
-                pixel_count.push_back(0);
-                first_pixel.emplace_back(lab.runs[i].x0, y);
-            } else {
-                c = parent[parent[i]];
+    // Pass 2 (over runs): number the sets in raster order of their first run and count their
+    // pixels. parent[i] <= i, so a root is met before its other runs and relabelling in place
+    // is safe.
+    struct Numbered {
+        std::vector<std::uint32_t> of_run;
+        std::vector<std::int64_t> pixel_count;
+        std::vector<cv::Point> first_pixel;
+        std::vector<std::size_t> first_run;
+    };
+    const auto number = [&lab, rows = mask.rows](runs::DisjointSets& sets) {
+        Numbered n{sets.release(), {}, {}, {}};
+        std::vector<std::uint32_t>& parent = n.of_run;
+        for (int y = 0; y < rows; ++y) {
+            for (std::size_t i = lab.row_begin[static_cast<std::size_t>(y)]; i < lab.row_begin[static_cast<std::size_t>(y) + 1]; ++i) {
+                std::uint32_t c;
+                if (parent[i] == i) {
+                    c = static_cast<std::uint32_t>(n.pixel_count.size());
+                    n.pixel_count.push_back(0);
+                    n.first_pixel.emplace_back(lab.runs[i].x0, y);
+                    n.first_run.push_back(i);
+                } else {
+                    c = parent[parent[i]];
+                }
+                parent[i] = c;
+                n.pixel_count[c] += lab.runs[i].x1 - lab.runs[i].x0;
             }
-            parent[i] = c;
-            pixel_count[c] += lab.runs[i].x1 - lab.runs[i].x0;
         }
-    }
-    lab.comp = std::move(parent);
+        return n;
+    };
+    Numbered pieces = number(four);  // 4-connected components: the parts
+    lab.comp = std::move(pieces.of_run);
+    const Numbered components = eight ? number(groups) : Numbered{};
+    const auto& component_pixels = eight ? components.pixel_count : pieces.pixel_count;
+    const auto& component_first = eight ? components.first_pixel : pieces.first_pixel;
 
-    // The size filter, before any geometry exists.
+    // The size filter on components, before any geometry exists.
     constexpr std::uint32_t dropped = std::numeric_limits<std::uint32_t>::max();
-    std::vector<std::uint32_t> slot(pixel_count.size(), dropped);
-    for (std::size_t c = 0; c < pixel_count.size(); ++c) {
-        if (pixel_count[c] < min_pixels) continue;
+    std::vector<std::uint32_t> slot(component_pixels.size(), dropped);
+    for (std::size_t c = 0; c < component_pixels.size(); ++c) {
+        if (component_pixels[c] < min_pixels) continue;
         slot[c] = static_cast<std::uint32_t>(out.size());
         PixelPolygon& poly = out.emplace_back();
-        poly.pixel_count = pixel_count[c];
-        poly.first_pixel = first_pixel[c];
+        poly.pixel_count = component_pixels[c];
+        poly.first_pixel = component_first[c];
     }
     if (out.empty()) return out;
 
+    // Where each part goes: polygon out[piece_slot[p]], part piece_part[p]. Parts are numbered
+    // in raster order of their first pixel, so a component's first part holds its first pixel.
+    std::vector<std::uint32_t> piece_slot(pieces.pixel_count.size());
+    std::vector<std::uint32_t> piece_part(pieces.pixel_count.size(), 0);
+    for (std::size_t p = 0; p < pieces.pixel_count.size(); ++p) {
+        const std::uint32_t c = eight ? components.of_run[pieces.first_run[p]] : static_cast<std::uint32_t>(p);
+        piece_slot[p] = slot[c];
+        if (slot[c] == dropped) continue;
+        PixelPolygon& poly = out[slot[c]];
+        piece_part[p] = static_cast<std::uint32_t>(poly.parts.size());
+        poly.parts.emplace_back();
+    }
+
     // Pass 3 (over runs of kept components): every ring has a top edge of a pixel with
     // background above, so a ring starts at the leftmost edge of each such stretch not yet
-    // walked. Rows are visited in order, so a component's first ring starts at its first
-    // pixel and is its outer ring; later rings are its holes.
+    // walked. Rows are visited in order, so a part's first ring starts at its first pixel and
+    // is its outer ring; later rings are its holes.
     BitGrid walked(mask.cols, mask.rows);
     for (int y = 0; y < mask.rows; ++y) {
         const std::size_t cur_end = lab.row_begin[static_cast<std::size_t>(y) + 1];
         std::size_t a = y > 0 ? lab.row_begin[static_cast<std::size_t>(y) - 1] : 0;
         const std::size_t above_end = y > 0 ? lab.row_begin[static_cast<std::size_t>(y)] : 0;
         for (std::size_t b = lab.row_begin[static_cast<std::size_t>(y)]; b < cur_end; ++b) {
-            const std::uint32_t c = lab.comp[b];
-            if (slot[c] == dropped) continue;
+            const std::uint32_t p = lab.comp[b];
+            if (piece_slot[p] == dropped) continue;
             const PixelRun run = lab.runs[b];
             int x = run.x0;
             while (x < run.x1) {
@@ -289,8 +274,8 @@ std::vector<PixelPolygon> polygonize(const cv::Mat& mask, Connectivity connectiv
                 }
                 const int stretch_end = a < above_end ? std::min(run.x1, lab.runs[a].x0) : run.x1;
                 if (!walked.test(x, y)) {
-                    PixelPolygon& poly = out[slot[c]];
-                    trace_ring(lab, eight, c, x, y, walked, poly.outer.empty() ? poly.outer : poly.holes.emplace_back());
+                    PolygonPart& part = out[piece_slot[p]].parts[piece_part[p]];
+                    trace_ring(lab, p, x, y, walked, part.outer.empty() ? part.outer : part.holes.emplace_back());
                 }
                 x = stretch_end;
             }

@@ -14,12 +14,19 @@ OGRLinearRing* to_ring(const kernels::Ring& ring, const GeoTransform& gt) {
     return out;
 }
 
+OGRPolygon* to_polygon(const kernels::PolygonPart& part, const GeoTransform& gt) {
+    auto* out = new OGRPolygon();
+    out->addRingDirectly(to_ring(part.outer, gt));
+    for (const auto& hole : part.holes) out->addRingDirectly(to_ring(hole, gt));
+    return out;
+}
+
 }  // namespace
 
 OGRGeometryUniquePtr to_geometry(const kernels::PixelPolygon& polygon, const GeoTransform& gt) {
-    auto* out = new OGRPolygon();
-    out->addRingDirectly(to_ring(polygon.outer, gt));
-    for (const auto& hole : polygon.holes) out->addRingDirectly(to_ring(hole, gt));
+    if (polygon.parts.size() == 1) return OGRGeometryUniquePtr(to_polygon(polygon.parts.front(), gt));
+    auto* out = new OGRMultiPolygon();
+    for (const auto& part : polygon.parts) out->addGeometryDirectly(to_polygon(part, gt));
     return OGRGeometryUniquePtr(out);
 }
 

@@ -1,6 +1,7 @@
 #include "kernels/detect.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -401,61 +402,107 @@ TEST(DetectKernelPathsViews, WriteOnlyInsideOutputViews) {
     }
 }
 
-TEST(DetectKernelDispatch, ResolvesEnvironmentValues) {
-    const KernelPath best = resolve_kernel_path(nullptr);
-    EXPECT_NE(best, KernelPath::Auto);
-    EXPECT_TRUE(kernel_path_available(best));
-    EXPECT_EQ(resolve_kernel_path("scalar"), KernelPath::Scalar);
-    EXPECT_EQ(resolve_kernel_path(""), best);
-    EXPECT_EQ(resolve_kernel_path("neon"), best);
-    EXPECT_EQ(resolve_kernel_path("AVX2 "), best);
-    EXPECT_EQ(resolve_kernel_path("auto"), best);
-    for (KernelPath p : {KernelPath::Sse2, KernelPath::Avx2})
-        EXPECT_EQ(resolve_kernel_path(kernel_path_name(p)), kernel_path_available(p) ? p : best) << kernel_path_name(p);
-    if (kernel_path_available(KernelPath::Avx2)) {
-        EXPECT_EQ(best, KernelPath::Avx2);
+// The dispatch decision is tested against given feature sets, so every case runs (and can fail)
+// on every machine, whatever its CPU.
+constexpr CpuFeatures kNoSimd{false, false};
+constexpr CpuFeatures kSse2Only{true, false};
+constexpr CpuFeatures kAvx2{true, true};
+
+TEST(DetectKernelDispatch, AutoPicksTheBestPathOfTheFeatureSet) {
+    for (const char* automatic : {static_cast<const char*>(nullptr), "", "auto"}) {
+        SCOPED_TRACE(automatic ? std::string("'") + automatic + "'" : std::string("unset"));
+        EXPECT_EQ(resolve_kernel_path(automatic, kAvx2), KernelPath::Avx2);
+        EXPECT_EQ(resolve_kernel_path(automatic, kSse2Only), KernelPath::Sse2);
+        EXPECT_EQ(resolve_kernel_path(automatic, kNoSimd), KernelPath::Scalar);
     }
+}
+
+TEST(DetectKernelDispatch, ExplicitValueForcesThatPath) {
+    EXPECT_EQ(resolve_kernel_path("scalar", kAvx2), KernelPath::Scalar);
+    EXPECT_EQ(resolve_kernel_path("sse2", kAvx2), KernelPath::Sse2);
+    EXPECT_EQ(resolve_kernel_path("avx2", kAvx2), KernelPath::Avx2);
+    EXPECT_EQ(resolve_kernel_path("scalar", kNoSimd), KernelPath::Scalar);
+    EXPECT_EQ(resolve_kernel_path("sse2", kSse2Only), KernelPath::Sse2);
+}
+
+TEST(DetectKernelDispatch, UnknownValueIsRefusedWithTheChoices) {
+    for (const char* value : {"neon", "AVX2", "avx2 ", "Scalar", "1"}) {
+        expect_invalid_argument([&] { resolve_kernel_path(value, kAvx2); },
+                                std::string("WEIPIAN_SIMD: '") + value +
+                                    "' is not one of auto, scalar, sse2, avx2; unset WEIPIAN_SIMD or set it to one of those");
+    }
+}
+
+TEST(DetectKernelDispatch, UnavailablePathIsRefusedNamingIt) {
+    expect_invalid_argument([] { resolve_kernel_path("avx2", kSse2Only); },
+                            "WEIPIAN_SIMD: 'avx2' is not available on this build or CPU (available: scalar, sse2)");
+    expect_invalid_argument([] { resolve_kernel_path("sse2", kNoSimd); },
+                            "WEIPIAN_SIMD: 'sse2' is not available on this build or CPU (available: scalar)");
+    expect_invalid_argument([] { require_kernel_path(KernelPath::Avx2, kSse2Only); },
+                            "detect: kernel path 'avx2' is not available on this build or CPU (available: scalar, sse2)");
+    expect_invalid_argument([] { require_kernel_path(KernelPath::Sse2, kNoSimd); },
+                            "detect: kernel path 'sse2' is not available on this build or CPU (available: scalar)");
+    EXPECT_NO_THROW(require_kernel_path(KernelPath::Scalar, kNoSimd));
+    EXPECT_NO_THROW(require_kernel_path(KernelPath::Avx2, kAvx2));
+}
+
+// On this machine: a path it has runs and gives the scalar mask, a path it lacks is refused with
+// the message above. Scalar is always there.
+TEST(DetectKernelDispatch, DetectionRunsWhatThisMachineHasAndRefusesTheRest) {
+    const CpuFeatures host = host_cpu_features();
     EXPECT_TRUE(kernel_path_available(KernelPath::Scalar));
-}
-
-TEST(DetectKernelDispatch, AutoIsTheEnvironmentChoice) {
-    EXPECT_STREQ(detect_kernel_path(), kernel_path_name(resolve_kernel_path(std::getenv("WEIPIAN_SIMD"))));
-}
-
-TEST(DetectKernelDispatch, UnavailablePathThrows) {
-    for (KernelPath p : {KernelPath::Sse2, KernelPath::Avx2}) {
-        if (kernel_path_available(p)) continue;
-        Scene s;
+    Scene s;
+    cv::Mat expected_score, expected_mask;
+    detect_construction(s.before, s.after, ConstructionParams{}, expected_score, expected_mask, KernelPath::Scalar);
+    ASSERT_EQ(expected_mask.at<std::uint8_t>(0, 0), 1);
+    for (KernelPath p : {KernelPath::Scalar, KernelPath::Sse2, KernelPath::Avx2}) {
+        SCOPED_TRACE(kernel_path_name(p));
+        EXPECT_EQ(kernel_path_available(p), kernel_path_available(p, host));
         cv::Mat score, mask;
-        expect_invalid_argument([&] { detect_construction(s.before, s.after, ConstructionParams{}, score, mask, p); },
-                                std::string("kernel path '") + kernel_path_name(p) + "' is not available");
+        if (kernel_path_available(p, host)) {
+            detect_construction(s.before, s.after, ConstructionParams{}, score, mask, p);
+            EXPECT_EQ(cv::countNonZero(mask != expected_mask), 0);
+        } else {
+            expect_invalid_argument([&] { detect_construction(s.before, s.after, ConstructionParams{}, score, mask, p); },
+                                    std::string("detect: kernel path '") + kernel_path_name(p) + "' is not available");
+        }
     }
 }
 
 // WEIPIAN_SIMD is read once per process, so each case runs in a fresh process (threadsafe death
-// test style re-executes this binary) that sets the variable before the first detection.
-TEST(DetectKernelDispatchDeathTest, EnvironmentForcesThePath) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
-    const auto run_with = [](const char* value) {
+// test style re-executes this binary) that sets the variable before the first detection. Each
+// child detects on Auto, prints the path it ran (or the error) and exits 0 (or 3 on an error).
+void detect_with_environment(const char* value) {
+    if (value)
         setenv("WEIPIAN_SIMD", value, 1);
-        Scene s;
-        cv::Mat score, mask;
+    else
+        unsetenv("WEIPIAN_SIMD");
+    Scene s;
+    cv::Mat score, mask;
+    try {
         detect_construction(s.before, s.after, ConstructionParams{}, score, mask);
-        std::exit(std::strcmp(detect_kernel_path(), kernel_path_name(resolve_kernel_path(value))) == 0 &&
-                          mask.at<std::uint8_t>(0, 0) == 1
-                      ? 0
-                      : 1);
-    };
-    EXPECT_EXIT(run_with("scalar"), ::testing::ExitedWithCode(0), "");
-    EXPECT_EXIT(
-        {
-            setenv("WEIPIAN_SIMD", "scalar", 1);
-            std::exit(std::strcmp(detect_kernel_path(), "scalar") == 0 ? 0 : 1);
-        },
-        ::testing::ExitedWithCode(0), "");
-    EXPECT_EXIT(run_with("bogus"), ::testing::ExitedWithCode(0), "");  // best available, no crash
-    EXPECT_EXIT(run_with("avx2"), ::testing::ExitedWithCode(0), "");
-    EXPECT_EXIT(run_with("sse2"), ::testing::ExitedWithCode(0), "");
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        std::exit(3);
+    }
+    std::fprintf(stderr, "ran %s, mask %d\n", detect_kernel_path(), mask.at<std::uint8_t>(0, 0));
+    std::exit(0);
+}
+
+TEST(DetectKernelDispatchDeathTest, EnvironmentChoosesThePath) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const CpuFeatures host = host_cpu_features();
+    const std::string best = host.avx2 ? "avx2" : host.sse2 ? "sse2" : "scalar";
+    EXPECT_EXIT(detect_with_environment("scalar"), ::testing::ExitedWithCode(0), "ran scalar, mask 1");
+    EXPECT_EXIT(detect_with_environment(nullptr), ::testing::ExitedWithCode(0), "ran " + best + ", mask 1");
+    EXPECT_EXIT(detect_with_environment("auto"), ::testing::ExitedWithCode(0), "ran " + best + ", mask 1");
+    EXPECT_EXIT(detect_with_environment("bogus"), ::testing::ExitedWithCode(3),
+                "error: WEIPIAN_SIMD: 'bogus' is not one of auto, scalar, sse2, avx2; unset WEIPIAN_SIMD");
+    if (host.avx2)
+        EXPECT_EXIT(detect_with_environment("avx2"), ::testing::ExitedWithCode(0), "ran avx2, mask 1");
+    else
+        EXPECT_EXIT(detect_with_environment("avx2"), ::testing::ExitedWithCode(3),
+                    "error: WEIPIAN_SIMD: 'avx2' is not available on this build or CPU");
 }
 
 TEST(OtsuThreshold, SplitsTwoModes) {

@@ -1,5 +1,6 @@
 #include "kernels/polygonize.hpp"
 
+#include <cpl_conv.h>
 #include <gdal.h>
 #include <gdal_alg.h>
 #include <ogr_api.h>
@@ -40,14 +41,21 @@ cv::Mat mask_from(std::initializer_list<std::string_view> rows) {
     return mask;
 }
 
+double part_area(const PolygonPart& part) {
+    double area = ring_area(part.outer);
+    for (const Ring& h : part.holes) area += ring_area(h);
+    return area;
+}
+
 double polygon_area(const PixelPolygon& p) {
-    double area = ring_area(p.outer);
-    for (const Ring& h : p.holes) area += ring_area(h);
+    double area = 0;
+    for (const PolygonPart& part : p.parts) area += part_area(part);
     return area;
 }
 
 // Facts every ring must satisfy: closed, axis-parallel unit-grid edges, a corner at every
-// vertex (no collinear or repeated vertices), inside the mask's corner grid.
+// vertex (no collinear vertices), no vertex passed twice (a simple ring: on the pixel grid a
+// ring can only touch itself at a corner it turns at), inside the mask's corner grid.
 void expect_well_formed_ring(const Ring& ring, const cv::Size& size) {
     ASSERT_GE(ring.size(), 5u);
     EXPECT_EQ(ring.front(), ring.back());
@@ -61,18 +69,35 @@ void expect_well_formed_ring(const Ring& ring, const cv::Size& size) {
         EXPECT_FALSE(straight) << "collinear vertex " << b;
         EXPECT_TRUE(a.x >= 0 && a.y >= 0 && a.x <= size.width && a.y <= size.height) << a;
     }
+    std::vector<std::pair<int, int>> vertices;
+    for (std::size_t i = 0; i < n; ++i) vertices.emplace_back(ring[i].x, ring[i].y);
+    std::sort(vertices.begin(), vertices.end());
+    const auto twice = std::adjacent_find(vertices.begin(), vertices.end());
+    EXPECT_EQ(twice, vertices.end()) << "the ring passes (" << twice->first << ", " << twice->second << ") twice";
 }
 
 void expect_well_formed(const std::vector<PixelPolygon>& polys, const cv::Mat& mask) {
     for (std::size_t i = 0; i < polys.size(); ++i) {
         const PixelPolygon& p = polys[i];
         SCOPED_TRACE("polygon " + std::to_string(i));
-        expect_well_formed_ring(p.outer, mask.size());
-        EXPECT_GT(ring_area(p.outer), 0.0) << "outer ring must be clockwise in image coordinates";
-        for (const Ring& h : p.holes) {
-            expect_well_formed_ring(h, mask.size());
-            EXPECT_LT(ring_area(h), 0.0) << "holes must be counter-clockwise in image coordinates";
+        ASSERT_FALSE(p.parts.empty());
+        for (std::size_t j = 0; j < p.parts.size(); ++j) {
+            const PolygonPart& part = p.parts[j];
+            SCOPED_TRACE("part " + std::to_string(j));
+            expect_well_formed_ring(part.outer, mask.size());
+            EXPECT_GT(ring_area(part.outer), 0.0) << "outer ring must be clockwise in image coordinates";
+            for (const Ring& h : part.holes) {
+                expect_well_formed_ring(h, mask.size());
+                EXPECT_LT(ring_area(h), 0.0) << "holes must be counter-clockwise in image coordinates";
+            }
+            // An outer ring starts at its part's first pixel: parts in raster order.
+            if (j > 0) {
+                const cv::Point a = p.parts[j - 1].outer.front();
+                const cv::Point b = part.outer.front();
+                EXPECT_TRUE(a.y < b.y || (a.y == b.y && a.x < b.x)) << "parts not in raster order: " << a << " then " << b;
+            }
         }
+        EXPECT_EQ(p.parts.front().outer.front(), p.first_pixel);
         EXPECT_EQ(polygon_area(p), static_cast<double>(p.pixel_count));
         EXPECT_NE(mask.at<std::uint8_t>(p.first_pixel), 0);
         if (i > 0) {
@@ -90,10 +115,10 @@ TEST(Polygonize, SinglePixelIsUnitSquare) {
     for (Connectivity conn : {Connectivity::Four, Connectivity::Eight}) {
         const auto polys = polygonize(mask, conn);
         ASSERT_EQ(polys.size(), 1u);
-        EXPECT_EQ(polys[0].outer, (Ring{{2, 1}, {3, 1}, {3, 2}, {2, 2}, {2, 1}}));
-        EXPECT_EQ(polys[0].outer.size(), 5u);
-        EXPECT_EQ(ring_area(polys[0].outer), 1.0);
-        EXPECT_TRUE(polys[0].holes.empty());
+        EXPECT_EQ(polys[0].parts.at(0).outer, (Ring{{2, 1}, {3, 1}, {3, 2}, {2, 2}, {2, 1}}));
+        EXPECT_EQ(polys[0].parts.at(0).outer.size(), 5u);
+        EXPECT_EQ(ring_area(polys[0].parts.at(0).outer), 1.0);
+        EXPECT_TRUE(polys[0].parts.at(0).holes.empty());
         EXPECT_EQ(polys[0].pixel_count, 1);
         EXPECT_EQ(polys[0].first_pixel, cv::Point(2, 1));
     }
@@ -105,10 +130,10 @@ TEST(Polygonize, LShapeKeepsOnlyCorners) {
                                     "###"});
     const auto polys = polygonize(mask, Connectivity::Four);
     ASSERT_EQ(polys.size(), 1u);
-    EXPECT_EQ(polys[0].outer, (Ring{{0, 0}, {1, 0}, {1, 2}, {3, 2}, {3, 3}, {0, 3}, {0, 0}}));
-    EXPECT_EQ(ring_area(polys[0].outer), 5.0);
+    EXPECT_EQ(polys[0].parts.at(0).outer, (Ring{{0, 0}, {1, 0}, {1, 2}, {3, 2}, {3, 3}, {0, 3}, {0, 0}}));
+    EXPECT_EQ(ring_area(polys[0].parts.at(0).outer), 5.0);
     EXPECT_EQ(polys[0].pixel_count, 5);
-    EXPECT_TRUE(polys[0].holes.empty());
+    EXPECT_TRUE(polys[0].parts.at(0).holes.empty());
     expect_well_formed(polys, mask);
 }
 
@@ -121,10 +146,10 @@ TEST(Polygonize, SquareWithHole) {
     for (Connectivity conn : {Connectivity::Four, Connectivity::Eight}) {
         const auto polys = polygonize(mask, conn);
         ASSERT_EQ(polys.size(), 1u);
-        EXPECT_EQ(polys[0].outer, (Ring{{1, 1}, {4, 1}, {4, 4}, {1, 4}, {1, 1}}));
-        ASSERT_EQ(polys[0].holes.size(), 1u);
-        EXPECT_EQ(polys[0].holes[0], (Ring{{2, 3}, {3, 3}, {3, 2}, {2, 2}, {2, 3}}));
-        EXPECT_EQ(ring_area(polys[0].holes[0]), -1.0);
+        EXPECT_EQ(polys[0].parts.at(0).outer, (Ring{{1, 1}, {4, 1}, {4, 4}, {1, 4}, {1, 1}}));
+        ASSERT_EQ(polys[0].parts.at(0).holes.size(), 1u);
+        EXPECT_EQ(polys[0].parts.at(0).holes[0], (Ring{{2, 3}, {3, 3}, {3, 2}, {2, 2}, {2, 3}}));
+        EXPECT_EQ(ring_area(polys[0].parts.at(0).holes[0]), -1.0);
         EXPECT_EQ(polys[0].pixel_count, 8);
         expect_well_formed(polys, mask);
     }
@@ -142,10 +167,10 @@ TEST(Polygonize, HoleTouchingOuterRingAtVertex) {
     for (Connectivity conn : {Connectivity::Four, Connectivity::Eight}) {
         const auto polys = polygonize(mask, conn);
         ASSERT_EQ(polys.size(), 1u);
-        EXPECT_EQ(polys[0].outer, (Ring{{1, 1}, {4, 1}, {4, 3}, {3, 3}, {3, 4}, {1, 4}, {1, 1}}));
-        ASSERT_EQ(polys[0].holes.size(), 1u);
-        EXPECT_EQ(polys[0].holes[0], (Ring{{2, 3}, {3, 3}, {3, 2}, {2, 2}, {2, 3}}));
-        EXPECT_EQ(ring_area(polys[0].outer), 8.0);
+        EXPECT_EQ(polys[0].parts.at(0).outer, (Ring{{1, 1}, {4, 1}, {4, 3}, {3, 3}, {3, 4}, {1, 4}, {1, 1}}));
+        ASSERT_EQ(polys[0].parts.at(0).holes.size(), 1u);
+        EXPECT_EQ(polys[0].parts.at(0).holes[0], (Ring{{2, 3}, {3, 3}, {3, 2}, {2, 2}, {2, 3}}));
+        EXPECT_EQ(ring_area(polys[0].parts.at(0).outer), 8.0);
         EXPECT_EQ(polys[0].pixel_count, 7);
         expect_well_formed(polys, mask);
     }
@@ -160,9 +185,9 @@ TEST(Polygonize, HolesTouchingEachOtherAtVertex) {
     for (Connectivity conn : {Connectivity::Four, Connectivity::Eight}) {
         const auto polys = polygonize(mask, conn);
         ASSERT_EQ(polys.size(), 1u);
-        ASSERT_EQ(polys[0].holes.size(), 2u);
-        EXPECT_EQ(polys[0].holes[0], (Ring{{2, 2}, {3, 2}, {3, 1}, {2, 1}, {2, 2}}));
-        EXPECT_EQ(polys[0].holes[1], (Ring{{3, 3}, {4, 3}, {4, 2}, {3, 2}, {3, 3}}));
+        ASSERT_EQ(polys[0].parts.at(0).holes.size(), 2u);
+        EXPECT_EQ(polys[0].parts.at(0).holes[0], (Ring{{2, 2}, {3, 2}, {3, 1}, {2, 1}, {2, 2}}));
+        EXPECT_EQ(polys[0].parts.at(0).holes[1], (Ring{{3, 3}, {4, 3}, {4, 2}, {3, 2}, {3, 3}}));
         EXPECT_EQ(polys[0].pixel_count, 18);
         expect_well_formed(polys, mask);
     }
@@ -173,28 +198,68 @@ TEST(Polygonize, DiagonalPairFourConnectedIsTwoPolygons) {
         const auto polys = polygonize(mask, Connectivity::Four);
         ASSERT_EQ(polys.size(), 2u);
         for (const PixelPolygon& p : polys) {
-            EXPECT_EQ(p.outer.size(), 5u);
+            EXPECT_EQ(p.parts.at(0).outer.size(), 5u);
             EXPECT_EQ(p.pixel_count, 1);
-            EXPECT_TRUE(p.holes.empty());
+            EXPECT_TRUE(p.parts.at(0).holes.empty());
         }
         expect_well_formed(polys, mask);
     }
 }
 
-// With 8-connectivity the pair is one polygon whose outer ring touches itself at the shared
-// corner (a figure eight, as GDALPolygonize emits it).
-TEST(Polygonize, DiagonalPairEightConnectedIsOneFigureEight) {
-    const auto down = polygonize(mask_from({"#.", ".#"}), Connectivity::Eight);
+// With 8-connectivity the pair is one component, split at the shared corner into two parts
+// (GDALPolygonize gives one figure-eight outer ring touching itself there: invalid OGC).
+TEST(Polygonize, DiagonalPairEightConnectedIsOneComponentOfTwoParts) {
+    const cv::Mat down_mask = mask_from({"#.", ".#"});
+    const auto down = polygonize(down_mask, Connectivity::Eight);
     ASSERT_EQ(down.size(), 1u);
-    EXPECT_EQ(down[0].outer, (Ring{{0, 0}, {1, 0}, {1, 1}, {2, 1}, {2, 2}, {1, 2}, {1, 1}, {0, 1}, {0, 0}}));
     EXPECT_EQ(down[0].pixel_count, 2);
-    EXPECT_TRUE(down[0].holes.empty());
+    ASSERT_EQ(down[0].parts.size(), 2u);
+    EXPECT_EQ(down[0].parts[0].outer, (Ring{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}));
+    EXPECT_EQ(down[0].parts[1].outer, (Ring{{1, 1}, {2, 1}, {2, 2}, {1, 2}, {1, 1}}));
+    EXPECT_TRUE(down[0].parts[0].holes.empty());
+    EXPECT_TRUE(down[0].parts[1].holes.empty());
+    expect_well_formed(down, down_mask);
 
-    const auto up = polygonize(mask_from({".#", "#."}), Connectivity::Eight);
+    const cv::Mat up_mask = mask_from({".#", "#."});
+    const auto up = polygonize(up_mask, Connectivity::Eight);
     ASSERT_EQ(up.size(), 1u);
-    EXPECT_EQ(up[0].outer, (Ring{{1, 0}, {2, 0}, {2, 1}, {1, 1}, {1, 2}, {0, 2}, {0, 1}, {1, 1}, {1, 0}}));
-    EXPECT_EQ(ring_area(up[0].outer), 2.0);
     EXPECT_EQ(up[0].first_pixel, cv::Point(1, 0));
+    ASSERT_EQ(up[0].parts.size(), 2u);
+    EXPECT_EQ(up[0].parts[0].outer, (Ring{{1, 0}, {2, 0}, {2, 1}, {1, 1}, {1, 0}}));
+    EXPECT_EQ(up[0].parts[1].outer, (Ring{{0, 1}, {1, 1}, {1, 2}, {0, 2}, {0, 1}}));
+    EXPECT_EQ(polygon_area(up[0]), 2.0);
+    expect_well_formed(up, up_mask);
+}
+
+// Two blocks pinched at one corner, one with a hole that touches its own outer ring at a
+// vertex: one 8-connected component of two parts with the area of its pixels; under
+// 4-connectivity the same rings as two components.
+TEST(Polygonize, PinchedBlocksEightConnectedSplitAtThePinch) {
+    const cv::Mat mask = mask_from({"###...",
+                                    "#.#...",
+                                    "##....",
+                                    "..##..",
+                                    "..##.."});
+    const auto eight = polygonize(mask, Connectivity::Eight);
+    ASSERT_EQ(eight.size(), 1u);
+    EXPECT_EQ(eight[0].pixel_count, 11);
+    EXPECT_EQ(eight[0].first_pixel, cv::Point(0, 0));
+    ASSERT_EQ(eight[0].parts.size(), 2u);
+    const PolygonPart& ring_block = eight[0].parts[0];
+    EXPECT_EQ(ring_block.outer, (Ring{{0, 0}, {3, 0}, {3, 2}, {2, 2}, {2, 3}, {0, 3}, {0, 0}}));
+    ASSERT_EQ(ring_block.holes.size(), 1u);
+    EXPECT_EQ(ring_block.holes[0], (Ring{{1, 2}, {2, 2}, {2, 1}, {1, 1}, {1, 2}}));  // touches the outer ring at (2, 2)
+    EXPECT_EQ(part_area(ring_block), 7.0);
+    const PolygonPart& square = eight[0].parts[1];
+    EXPECT_EQ(square.outer, (Ring{{2, 3}, {4, 3}, {4, 5}, {2, 5}, {2, 3}}));  // touches the first part at (2, 3)
+    EXPECT_TRUE(square.holes.empty());
+    EXPECT_EQ(part_area(square), 4.0);
+    expect_well_formed(eight, mask);
+
+    const auto four = polygonize(mask, Connectivity::Four);
+    ASSERT_EQ(four.size(), 2u);
+    EXPECT_TRUE(four[0].parts == std::vector<PolygonPart>{ring_block});
+    EXPECT_TRUE(four[1].parts == std::vector<PolygonPart>{square});
 }
 
 // Under 4-connectivity a pixel touching its neighbour's corner from inside that neighbour's
@@ -208,17 +273,21 @@ TEST(Polygonize, CornerTouchingIslandInsideHole) {
     const auto four = polygonize(mask, Connectivity::Four);
     ASSERT_EQ(four.size(), 2u);
     EXPECT_EQ(four[0].pixel_count, 19);
-    ASSERT_EQ(four[0].holes.size(), 1u);
-    EXPECT_EQ(ring_area(four[0].holes[0]), -11.0);  // encloses the island
+    ASSERT_EQ(four[0].parts.at(0).holes.size(), 1u);
+    EXPECT_EQ(ring_area(four[0].parts.at(0).holes[0]), -11.0);  // encloses the island
     EXPECT_EQ(four[1].pixel_count, 1);
     EXPECT_EQ(four[1].first_pixel, cv::Point(2, 2));
     expect_well_formed(four, mask);
 
+    // One component of two parts: the frame with the hole as under 4-connectivity, and the
+    // island in the hole touching it at a corner (GDAL folds the hole around the island).
     const auto eight = polygonize(mask, Connectivity::Eight);
     ASSERT_EQ(eight.size(), 1u);
     EXPECT_EQ(eight[0].pixel_count, 20);
-    ASSERT_EQ(eight[0].holes.size(), 1u);
-    EXPECT_EQ(ring_area(eight[0].holes[0]), -10.0);  // folds around the island
+    ASSERT_EQ(eight[0].parts.size(), 2u);
+    EXPECT_TRUE(eight[0].parts[0] == four[0].parts.at(0));
+    EXPECT_TRUE(eight[0].parts[1] == four[1].parts.at(0));
+    EXPECT_EQ(eight[0].parts[1].outer, (Ring{{2, 2}, {3, 2}, {3, 3}, {2, 3}, {2, 2}}));
     expect_well_formed(eight, mask);
 }
 
@@ -231,20 +300,23 @@ TEST(Polygonize, Checkerboard) {
     ASSERT_EQ(four.size(), 8u);
     for (const PixelPolygon& p : four) {
         EXPECT_EQ(p.pixel_count, 1);
-        EXPECT_EQ(p.outer.size(), 5u);
+        EXPECT_EQ(p.parts.at(0).outer.size(), 5u);
     }
     EXPECT_EQ(four[0].first_pixel, cv::Point(0, 0));
     EXPECT_EQ(four[1].first_pixel, cv::Point(2, 0));
     EXPECT_EQ(four[2].first_pixel, cv::Point(1, 1));
     expect_well_formed(four, mask);
 
-    // One polygon; the two background pixels not on the border are holes, each touching the
-    // outer ring at its four corners.
+    // One component of eight unit-square parts in raster order, touching at corners (GDAL:
+    // one outer ring of area 10 touching itself, with two holes).
     const auto eight = polygonize(mask, Connectivity::Eight);
     ASSERT_EQ(eight.size(), 1u);
     EXPECT_EQ(eight[0].pixel_count, 8);
-    ASSERT_EQ(eight[0].holes.size(), 2u);
-    EXPECT_EQ(ring_area(eight[0].outer), 10.0);
+    ASSERT_EQ(eight[0].parts.size(), 8u);
+    for (std::size_t i = 0; i < 8; ++i) {
+        EXPECT_TRUE(eight[0].parts[i] == four[i].parts.at(0)) << i;
+        EXPECT_TRUE(eight[0].parts[i].holes.empty());
+    }
     expect_well_formed(eight, mask);
 }
 
@@ -262,10 +334,10 @@ TEST(Polygonize, MinPixelsDropsSmallComponentsAndKeepsTheRest) {
     ASSERT_EQ(four_up.size(), 2u);
     EXPECT_EQ(four_up[0].first_pixel, cv::Point(6, 0));
     EXPECT_EQ(four_up[0].pixel_count, 4);
-    EXPECT_EQ(four_up[0].outer, (Ring{{6, 0}, {8, 0}, {8, 2}, {6, 2}, {6, 0}}));
+    EXPECT_EQ(four_up[0].parts.at(0).outer, (Ring{{6, 0}, {8, 0}, {8, 2}, {6, 2}, {6, 0}}));
     EXPECT_EQ(four_up[1].first_pixel, cv::Point(2, 2));
     EXPECT_EQ(four_up[1].pixel_count, 5);
-    EXPECT_EQ(four_up[1].outer.size(), 13u);
+    EXPECT_EQ(four_up[1].parts.at(0).outer.size(), 13u);
 
     const auto five_up = polygonize(mask, Connectivity::Four, 5);
     ASSERT_EQ(five_up.size(), 1u);
@@ -289,12 +361,12 @@ TEST(Polygonize, RoiViewMatchesCopyAndIgnoresPixelsOutside) {
         const auto from_copy = polygonize(copy, conn);
         ASSERT_EQ(from_view.size(), 1u);
         ASSERT_EQ(from_copy.size(), 1u);
-        EXPECT_EQ(from_view[0].outer, from_copy[0].outer);
-        EXPECT_EQ(from_view[0].holes, from_copy[0].holes);
+        EXPECT_EQ(from_view[0].parts.at(0).outer, from_copy[0].parts.at(0).outer);
+        EXPECT_EQ(from_view[0].parts.at(0).holes, from_copy[0].parts.at(0).holes);
         // Coordinates are relative to the ROI; the foreground around it is not part of it.
-        EXPECT_EQ(from_view[0].outer, (Ring{{0, 0}, {6, 0}, {6, 1}, {7, 1}, {7, 5}, {0, 5}, {0, 0}}));
-        ASSERT_EQ(from_view[0].holes.size(), 1u);
-        EXPECT_EQ(ring_area(from_view[0].holes[0]), -9.0);
+        EXPECT_EQ(from_view[0].parts.at(0).outer, (Ring{{0, 0}, {6, 0}, {6, 1}, {7, 1}, {7, 5}, {0, 5}, {0, 0}}));
+        ASSERT_EQ(from_view[0].parts.at(0).holes.size(), 1u);
+        EXPECT_EQ(ring_area(from_view[0].parts.at(0).holes[0]), -9.0);
         EXPECT_EQ(from_view[0].pixel_count, 7 * 5 - 9 - 1);
         expect_well_formed(from_view, roi);
     }
@@ -304,7 +376,7 @@ TEST(Polygonize, FullMaskFollowsImageBorder) {
     const cv::Mat mask(4, 3, CV_8UC1, cv::Scalar(1));
     const auto polys = polygonize(mask, Connectivity::Eight);
     ASSERT_EQ(polys.size(), 1u);
-    EXPECT_EQ(polys[0].outer, (Ring{{0, 0}, {3, 0}, {3, 4}, {0, 4}, {0, 0}}));
+    EXPECT_EQ(polys[0].parts.at(0).outer, (Ring{{0, 0}, {3, 0}, {3, 4}, {0, 4}, {0, 0}}));
     EXPECT_EQ(polys[0].pixel_count, 12);
 }
 
@@ -346,9 +418,13 @@ TEST(Polygonize, ComponentPolygonDependsOnItsOwnPixelsOnly) {
                 for (cv::Point& v : ring) v += box.tl();
                 return ring;
             };
-            EXPECT_EQ(shifted(own[0].outer), p.outer);
-            ASSERT_EQ(own[0].holes.size(), p.holes.size());
-            for (std::size_t h = 0; h < p.holes.size(); ++h) EXPECT_EQ(shifted(own[0].holes[h]), p.holes[h]);
+            ASSERT_EQ(own[0].parts.size(), p.parts.size());
+            for (std::size_t j = 0; j < p.parts.size(); ++j) {
+                EXPECT_EQ(shifted(own[0].parts[j].outer), p.parts[j].outer);
+                ASSERT_EQ(own[0].parts[j].holes.size(), p.parts[j].holes.size());
+                for (std::size_t h = 0; h < p.parts[j].holes.size(); ++h)
+                    EXPECT_EQ(shifted(own[0].parts[j].holes[h]), p.parts[j].holes[h]);
+            }
             EXPECT_EQ(own[0].pixel_count, p.pixel_count);
         }
     }
@@ -368,7 +444,8 @@ TEST(RingArea, IsSignedShoelaceArea) {
 // Comparison with GDALPolygonize (GDAL 3.6) on the same masks.
 
 // What identifies a polygon across implementations: its bounding box, its area, and its
-// number of holes.
+// number of holes. With 8-connectivity GDAL's holes are folds of self-touching rings where ours
+// are parts, so only the bounding box and area compare (holes are 0 on both sides).
 struct PolygonKey {
     int min_x = 0;
     int min_y = 0;
@@ -384,21 +461,65 @@ std::ostream& operator<<(std::ostream& os, const PolygonKey& k) {
               << k.area << " holes " << k.holes;
 }
 
-std::vector<PolygonKey> keys_of(const std::vector<PixelPolygon>& polys) {
+std::vector<PolygonKey> keys_of(const std::vector<PixelPolygon>& polys, Connectivity conn) {
     std::vector<PolygonKey> keys;
     for (const PixelPolygon& p : polys) {
-        PolygonKey k{p.outer[0].x, p.outer[0].y, p.outer[0].x, p.outer[0].y, 0, static_cast<int>(p.holes.size())};
-        for (const cv::Point& v : p.outer) {
-            k.min_x = std::min(k.min_x, v.x);
-            k.min_y = std::min(k.min_y, v.y);
-            k.max_x = std::max(k.max_x, v.x);
-            k.max_y = std::max(k.max_y, v.y);
+        if (conn == Connectivity::Four) {
+            EXPECT_EQ(p.parts.size(), 1u) << "a 4-connected component is one part";
+        }
+        const cv::Point start = p.parts.at(0).outer.at(0);
+        PolygonKey k{start.x, start.y, start.x, start.y, 0,
+                     conn == Connectivity::Four ? static_cast<int>(p.parts[0].holes.size()) : 0};
+        for (const PolygonPart& part : p.parts) {
+            for (const cv::Point& v : part.outer) {
+                k.min_x = std::min(k.min_x, v.x);
+                k.min_y = std::min(k.min_y, v.y);
+                k.max_x = std::max(k.max_x, v.x);
+                k.max_y = std::max(k.max_y, v.y);
+            }
         }
         k.area = std::llround(polygon_area(p));
         keys.push_back(k);
     }
     std::sort(keys.begin(), keys.end());
     return keys;
+}
+
+// Our polygon as OGR geometry with pixel-corner coordinates, built the way pipeline/polygons.cpp
+// does (a Polygon for one part, a MultiPolygon of the parts otherwise).
+OGRGeometryH ogr_of(const PixelPolygon& p) {
+    const auto add_ring = [](OGRGeometryH polygon, const Ring& ring) {
+        OGRGeometryH linear = OGR_G_CreateGeometry(wkbLinearRing);
+        for (const cv::Point& v : ring) OGR_G_AddPoint_2D(linear, v.x, v.y);
+        OGR_G_AddGeometryDirectly(polygon, linear);
+    };
+    const auto polygon_of = [&](const PolygonPart& part) {
+        OGRGeometryH polygon = OGR_G_CreateGeometry(wkbPolygon);
+        add_ring(polygon, part.outer);
+        for (const Ring& h : part.holes) add_ring(polygon, h);
+        return polygon;
+    };
+    if (p.parts.size() == 1) return polygon_of(p.parts[0]);
+    OGRGeometryH multi = OGR_G_CreateGeometry(wkbMultiPolygon);
+    for (const PolygonPart& part : p.parts) OGR_G_AddGeometryDirectly(multi, polygon_of(part));
+    return multi;
+}
+
+// Every polygon is valid OGC geometry (GEOS) with the area of its pixels.
+void expect_valid(const std::vector<PixelPolygon>& polys) {
+    int invalid = 0;
+    for (const PixelPolygon& p : polys) {
+        OGRGeometryH geometry = ogr_of(p);
+        EXPECT_EQ(OGR_G_Area(geometry), static_cast<double>(p.pixel_count));
+        if (!OGR_G_IsValid(geometry) && ++invalid <= 3) {
+            char* wkt = nullptr;
+            OGR_G_ExportToWkt(geometry, &wkt);
+            ADD_FAILURE() << "invalid polygon at " << p.first_pixel << ": " << wkt;
+            CPLFree(wkt);
+        }
+        OGR_G_DestroyGeometry(geometry);
+    }
+    EXPECT_EQ(invalid, 0);
 }
 
 struct GdalCloser {
@@ -439,18 +560,21 @@ std::vector<PolygonKey> gdal_keys(const cv::Mat& mask, Connectivity conn) {
         const double area = OGR_G_Area(geometry);
         EXPECT_NEAR(area, std::round(area), 1e-9);
         keys.push_back({static_cast<int>(env.MinX), static_cast<int>(env.MinY), static_cast<int>(env.MaxX),
-                        static_cast<int>(env.MaxY), std::llround(area), OGR_G_GetGeometryCount(geometry) - 1});
+                        static_cast<int>(env.MaxY), std::llround(area),
+                        conn == Connectivity::Four ? OGR_G_GetGeometryCount(geometry) - 1 : 0});
         OGR_F_Destroy(feature);
     }
     std::sort(keys.begin(), keys.end());
     return keys;
 }
 
-// Same polygon count, and the same multiset of (bbox, area, hole count).
+// Same polygon count, and the same multiset of (bbox, area, hole count) (see PolygonKey); every
+// polygon valid.
 void expect_same_as_gdal(const cv::Mat& mask, Connectivity conn, std::int64_t min_pixels = 1) {
     const auto polys = polygonize(mask, conn, min_pixels);
     expect_well_formed(polys, mask);
-    const auto ours = keys_of(polys);
+    expect_valid(polys);
+    const auto ours = keys_of(polys, conn);
     auto theirs = gdal_keys(mask, conn);
     std::erase_if(theirs, [&](const PolygonKey& k) { return k.area < min_pixels; });
     std::sort(theirs.begin(), theirs.end());
@@ -467,6 +591,9 @@ void expect_same_as_gdal(const cv::Mat& mask, Connectivity conn, std::int64_t mi
         cv::Mat labels;
         const int n = cv::connectedComponents(mask, labels, conn == Connectivity::Eight ? 8 : 4, CV_32S);
         EXPECT_EQ(static_cast<int>(polys.size()), n - 1);
+        std::int64_t total = 0;
+        for (const PixelPolygon& p : polys) total += p.pixel_count;
+        EXPECT_EQ(total, cv::countNonZero(mask));
     }
 }
 
