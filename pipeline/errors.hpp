@@ -1,5 +1,5 @@
 #pragma once
-// The three kinds of failure weipian reports. Each message is one line that names the stage,
+// The kinds of failure weipian reports. Each message is one line that names the stage,
 // quotes the file, key or value, and says what to do; the CLI prints it and exits non-zero.
 #include <stdexcept>
 #include <string>
@@ -26,6 +26,14 @@ class InputError : public Error {
 public:
     using Error::Error;
     int exit_code() const noexcept override { return 3; }
+};
+
+// The inputs were read, but no pixel has data in both epochs (inside the overlap and the AOI):
+// all nodata, fully transparent (alpha 0), or an AOI over a gap. Not "nothing found".
+class NoValidPixelsError : public Error {
+public:
+    using Error::Error;
+    int exit_code() const noexcept override { return 4; }
 };
 
 // A broken invariant inside weipian: a bug to report, not a user mistake.

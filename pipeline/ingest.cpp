@@ -71,6 +71,51 @@ Envelope transform_envelope(const Envelope& e, const OGRSpatialReference& from, 
 
 int max_role_band(const BandRoles& r) { return std::max({r.blue, r.green, r.red, r.nir, r.swir1}); }
 
+// The band GDAL marks as alpha (GCI_AlphaBand, what `gdalwarp -dstalpha` writes), the last one
+// if several; 0 = none. GDAL itself turns an alpha band into a mask only for 2- and 4-band
+// datasets (grey + alpha, RGB + alpha), so a 4-band B, G, R, NIR tile plus alpha would be read
+// as if every pixel were valid: ingest honours it explicitly.
+int alpha_band_of(GDALDataset& ds) {
+    for (int b = ds.GetRasterCount(); b >= 1; --b)
+        if (ds.GetRasterBand(b)->GetColorInterpretation() == GCI_AlphaBand) return b;
+    return 0;
+}
+
+bool same_crs(const OGRSpatialReference* a, const OGRSpatialReference* b) {
+    return (!a && !b) || (a && b && a->IsSame(b));
+}
+
+// Collects the warnings a GDAL utility emits (gdalbuildvrt skips a tile with only a warning).
+class GdalWarnings {
+public:
+    GdalWarnings() { CPLPushErrorHandlerEx(&GdalWarnings::handler, this); }
+    ~GdalWarnings() { CPLPopErrorHandler(); }
+    GdalWarnings(const GdalWarnings&) = delete;
+    GdalWarnings& operator=(const GdalWarnings&) = delete;
+    const std::vector<std::string>& messages() const { return messages_; }
+
+private:
+    static void CPL_STDCALL handler(CPLErr level, CPLErrorNum, const char* msg) {
+        auto* self = static_cast<GdalWarnings*>(CPLGetErrorHandlerUserData());
+        if (level >= CE_Warning && msg) self->messages_.emplace_back(msg);
+    }
+    std::vector<std::string> messages_;
+};
+
+// A tile path as VRT sources should name it: absolute, so a VRT kept in /vsimem/ finds it.
+std::string source_path(const std::string& file) {
+    if (file.rfind("/vsi", 0) == 0 || fs::path(file).is_absolute()) return file;
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(file, ec);
+    return ec ? file : absolute.string();
+}
+
+std::string join_patterns(const std::vector<std::string>& patterns) {
+    std::string out;
+    for (const auto& p : patterns) out += (out.empty() ? "" : ", ") + p;
+    return out;
+}
+
 // Opens one tile and checks what the main job needs of it.
 GDALDatasetUniquePtr open_tile(const std::string& path, const std::string& key, const BandRoles& roles,
                                const IngestOptions& options) {
@@ -86,6 +131,14 @@ GDALDatasetUniquePtr open_tile(const std::string& path, const std::string& key, 
         throw InputError("ingest: " + key + ": '" + path + "' has " + std::to_string(ds->GetRasterCount()) +
                          " band(s) but the band roles need band " + std::to_string(needed) +
                          "; set bands.blue/green/red/nir/swir1 in the config to this sensor's band order");
+    if (const int alpha = alpha_band_of(*ds)) {
+        for (const auto& [name, band] : {std::pair{"blue", roles.blue}, {"green", roles.green}, {"red", roles.red},
+                                         {"nir", roles.nir}, {"swir1", roles.swir1}})
+            if (band == alpha)
+                throw InputError("ingest: " + key + ": band " + std::to_string(band) + " of '" + path +
+                                 "' is its alpha (transparency) band, but bands." + name +
+                                 " names it; set bands." + name + " to the sensor's " + name + " band");
+    }
     const bool has_crs = ds->GetSpatialRef() != nullptr && !ds->GetSpatialRef()->IsEmpty();
     if (!has_crs && !options.allow_missing_crs)
         throw InputError("ingest: " + key + ": '" + path +
@@ -108,10 +161,22 @@ void build_vrt(const std::vector<std::string>& files, const std::string& name, c
     GDALBuildVRTOptions* opts = GDALBuildVRTOptionsNew(args.list, nullptr);
     int usage_error = 0;
     CPLErrorReset();
-    GDALDatasetH vrt = GDALBuildVRT(name.c_str(), static_cast<int>(names.size()), nullptr, names.data(), opts, &usage_error);
+    GDALDatasetH vrt = nullptr;
+    std::vector<std::string> warnings;
+    {
+        GdalWarnings collect;
+        vrt = GDALBuildVRT(name.c_str(), static_cast<int>(names.size()), nullptr, names.data(), opts, &usage_error);
+        warnings = collect.messages();
+    }
     GDALBuildVRTOptionsFree(opts);
     if (!vrt) throw InputError("ingest: " + key + ": cannot mosaic the tiles: " + last_gdal_error());
     GDALClose(vrt);  // flushes the XML to `name`
+    // gdalbuildvrt leaves out a tile that does not match the first (band count, data type, …)
+    // with a mere warning: a mosaic missing a tile is a wrong answer, so it is refused.
+    for (const auto& w : warnings)
+        if (w.find("Skipping") != std::string::npos)
+            throw InputError("ingest: " + key + ": a tile cannot be mosaicked with the others (" + w +
+                             "); give the epoch's tiles the same bands and data type");
 }
 
 // Warps `source` onto the grid (srs, extent, size) as a VRT written at `name` (a /vsimem/
@@ -156,8 +221,96 @@ void warp_to_grid(const std::vector<std::string>& sources, const std::string& na
     GDALClose(out);  // flushes the XML to `name`
 }
 
+// Writes at `name` (a /vsimem/ path) a VRT of `source`'s bands except its alpha band `alpha`,
+// with that alpha band as the per-dataset mask: readers, gdalbuildvrt and gdalwarp all honour a
+// per-dataset mask (0 = no data), and the band count no longer includes the alpha band.
+void alpha_to_mask(const std::string& source, int alpha, const std::string& name, const std::string& key) {
+    GDALDatasetUniquePtr ds(GDALDataset::Open(source.c_str(), GDAL_OF_RASTER));
+    if (!ds) throw InputError("ingest: " + key + ": cannot reopen '" + source + "': " + last_gdal_error());
+    StringList args;
+    args.add("-of").add("VRT");
+    for (int b = 1; b <= ds->GetRasterCount(); ++b)
+        if (b != alpha) args.add("-b").add(std::to_string(b));
+    args.add("-mask").add(std::to_string(alpha));
+    GDALTranslateOptions* opts = GDALTranslateOptionsNew(args.list, nullptr);
+    int usage_error = 0;
+    CPLErrorReset();
+    GDALDatasetH out = GDALTranslate(name.c_str(), GDALDataset::ToHandle(ds.get()), opts, &usage_error);
+    GDALTranslateOptionsFree(opts);
+    if (!out) throw InputError("ingest: " + key + ": cannot use the alpha band of '" + source + "' as its mask: " + last_gdal_error());
+    GDALClose(out);
+}
+
 double linear_units_m(const OGRSpatialReference& srs) {
     return srs.IsProjected() ? srs.GetLinearUnits() : 1.0;
+}
+
+// The same file in both epochs compares a picture with itself: nothing can be found there, and
+// it is almost always a copy-paste slip in the config. Said without -v, naming the files.
+void warn_shared_files(const std::vector<std::string>& before, const std::vector<std::string>& after) {
+    auto key_of = [](const std::string& f) {
+        std::error_code ec;
+        const fs::path canonical = fs::weakly_canonical(f, ec);
+        return ec ? f : canonical.string();
+    };
+    std::vector<std::string> after_keys;
+    for (const auto& f : after) after_keys.push_back(key_of(f));
+    std::vector<std::string> shared;
+    for (const auto& f : before)
+        if (std::find(after_keys.begin(), after_keys.end(), key_of(f)) != after_keys.end()) shared.push_back(f);
+    if (shared.empty()) return;
+    const bool identical = shared.size() == before.size() && before.size() == after.size();
+    std::string list;
+    for (std::size_t i = 0; i < shared.size() && i < 5; ++i) list += (i ? ", " : "") + shared[i];
+    if (shared.size() > 5) list += ", … (" + std::to_string(shared.size()) + " files)";
+    spdlog::warn("ingest: epochs.before.tiles and epochs.after.tiles {} the same file(s): {}; {} — check the "
+                 "epochs' tiles in the config",
+                 identical ? "are" : "share", list,
+                 identical ? "the epochs are identical, so no change can be found"
+                           : "no change can be found where they are used");
+}
+
+// Metres per CRS unit along a meridian (1 for a plain image or an unknown unit).
+double metres_per_unit(const OGRSpatialReference* srs) {
+    if (!srs) return 1.0;
+    return srs->IsGeographic() ? 110574.0 : srs->GetLinearUnits();
+}
+
+std::string gpx_text(double pixels) {
+    std::ostringstream out;
+    out.precision(3);
+    out << pixels / 1e9 << " Gpx";
+    return out.str();
+}
+
+// Refuses a grid no run can process in bounded memory and time: more than kMaxGridSide pixels
+// a side (a strip is at least 16 rows of the full width, and the labeller keeps per-column
+// state), more than kMaxGridPixels in all, or pixels more than kMaxUpsampling times finer
+// than the reference epoch's (upsampling adds no detail, only pixels).
+void check_grid_size(double width, double height, double res, double ref_res, const OGRSpatialReference* grid_srs,
+                     const OGRSpatialReference* ref_srs, double configured, const std::string& ref_name) {
+    const double pixel_m = res * metres_per_unit(grid_srs);
+    const double ref_pixel_m = std::abs(ref_res) * metres_per_unit(ref_srs);
+    const double finer = ref_pixel_m / pixel_m;
+    const bool too_big = width > kMaxGridSide || height > kMaxGridSide || width * height > kMaxGridPixels;
+    const bool too_fine = configured > 0 && finer > kMaxUpsampling * (1 + 1e-9);
+    if (!too_big && !too_fine) return;
+    std::ostringstream msg;
+    msg.precision(6);
+    msg << "ingest: ";
+    if (configured > 0) msg << "grid.pixel_size " << configured << " makes ";
+    msg << "a grid of " << static_cast<std::int64_t>(width) << " × " << static_cast<std::int64_t>(height) << " px ("
+        << gpx_text(width * height) << ") at " << pixel_m << " m a pixel";
+    if (finer > 1.0 + 1e-9) msg << ", " << finer << "× finer than the " << ref_name << " epoch's " << ref_pixel_m << " m";
+    msg << "; the limits are " << static_cast<std::int64_t>(kMaxGridSide) << " px a side, "
+        << gpx_text(kMaxGridPixels) << " in all and " << kMaxUpsampling << "× finer than the input; ";
+    if (configured > 0)
+        msg << "set grid.pixel_size larger (e.g. " << std::abs(ref_res) << ", the " << ref_name
+            << " epoch's) or 0 for the reference epoch's";
+    else
+        msg << "set grid.pixel_size larger or an aoi that covers part of the scene";
+    if (configured > 0) throw ConfigError(msg.str());
+    throw InputError(msg.str());
 }
 
 }  // namespace
@@ -203,27 +356,82 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) 
     out.roles_ = config.bands;
     out.before_.files = expand_tiles(config.before.tiles, "epochs.before.tiles");
     out.after_.files = expand_tiles(config.after.tiles, "epochs.after.tiles");
+    warn_shared_files(out.before_.files, out.after_.files);
 
-    // Check every tile; mosaic each epoch into one named source (one tile = the file itself;
-    // tiles in several CRSs are warped onto the first tile's CRS).
+    // Check every tile; mosaic each epoch into one named source (one tile = the file itself).
+    // The epoch's CRS is the one most of its tiles share (the first tile's on a tie); a tile in
+    // another CRS is first warped (grid.resampling) onto that CRS, at the epoch's finest pixel
+    // size and aligned to its first tile's grid, with its coverage as alpha. A tile's alpha band
+    // becomes its mask. Then all are mosaicked with gdalbuildvrt (nodata/masks kept).
     auto mosaic = [&](AlignedEpochs::Epoch& epoch, const std::string& key, const std::string& label) {
         std::vector<GDALDatasetUniquePtr> tiles;
         for (const auto& f : epoch.files) tiles.push_back(open_tile(f, key, config.bands, options));
-        if (tiles.size() == 1) {
-            epoch.source = epoch.files.front();
+        std::vector<const OGRSpatialReference*> crs;
+        for (const auto& t : tiles) crs.push_back(t->GetSpatialRef());
+        std::size_t home = 0;
+        long best = -1;
+        for (std::size_t i = 0; i < crs.size(); ++i) {
+            const long n = std::count_if(crs.begin(), crs.end(), [&](const auto* c) { return same_crs(c, crs[i]); });
+            if (n > best) best = n, home = i;
+        }
+        const OGRSpatialReference* epoch_srs = crs[home];
+        // The epoch's grid: the home tile's origin, the finest pixel among the tiles in its CRS.
+        double origin[6];
+        tiles[home]->GetGeoTransform(origin);
+        double res_x = std::abs(origin[1]), res_y = std::abs(origin[5]);
+        for (std::size_t i = 0; i < tiles.size(); ++i) {
+            double gt[6];
+            if (!same_crs(crs[i], epoch_srs) || tiles[i]->GetGeoTransform(gt) != CE_None) continue;
+            res_x = std::min(res_x, std::abs(gt[1]));
+            res_y = std::min(res_y, std::abs(gt[5]));
+        }
+        std::vector<std::string> sources;
+        int warped = 0;
+        for (std::size_t i = 0; i < tiles.size(); ++i) {
+            std::string source = source_path(epoch.files[i]);
+            int alpha = alpha_band_of(*tiles[i]);
+            if (!same_crs(crs[i], epoch_srs)) {
+                if (!crs[i] || !epoch_srs)
+                    throw InputError("ingest: " + key + ": '" + epoch.files[i] + "' and '" + epoch.files[home] +
+                                     "' are not both georeferenced; give every tile of an epoch a CRS");
+                const auto from = clone_traditional(*crs[i]);
+                const auto to = clone_traditional(*epoch_srs);
+                const Envelope e = transform_envelope(raster_envelope(*tiles[i]), *from, *to);
+                // Outward to the epoch's grid, so the warped tile lines up with the others.
+                const double c0 = std::floor((e.minx - origin[0]) / res_x), c1 = std::ceil((e.maxx - origin[0]) / res_x);
+                const double r0 = std::floor((origin[3] - e.maxy) / res_y), r1 = std::ceil((origin[3] - e.miny) / res_y);
+                const Envelope snapped{origin[0] + c0 * res_x, origin[3] - r1 * res_y, origin[0] + c1 * res_x,
+                                       origin[3] - r0 * res_y};
+                const std::string name = vsimem + label + "_tile" + std::to_string(i) + "_warped.vrt";
+                out.vsimem_files_.push_back(name);
+                warp_to_grid({source}, name, to.get(), snapped, static_cast<int>(c1 - c0), static_cast<int>(r1 - r0),
+                             config.grid.resampling, true, key);
+                GDALDatasetUniquePtr w(GDALDataset::Open(name.c_str(), GDAL_OF_RASTER));
+                if (!w) throw InternalError("ingest: cannot reopen a warped tile: " + last_gdal_error());
+                alpha = alpha_band_of(*w);
+                source = name;
+                ++warped;
+            }
+            if (alpha > 0) {
+                const std::string name = vsimem + label + "_tile" + std::to_string(i) + ".vrt";
+                out.vsimem_files_.push_back(name);
+                alpha_to_mask(source, alpha, name, key);
+                source = name;
+            }
+            sources.push_back(source);
+        }
+        if (warped > 0) {
+            const char* name = epoch_srs->GetName();
+            spdlog::info("ingest: {}: {} of {} tiles warped onto the epoch's CRS ({})", key, warped, tiles.size(),
+                         name ? name : "?");
+        }
+        if (sources.size() == 1) {
+            epoch.source = sources.front();
             return;
         }
-        const OGRSpatialReference* first = tiles.front()->GetSpatialRef();
-        const bool same_crs = std::all_of(tiles.begin(), tiles.end(), [&](const GDALDatasetUniquePtr& t) {
-            const OGRSpatialReference* s = t->GetSpatialRef();
-            return (!s && !first) || (s && first && s->IsSame(first));
-        });
         epoch.source = vsimem + label + "_mosaic.vrt";
         out.vsimem_files_.push_back(epoch.source);
-        if (same_crs)
-            build_vrt(epoch.files, epoch.source, key);
-        else
-            warp_to_grid(epoch.files, epoch.source, first, {}, 0, 0, "nearest", false, key);
+        build_vrt(sources, epoch.source, key);
     };
     mosaic(out.before_, "epochs.before.tiles", "before");
     mosaic(out.after_, "epochs.after.tiles", "after");
@@ -271,8 +479,10 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) 
     Envelope common{std::max(ref_env.minx, other_env.minx), std::max(ref_env.miny, other_env.miny),
                     std::min(ref_env.maxx, other_env.maxx), std::min(ref_env.maxy, other_env.maxy)};
     if (common.empty())
-        throw InputError("ingest: the epochs do not overlap: before covers " +
-                         envelope_text(after_is_reference ? other_env : ref_env) + ", after covers " +
+        throw InputError("ingest: the epochs do not overlap: before (epochs.before.tiles: " +
+                         join_patterns(config.before.tiles) + ") covers " +
+                         envelope_text(after_is_reference ? other_env : ref_env) + ", after (epochs.after.tiles: " +
+                         join_patterns(config.after.tiles) + ") covers " +
                          envelope_text(after_is_reference ? ref_env : other_env) +
                          " (working CRS); check that the tiles show the same area");
 
@@ -319,8 +529,12 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) 
         const double r1 = std::ceil((ref_gt[3] - common.miny) / res_y - 1e-6);
         common = {ref_gt[0] + c0 * res_x, ref_gt[3] - r1 * res_y, ref_gt[0] + c1 * res_x, ref_gt[3] - r0 * res_y};
     }
-    out.width_ = static_cast<int>(std::lround((common.maxx - common.minx) / res_x));
-    out.height_ = static_cast<int>(std::lround((common.maxy - common.miny) / res_y));
+    const double width_px = std::round((common.maxx - common.minx) / res_x);
+    const double height_px = std::round((common.maxy - common.miny) / res_y);
+    check_grid_size(width_px, height_px, res_x, ref_gt[1], out.srs_.get(), plain ? nullptr : ref_srs,
+                    config.grid.pixel_size, ref_name);
+    out.width_ = static_cast<int>(width_px);
+    out.height_ = static_cast<int>(height_px);
     if (out.width_ <= 0 || out.height_ <= 0)
         throw InputError("ingest: the epochs overlap by less than one pixel; check that the tiles show the same area");
     out.gt_ = {common.minx, res_x, 0, common.maxy, 0, -res_y};
@@ -388,6 +602,15 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) 
     return out;
 }
 
+void throw_no_valid_pixels(const Config& config, const std::string& stage) {
+    std::string where = "inside the epochs' overlap";
+    if (!config.aoi.empty()) where += " and the aoi '" + config.aoi + "'";
+    throw NoValidPixelsError(stage + ": no valid pixels: no pixel has data in both the before (epochs.before.tiles: " +
+                             join_patterns(config.before.tiles) + ") and the after epoch (epochs.after.tiles: " +
+                             join_patterns(config.after.tiles) + ") " + where +
+                             "; check the tiles' nodata value and alpha band, and that the aoi covers imagery");
+}
+
 std::unique_ptr<EpochReader> AlignedEpochs::open_reader() const { return std::make_unique<EpochReader>(*this); }
 
 void AlignedEpochs::read_block(bool after, int row0, int rows, kernels::EpochBlock& block) const {
@@ -405,6 +628,13 @@ EpochReader::EpochReader(const AlignedEpochs& epochs) : epochs_(epochs) {
     };
     before_ = open(epochs.before_.source);
     after_ = open(epochs.after_.source);
+    // An alpha band GDAL already serves as the role bands' mask (RGBA) is read with the masks.
+    auto alpha_of = [&](GDALDataset& ds) {
+        const int alpha = alpha_band_of(ds);
+        return alpha > 0 && !(ds.GetRasterBand(epochs.roles_.red)->GetMaskFlags() & GMF_ALPHA) ? alpha : 0;
+    };
+    alpha_before_ = alpha_of(*before_);
+    alpha_after_ = alpha_of(*after_);
 }
 
 EpochReader::~EpochReader() = default;
@@ -492,6 +722,14 @@ void EpochReader::read(bool after, int row0, int rows, kernels::EpochBlock& bloc
         if (b->GetMaskBand()->RasterIO(GF_Read, x0, y0, width, rows, scratch_.data, width, rows, GDT_Byte, 0,
                                        static_cast<GSpacing>(scratch_.step)) != CE_None)
             throw InputError("ingest: cannot read the validity mask of the " + std::string(after ? "after" : "before") +
+                             " epoch: " + last_gdal_error());
+        block.valid.setTo(0, scratch_ == 0);
+    }
+    // An alpha band (a warped epoch's coverage, `gdalwarp -dstalpha`): alpha 0 = no data.
+    if (const int alpha = after ? alpha_after_ : alpha_before_) {
+        if (ds.GetRasterBand(alpha)->RasterIO(GF_Read, x0, y0, width, rows, scratch_.data, width, rows, GDT_Byte, 0,
+                                              static_cast<GSpacing>(scratch_.step)) != CE_None)
+            throw InputError("ingest: cannot read the alpha band of the " + std::string(after ? "after" : "before") +
                              " epoch: " + last_gdal_error());
         block.valid.setTo(0, scratch_ == 0);
     }

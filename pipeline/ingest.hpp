@@ -15,6 +15,13 @@
 
 namespace weipian {
 
+// Limits of the common grid (ingest refuses a grid beyond them, with the numbers): pixels a
+// side (a strip spans the full width), pixels in all, and how much finer than the reference
+// epoch's pixel a configured grid.pixel_size may be.
+inline constexpr double kMaxGridSide = 524288;                 // 2^19 px
+inline constexpr double kMaxGridPixels = 17179869184.0;        // 2^34 px ≈ 17.2 Gpx
+inline constexpr double kMaxUpsampling = 10;
+
 struct IngestOptions {
     // Accept rasters without a CRS (plain PNG/JPEG) when the pixel size is given in metres;
     // used by `detect` and `evaluate`. The main job always requires a CRS.
@@ -97,12 +104,17 @@ private:
     cv::Mat planes_before_, planes_after_;  // the role bands of a strip, one plane after another
     cv::Mat packed_before_, packed_after_;  // pixel-interleaved reads before the split
     cv::Mat scratch_;
+    int alpha_before_ = 0, alpha_after_ = 0;  // an alpha band GDAL does not treat as a mask; 0 = none
 };
 
 // Resolves the epochs' tile lists (globs), opens and checks every tile, mosaics and aligns them.
 // Throws InputError naming the file and what to do: missing file, glob with no match, raster
 // without CRS, too few bands for the configured roles, epochs that do not overlap, bad AOI.
 AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options = {});
+
+// Throws NoValidPixelsError: no pixel has data in both epochs (inside the overlap and the AOI).
+// `stage` starts the message ("detect", "run").
+[[noreturn]] void throw_no_valid_pixels(const Config& config, const std::string& stage);
 
 // Expands a list of paths/globs into sorted file paths. `key` names the setting in messages.
 std::vector<std::string> expand_tiles(const std::vector<std::string>& patterns, const std::string& key);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 #include <gdal_priv.h>
 #include <spdlog/spdlog.h>
@@ -40,6 +41,15 @@ std::int64_t min_pixels_of(const Config& config, const AlignedEpochs& epochs) {
 
 ChangeMask detect_change(const AlignedEpochs& epochs, const Config& config) {
     check_method(config);
+    const double scene_pixels = static_cast<double>(epochs.width()) * epochs.height();
+    if (scene_pixels > kMaxWholeScenePixels) {
+        std::ostringstream msg;
+        msg.precision(4);
+        msg << "detect: the scene is " << epochs.width() << " × " << epochs.height() << " px (" << scene_pixels / 1e9
+            << " Gpx) and `weipian detect`/`evaluate` hold its whole mask in memory (2 bytes a pixel), at most "
+            << kMaxWholeScenePixels / 1e9 << " Gpx; use `weipian run`, which streams, or a larger grid.pixel_size";
+        throw InputError(msg.str());
+    }
     ChangeMask out;
     out.mask.create(epochs.height(), epochs.width(), CV_8UC1);
     out.valid.create(epochs.height(), epochs.width(), CV_8UC1);
@@ -54,6 +64,7 @@ ChangeMask detect_change(const AlignedEpochs& epochs, const Config& config) {
                    s.own(s.valid).copyTo(out.valid.rowRange(s.row0, s.row0 + s.rows));
                },
                stats);
+    if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "detect");
     out.valid_pixels = stats.valid_pixels;
     out.raw_pixels = stats.raw_pixels;
     out.components = kernels::remove_small_components(out.mask, min_pixels_of(config, epochs), config.clean.connectivity);
@@ -106,6 +117,8 @@ RunSummary run_main_job(const Config& config) {
     StreamStats stats;
     const float threshold = stream.threshold(stats);
     const std::vector<PatchPolygon> polygons = stream.run(threshold, min_pixels_of(config, epochs), {}, stats);
+    // All nodata, fully transparent, or an AOI over a gap: "no valid pixels", not "nothing found".
+    if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "run");
     timings["stream"] = seconds_since(start);
     spdlog::info("detect: threshold {:.3f}, {} px flagged, {} patches after cleaning ({} rows a strip, {} tokens)",
                  threshold, stats.raw_pixels.load(), polygons.size(), stream.strip_rows(), stream.tokens());
@@ -172,7 +185,12 @@ RunSummary run_main_job(const Config& config) {
                         {"area_mu", format_mu(total.area_centimu)},
                         {"cultivated_cases", total.cultivated_cases},
                         {"cultivated_mu", format_mu(total.cultivated_centimu)}};
-    report["threshold"] = threshold;
+    if (stream.threshold_degenerate().empty()) {
+        report["threshold"] = threshold;
+    } else {
+        report["threshold"] = nullptr;  // no pixel flagged: see threshold_degenerate
+        report["threshold_degenerate"] = stream.threshold_degenerate();
+    }
     report["streaming"] = {{"strip_rows", stream.strip_rows()}, {"halo_rows", stream.halo()}, {"tokens", stream.tokens()}};
     report["timings_s"] = timings;            // wall clock per phase
     report["stage_thread_s"] = stats.to_json();  // thread time per streamed stage, summed over strips

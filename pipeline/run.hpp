@@ -29,6 +29,11 @@ struct ChangeMask {
 // `detect` and `evaluate`; the main job streams instead): strips of processing.block_size rows
 // through the detector and opening/closing, then the minimum mapping unit in pixels derived
 // from the grid's pixel size in metres. Memory: 2 bytes per pixel of the scene.
+// The largest scene detect_change holds whole (2^30 px ≈ 1.07 Gpx, 2 GB of mask and validity);
+// beyond it, InputError points to the streaming main job.
+inline constexpr double kMaxWholeScenePixels = 1073741824.0;
+
+// Throws NoValidPixelsError when no pixel has data in both epochs.
 ChangeMask detect_change(const AlignedEpochs& epochs, const Config& config);
 
 // Writes `mask` as a Byte GeoTIFF (1 = new construction) on the epochs' grid, under a

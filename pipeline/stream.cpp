@@ -4,6 +4,9 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
 
 #include <tbb/concurrent_queue.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -12,6 +15,7 @@
 #include <tbb/task_arena.h>
 
 #include "kernels/threshold.hpp"
+#include "pipeline/errors.hpp"
 
 namespace weipian {
 namespace {
@@ -211,6 +215,18 @@ SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config)
     // 8192 px, 128 at 16384 px (peak RSS 397 MB → 330 MB for the 16384² workload, measured).
     const int budget_rows = std::max(16, (1 << 21) / std::max(1, epochs.width()) / 16 * 16);
     strip_rows_ = std::min({std::max(std::min(config.processing.block_size, budget_rows), halo_), epochs.height()});
+    const double strip_pixels = (static_cast<double>(strip_rows_) + 2.0 * halo_) * epochs.width();
+    if (strip_pixels > kMaxStripPixels) {
+        std::ostringstream msg;
+        msg.precision(4);
+        msg << "detect: clean.open_radius_m " << config.clean.open_radius_m << " and clean.close_radius_m "
+            << config.clean.close_radius_m << " are " << open_px_ << " and " << close_px_ << " px at "
+            << epochs.pixel_width_m() << " m a pixel, so each strip needs " << halo_ << " halo rows on each side: "
+            << strip_rows_ + 2 * halo_ << " rows × " << epochs.width() << " px = " << strip_pixels / 1e6
+            << " Mpx, beyond the limit of " << kMaxStripPixels / 1e6
+            << " Mpx; set grid.pixel_size larger or the radii smaller";
+        throw ConfigError(msg.str());
+    }
     // One strip per worker in flight plus one being labelled keeps every core busy while the
     // serial stages run (2 cores: 3 tokens, measured as fast as 4 with weipian bench).
     tokens_ = tbb::this_task_arena::max_concurrency() + 1;
@@ -235,6 +251,7 @@ void SceneStream::detect_rows(Strip& s, float threshold, StreamStats& stats) {
 }
 
 float SceneStream::threshold(StreamStats& stats) {
+    degenerate_.clear();
     if (config_.detect.threshold) return static_cast<float>(*config_.detect.threshold);
     // Scores of every pixel with data in both epochs: the unchanged mode near 0 and the change
     // tail (the vegetation test then applies as usual).
@@ -257,9 +274,44 @@ float SceneStream::threshold(StreamStats& stats) {
     stats.detect_ns += scratch.detect_ns.load();
     kernels::ScoreHistogram total;
     for (const auto& h : histograms) total.merge(h);
-    if (total.total() == 0) return 0.0f;
-    return config_.detect.auto_method == "otsu" ? kernels::otsu_threshold(total)
-                                                : kernels::robust_threshold(total, static_cast<float>(config_.detect.auto_k));
+    if (total.total() == 0) throw_no_valid_pixels(config_, "detect");
+    const float t = config_.detect.auto_method == "otsu"
+                        ? kernels::otsu_threshold(total)
+                        : kernels::robust_threshold(total, static_cast<float>(config_.detect.auto_k));
+    degenerate_ = threshold_degeneracy(total, t);
+    if (degenerate_.empty()) return t;
+    spdlog::warn("detect: the automatic threshold (detect.auto_method {}) gave {:.3f}, which is degenerate: {}; no "
+                 "pixel is flagged: set detect.threshold (e.g. 0.15) or check that the epochs differ",
+                 config_.detect.auto_method, t, degenerate_);
+    return std::numeric_limits<float>::infinity();
+}
+
+std::string threshold_degeneracy(const kernels::ScoreHistogram& histogram, float t) {
+    const auto& counts = histogram.counts;
+    const std::int64_t total = histogram.total();
+    if (total <= 0) return "no pixel has data in both epochs";
+    const auto populated = std::count_if(counts.begin(), counts.end(), [](std::int64_t c) { return c > 0; });
+    const double width = (histogram.hi - histogram.lo) / static_cast<double>(counts.size());
+    std::ostringstream why;
+    if (populated <= 1) {
+        why << "every pixel with data has the same score (no spread, as with identical epochs)";
+        return why.str();
+    }
+    if (!(t > 0.0f)) {
+        why << "it is not above 0, the score of an unchanged pixel, so unchanged pixels would count as new construction";
+        return why.str();
+    }
+    // Pixels above t: the bins whose centre is above t (exact to one bin).
+    std::int64_t above = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i)
+        if (histogram.lo + (static_cast<double>(i) + 0.5) * width > t) above += counts[i];
+    if (2 * above > total) {
+        why.precision(3);
+        why << "it would flag " << 100.0 * static_cast<double>(above) / static_cast<double>(total)
+            << " % of the pixels with data, and new construction is a minority of a scene";
+        return why.str();
+    }
+    return "";
 }
 
 std::vector<PatchPolygon> SceneStream::run(float threshold, std::int64_t min_pixels,

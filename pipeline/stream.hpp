@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "kernels/clean.hpp"
 #include "kernels/components.hpp"
 #include "kernels/detect.hpp"
+#include "kernels/threshold.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/ingest.hpp"
 
@@ -70,6 +72,21 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
                                                kernels::Connectivity connectivity, std::int64_t min_pixels,
                                                const StripStages& stages, StreamStats& stats);
 
+// Most pixels one strip may span, its halo rows included ((rows + 2·halo) × width): a scene whose
+// grid and clean radii need more is refused (ConfigError with the numbers), so memory stays
+// bounded whatever grid.pixel_size is (2^25 px ≈ 34 Mpx, about 1 GB of strip buffers).
+inline constexpr double kMaxStripPixels = 33554432;
+
+// Why an automatic threshold `t` chosen on `histogram` (scores of every pixel with data in both
+// epochs) is degenerate, or "" when it is usable. Degenerate when
+//  - the scores have no spread (all in one histogram bin, e.g. identical epochs): there is no
+//    second population to separate;
+//  - t ≤ 0: an unchanged pixel scores exactly 0, so the threshold would call unchanged pixels new
+//    construction (Otsu splitting the unchanged mode gave −0.999 on identical epochs);
+//  - more than half of the pixels score above t: new construction is a minority of a scene, a
+//    threshold below the median has split the unchanged population, not found change.
+std::string threshold_degeneracy(const kernels::ScoreHistogram& histogram, float t);
+
 class SceneStream {
 public:
     // Sizes come from the config (processing.block_size rows per strip, processing.threads).
@@ -83,7 +100,12 @@ public:
     // The threshold to use: the configured one, or one chosen (detect.auto_method: robust
     // median + k·MAD, or Otsu) from the scores of every pixel with data in both epochs (one
     // extra pass over the scene).
+    // A degenerate automatic threshold (see threshold_degeneracy) is reported with spdlog::warn
+    // and returned as +∞: no pixel is flagged. Throws NoValidPixelsError when no pixel has data
+    // in both epochs.
     float threshold(StreamStats& stats);
+    // Why the last automatic threshold was degenerate; empty when it was not.
+    const std::string& threshold_degenerate() const { return degenerate_; }
 
     // Streams every strip through read, detect (with `threshold`) and clean, then, in row order,
     // through `sink` (may be empty) and the component labeller; components with at least
@@ -100,6 +122,7 @@ private:
     const Config& config_;
     int strip_rows_, halo_, tokens_, open_px_, close_px_;
     std::unique_ptr<Workers> workers_;
+    std::string degenerate_;
 };
 
 }  // namespace weipian
