@@ -274,7 +274,8 @@ void LedgerStore::bind_layers() {
                              "'; give the ledger a run created, or a new path");
         for (const auto& column : columns)
             if (layer->GetLayerDefn()->GetFieldIndex(column.name) < 0)
-                throw InputError(where + " is not a weipian ledger: table '" + name + "' has no column '" + column.name + "'");
+                throw InputError(where + " is not a weipian ledger: table '" + name + "' has no column '" + column.name +
+                                 "'; give the ledger a run created, or a new path");
         return layer;
     };
     cases_ = bind("cases", case_columns());
