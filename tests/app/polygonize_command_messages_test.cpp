@@ -28,6 +28,17 @@ TEST(PolygonizeCommandMessages, MaskThatIsNotARaster) {
     EXPECT_FALSE(fs::exists(dir / "p.gpkg"));
 }
 
+TEST(PolygonizeCommandMessages, TruncatedMask) {
+    test::TempDir dir;
+    write_mask(dir / "mask.tif");
+    fs::resize_file(dir / "mask.tif", fs::file_size(dir / "mask.tif") - 200);  // the header survives, the last rows do not
+    const auto r = test::run_cli("-q polygonize '" + (dir / "mask.tif").string() + "' --out '" + (dir / "p.gpkg").string() + "'",
+                                 dir.path());
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_CONTAINS(r.err, "polygonize: cannot read rows of '" + (dir / "mask.tif").string() + "'");
+    EXPECT_FALSE(fs::exists(dir / "p.gpkg"));
+}
+
 TEST(PolygonizeCommandMessages, OutInAFolderNobodyMayWrite) {
     test::TempDir dir;
     write_mask(dir / "mask.tif");

@@ -77,6 +77,16 @@ TEST_F(IngestMessages, TooFewBandsNamesTheBandAndTheKeys) {
     EXPECT_CONTAINS(m, "set bands.blue/green/red/nir/swir1 in the config to this sensor's band order");
 }
 
+TEST_F(IngestMessages, TruncatedTileNamesTheRowsAndTheEpoch) {
+    write_scene(dir / "before.tif", kX0, kY0, 50, 4546);
+    write_scene(dir / "after.tif", kX0, kY0, 50, 4546);
+    fs::resize_file(dir / "after.tif", fs::file_size(dir / "after.tif") / 2);  // the header survives, the pixels do not
+    const std::string m = refused(run());
+    EXPECT_CONTAINS(m, "ingest: cannot read rows ");
+    EXPECT_CONTAINS(m, " of the after epoch: ");
+    EXPECT_CONTAINS(m, "after.tif");
+}
+
 TEST_F(IngestMessages, RotatedEpoch) {
     write_scene(dir / "before.tif", kX0, kY0, 50, 4546);
     write_scene(dir / "after.tif", kX0, kY0, 50, 4546);
