@@ -78,7 +78,7 @@ TEST(LedgerImportMessages, WorkbookWithoutACaseIdColumn) {
 
 TEST(LedgerImportMessages, CsvWithoutACaseIdColumn) {
     test::TempDir dir;
-    test::write_text(dir / "核查.csv", "编号,核查结果\n1,合法\n");
+    test::write_text(dir / "核查.csv", "名称,核查结果\n某地块,合法\n");
     EXPECT_EQ(refusal(dir / "核查.csv"), "import: '" + (dir / "核查.csv").string() +
                                             "' has no case-id column in its first line; name one 图斑编号 (or JCBH, case_id)");
 }

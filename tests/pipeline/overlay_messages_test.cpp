@@ -70,10 +70,10 @@ TEST_F(OverlayMessages, TownshipFileThatIsNotAVectorDataset) {
 }
 
 TEST_F(OverlayMessages, TownshipFileWithoutALayer) {
-    GDALAllRegister();
-    GDALDatasetUniquePtr(GetGDALDriverManager()->GetDriverByName("GPKG")->Create(path("towns.gpkg").c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-    const std::string m = refused("{townships: {path: towns.gpkg}}");
-    EXPECT_CONTAINS(m, "'" + path("towns.gpkg") + "' has no vector layer; check overlay.townships.path");
+    write_text(dir / "towns.kml",
+               "<?xml version=\"1.0\" encoding=\"UTF-8\"?><kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document></Document></kml>");
+    const std::string m = refused("{townships: {path: towns.kml}}");
+    EXPECT_CONTAINS(m, "'" + path("towns.kml") + "' has no vector layer; check overlay.townships.path");
 }
 
 TEST_F(OverlayMessages, TownshipLayerWithoutACrs) {
@@ -83,9 +83,9 @@ TEST_F(OverlayMessages, TownshipLayerWithoutACrs) {
     EXPECT_CONTAINS(m, "has no CRS; assign the one it was drawn in, e.g. ogr2ogr -a_srs EPSG:4546");
 }
 
-TEST_F(OverlayMessages, TownshipLayerWithoutPolygons) {
+TEST_F(OverlayMessages, TownshipLayerWithoutFeatures) {
     const auto srs = gk_zone_37();
-    write_layer("towns.gpkg", wkbPoint, &srs, {"POINT (497010 3940990)"});
+    write_layer("towns.gpkg", wkbPolygon, &srs, {});
     const std::string m = refused("{townships: {path: towns.gpkg}}");
     EXPECT_CONTAINS(m, "towns.gpkg");
     EXPECT_CONTAINS(m, "has no polygon features; check overlay.townships.path and .layer");
