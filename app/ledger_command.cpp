@@ -68,7 +68,12 @@ void write_report(const fs::path& path, const std::string& text) {
         }
     }
     fs::rename(partial, path, ec);
-    if (ec) throw InputError("report: cannot move the report into '" + path.string() + "' (" + ec.message() + ")");
+    if (ec) {
+        const std::string why = ec.message();
+        fs::remove(partial, ec);
+        throw InputError("report: cannot move the report into '" + path.string() + "' (" + why +
+                         "); give --out a file path in a writable folder");
+    }
 }
 
 }  // namespace

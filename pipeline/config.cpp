@@ -348,6 +348,10 @@ const std::vector<Setting>& settings() {
 void walk(Config& config, const YAML::Node& node, const std::string& prefix, const Context& ctx,
           const std::map<std::string, const Setting*>& by_key, const std::set<std::string>& sections) {
     for (const auto& item : node) {
+        if (!item.first.IsScalar())
+            throw ConfigError("config '" + ctx.origin.string() + "': line " + std::to_string(item.first.Mark().line + 1) +
+                              ": a key under '" + (prefix.empty() ? std::string("(top level)") : prefix) +
+                              "' is not a plain name; write each setting as key: value");
         const std::string name = item.first.as<std::string>();
         const std::string key = prefix.empty() ? name : prefix + "." + name;
         if (auto it = by_key.find(key); it != by_key.end()) {

@@ -49,8 +49,9 @@ void publish(const fs::path& partial, const fs::path& out) {
     std::error_code ec;
     fs::rename(partial, out, ec);
     if (ec) {
+        const std::string why = ec.message();
         fs::remove(partial, ec);
-        cannot_write(out, "moving the finished file into place failed");
+        cannot_write(out, "moving the finished file into place failed (" + why + ")");
     }
 }
 
@@ -304,17 +305,18 @@ void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatial
     {
         CPLErrorReset();
         GDALDatasetUniquePtr ds(driver->Create(staged.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-        if (!ds) cannot_write(out, last_gdal_error());
+        if (!ds) cannot_write(out, "GDAL cannot create the Shapefile (" + last_gdal_error() + ")");
         const char* options[] = {"ENCODING=GBK", "RESIZE=YES", nullptr};
         const auto layer_srs = clone_traditional(srs);
         OGRLayer* layer = ds->CreateLayer(out.stem().c_str(), layer_srs.get(), wkbMultiPolygon, const_cast<char**>(options));
-        if (!layer) cannot_write(out, last_gdal_error());
+        if (!layer) cannot_write(out, "GDAL cannot create the Shapefile layer (" + last_gdal_error() + ")");
         const auto fields = shape_fields();
         for (const auto& spec : fields) {
             OGRFieldDefn definition(spec.name, spec.type);
             definition.SetWidth(spec.width);
             definition.SetPrecision(spec.precision);
-            if (layer->CreateField(&definition) != OGRERR_NONE) cannot_write(out, last_gdal_error());
+            if (layer->CreateField(&definition) != OGRERR_NONE)
+                cannot_write(out, std::string("GDAL cannot create field ") + spec.name + " (" + last_gdal_error() + ")");
         }
         for (const auto& [key, list] : groups)
             for (const auto& e : list) {
@@ -357,10 +359,10 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
     {
         CPLErrorReset();
         GDALDatasetUniquePtr ds(driver->Create(partial.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-        if (!ds) cannot_write(out, last_gdal_error());
+        if (!ds) cannot_write(out, "GDAL cannot create the KML file (" + last_gdal_error() + ")");
         for (const auto& [key, list] : groups) {
             OGRLayer* layer = ds->CreateLayer(key.second.c_str(), &wgs84, wkbMultiPolygon, nullptr);
-            if (!layer) cannot_write(out, last_gdal_error());
+            if (!layer) cannot_write(out, "GDAL cannot create the KML folder " + key.second + " (" + last_gdal_error() + ")");
             for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "HSX"}) {
                 OGRFieldDefn definition(name, OFTString);
                 layer->CreateField(&definition);

@@ -141,7 +141,8 @@ LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Par
         OGRGeometryUniquePtr g(p.geometry->clone());
         g->assignSpatialReference(from.get());
         if (to_ledger && g->transform(to_ledger.get()) != OGRERR_NONE)
-            throw InputError("ledger: cannot transform parcel " + std::to_string(p.id) + " into the ledger's CRS");
+            throw InputError("ledger: cannot transform parcel " + std::to_string(p.id) +
+                             " into the ledger's CRS; check that the imagery's CRS fits its coordinates");
         g->assignSpatialReference(nullptr);  // cases outlive ledger_srs; the CRS is the ledger's by convention
         outlines.push_back(usable(*g));
     }

@@ -274,14 +274,18 @@ void LedgerStore::bind_layers() {
                              "'; give the ledger a run created, or a new path");
         for (const auto& column : columns)
             if (layer->GetLayerDefn()->GetFieldIndex(column.name) < 0)
-                throw InputError(where + " is not a weipian ledger: table '" + name + "' has no column '" + column.name + "'");
+                throw InputError(where + " is not a weipian ledger: table '" + name + "' has no column '" + column.name +
+                                 "'; give the ledger a run created, or a new path");
         return layer;
     };
     cases_ = bind("cases", case_columns());
     history_ = bind("history", history_columns());
     runs_ = bind("runs", run_columns());
+    // GeoPackage reads "no CRS" (srs_id 0 / -1) as "Undefined geographic/Cartesian SRS".
     const OGRSpatialReference* srs = cases_->GetSpatialRef();
-    if (!srs) throw InputError(where + ": table 'cases' has no CRS; it was not created by weipian");
+    const char* srs_name = srs ? srs->GetName() : nullptr;
+    if (!srs || srs->IsEmpty() || (srs_name && std::string(srs_name).rfind("Undefined ", 0) == 0))
+        throw InputError(where + ": table 'cases' has no CRS; it was not created by weipian");
     srs_ = clone_traditional(*srs);
     CPLErrorReset();
 }
@@ -536,8 +540,18 @@ void LedgerStore::insert_run(const RunRecord& r) {
 }
 
 std::string last_gdal_error() {
-    const char* message = CPLGetLastErrorMsg();
-    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
+    // One line: libpq's messages (through GDAL) span several lines.
+    std::string text;
+    if (const char* message = CPLGetLastErrorMsg())
+        for (const char* c = message; *c; ++c) {
+            const bool space = *c == '\n' || *c == '\r' || *c == '\t' || *c == ' ';
+            if (!space)
+                text += *c;
+            else if (!text.empty() && text.back() != ' ')
+                text += ' ';
+        }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text.empty() ? std::string("no detail from GDAL") : text;
 }
 
 fs::path partial_path_for(const fs::path& final_path, const std::string& extension) {

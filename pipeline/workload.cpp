@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <gdal_priv.h>
@@ -196,7 +197,11 @@ WorkloadBlob shape_blob(Rng& rng, int target, bool large, std::int64_t mmu) {
 
 Layout plan_layout(const WorkloadSpec& spec) {
     if (spec.size < kTile) throw ConfigError("workload: size " + std::to_string(spec.size) + " is below " + std::to_string(kTile) + " px; use a larger --size");
-    if (!(spec.pixel_size_m > 0)) throw ConfigError("workload: pixel size must be positive");
+    if (!(spec.pixel_size_m > 0)) {
+        std::ostringstream value;
+        value << spec.pixel_size_m;
+        throw ConfigError("workload: pixel size " + value.str() + " m is not positive; give a pixel size > 0");
+    }
     const int n = spec.size;
     Layout layout;
     Rng rng(mix(spec.seed ^ 0x5745495049414eULL));
