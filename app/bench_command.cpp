@@ -184,7 +184,12 @@ int run_bench(const BenchOptions& o) {
     if (!o.keep) {
         std::error_code ec;
         remove_previous_output(dir / "run");  // only what the run wrote
-        if (own_dir && files.generated) fs::remove_all(dir, ec);
+        if (own_dir && files.generated) {  // the files the generator wrote, then the folder if nothing else is in it
+            for (const auto& file : {files.before, files.after, files.before_deflate, files.after_deflate, files.truth,
+                                     dir / "workload.json"})
+                if (!file.empty()) fs::remove(file, ec);
+            fs::remove(dir, ec);
+        }
     }
     return 0;
 }
