@@ -128,7 +128,7 @@ TEST_F(OutputSafety, AFolderHoldingOtherFilesIsRefusedAndTheyStayByteIdentical) 
 
 TEST_F(OutputSafety, AnExistingFileNamedAsTheOutputFolderIsRefusedAndKept) {
     write_text(dir / "report.docx", "the county's own report");
-    const auto r = run("--overwrite --out " + q(dir / "report.docx"));
+    const auto r = run("--out " + q(dir / "report.docx"));
     expect_refused(r, 3, "output: '" + (dir / "report.docx").string() + "' exists and is not a folder");
     EXPECT_EQ(read_text(dir / "report.docx"), "the county's own report");
 }
@@ -142,7 +142,7 @@ TEST_F(OutputSafety, AnOutputFolderHoldingTheInputTilesIsRefusedAndTheTilesKept)
                "epochs:\n  before: {tiles: [\"tiles/b*.tif\"], date: \"2023-04-10\"}\n"
                "  after: {tiles: [\"tiles/a*.tif\"], date: \"2023-09-18\"}\n"
                "output: {dir: tiles}\noverlay: {area_crs: \"EPSG:4546\"}\n");
-    const auto r = run("--overwrite");
+    const auto r = run();
     expect_refused(r, 3, "output: the input tile (before) '" + (dir / "tiles" / "before.tif").string() +
                              "' lies inside the output folder '" + (dir / "tiles").string() + "'");
     EXPECT_EQ(read_text(dir / "tiles" / "before.tif"), before);
@@ -156,7 +156,7 @@ TEST_F(OutputSafety, TheConfigInsideTheOutputFolderIsRefused) {
                "  after: {tiles: [../after.tif], date: \"2023-09-18\"}\n"
                "output: {dir: .}\noverlay: {area_crs: \"EPSG:4546\"}\n");
     config = dir / "out" / "weipian.yaml";
-    const auto r = run("--overwrite");
+    const auto r = run();
     expect_refused(r, 3, "output: the config file '" + config.string() + "' lies inside the output folder");
     EXPECT_TRUE(fs::exists(config));
 }
@@ -167,7 +167,7 @@ TEST_F(OutputSafety, ALedgerInsideTheOutputFolderIsRefusedAndKeepsItsHistory) {
     ASSERT_EQ(run("--out " + q(dir / "first") + " --ledger " + q(ledger)).exit_code, 0);
     ASSERT_EQ(feature_count(ledger, "cases"), 1);
     const std::string bytes = read_text(ledger);
-    const auto r = run("--overwrite --out " + q(dir / "keep") + " --ledger " + q(ledger));
+    const auto r = run("--out " + q(dir / "keep") + " --ledger " + q(ledger));
     expect_refused(r, 3, "output: the ledger (--ledger / ledger.path) '" + ledger.string() + "' lies inside the output folder '" +
                              (dir / "keep").string() + "'");
     EXPECT_EQ(read_text(ledger), bytes);
@@ -277,7 +277,7 @@ TEST_F(OutputSafety, PolygonizeIntoAGeoPackageKeepsItsOtherLayers) {
 TEST_F(OutputSafety, PolygonizeRefusesToReplaceAFileThatIsNotAGeoPackage) {
     write_mask(dir / "mask.tif");
     write_text(dir / "notes.gpkg", "not a GeoPackage at all");
-    const auto r = run_cli("-q polygonize " + q(dir / "mask.tif") + " --out " + q(dir / "notes.gpkg") + " --overwrite", dir.path());
+    const auto r = run_cli("-q polygonize " + q(dir / "mask.tif") + " --out " + q(dir / "notes.gpkg"), dir.path());
     expect_refused(r, 3, "polygonize: '" + (dir / "notes.gpkg").string() + "' exists and is not a GeoPackage");
     EXPECT_EQ(read_text(dir / "notes.gpkg"), "not a GeoPackage at all");
 }
