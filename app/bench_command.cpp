@@ -20,6 +20,7 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/run.hpp"
@@ -131,7 +132,9 @@ int run_bench(const BenchOptions& o) {
 
     const bool hwm_reset = reset_peak_rss();
     const auto start = Clock::now();
-    const RunSummary summary = run_main_job(config);
+    RunOptions run_options;
+    run_options.overwrite = true;  // the run folder of a previous bench in the same workdir
+    const RunSummary summary = run_main_job(config, run_options);
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
     const double job_rss = hwm_reset ? vm_hwm_mb() : 0, process_rss = peak_rss_mb();
 
@@ -180,8 +183,13 @@ int run_bench(const BenchOptions& o) {
 
     if (!o.keep) {
         std::error_code ec;
-        fs::remove_all(dir / "run", ec);
-        if (own_dir && files.generated) fs::remove_all(dir, ec);
+        remove_previous_output(dir / "run");  // only what the run wrote
+        if (own_dir && files.generated) {  // the files the generator wrote, then the folder if nothing else is in it
+            for (const auto& file : {files.before, files.after, files.before_deflate, files.after_deflate, files.truth,
+                                     dir / "workload.json"})
+                if (!file.empty()) fs::remove(file, ec);
+            fs::remove(dir, ec);
+        }
     }
     return 0;
 }

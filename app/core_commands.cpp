@@ -8,7 +8,9 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/errors.hpp"
 #include "pipeline/evaluate.hpp"
 #include "pipeline/ingest.hpp"
 #include "pipeline/ledger.hpp"
@@ -75,16 +77,21 @@ CommandAction add_run_command(CLI::App& app) {
     cmd->add_option("--config", o->config_path, "YAML configuration (see `weipian config`)")->required();
     add_scene_inputs(cmd, *o, false);
     cmd->add_option("--out", o->out, "output folder; replaces output.dir");
+    auto overwrite = std::make_shared<bool>(false);
+    cmd->add_flag("--overwrite", *overwrite,
+                  "replace the output folder when it holds a previous weipian output (never files weipian did not write)");
     cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
     auto ledger = std::make_shared<std::string>();
     cmd->add_option("--ledger", *ledger,
                     "case ledger to feed: GeoPackage file or PostgreSQL connection string; replaces ledger.path");
-    return [o, ledger]() {
+    return [o, ledger, overwrite]() {
         Config config = o->resolve();
         apply_ledger_override(config, *ledger);
         if (!o->out.empty()) config.output_dir = o->out;
         const auto threads = limit_threads(config);
-        const RunSummary summary = run_main_job(config);
+        RunOptions options;
+        options.overwrite = *overwrite;
+        const RunSummary summary = run_main_job(config, options);
         std::cout << "weipian: " << summary.parcels << " candidate parcels, "
                   << summary.report["counts"]["area_mu"].get<std::string>() << " 亩, written to "
                   << fs::absolute(summary.output_dir).lexically_normal().string() << "\n";
@@ -110,6 +117,11 @@ CommandAction add_detect_command(CLI::App& app) {
         ->check(CLI::PositiveNumber);
     return [o]() {
         const Config config = o->resolve();
+        for (const auto& input : {config.before.tiles, config.after.tiles})
+            for (const auto& tile : input)
+                if (same_file(tile, o->out))
+                    throw InputError("detect: --out '" + o->out + "' is the input '" + tile + "'; give another file for the mask");
+        prepare_file_path(o->out, "detect");  // refused before any work
         const auto threads = limit_threads(config);
         const auto [epochs, change] = detect_scene(*o, config);
         write_mask_geotiff(o->out, change.mask, epochs);

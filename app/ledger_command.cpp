@@ -1,7 +1,6 @@
 // `weipian ledger import|export|report`: the case ledger (台账) from the command line.
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "app/commands.hpp"
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/ledger.hpp"
@@ -53,29 +53,6 @@ void add_ledger_options(CLI::App* cmd, LedgerOptions& o) {
     cmd->add_option("--config", o.config_path, "YAML configuration (ledger.path, ledger.milestones, ledger.annual_clearance_from)");
 }
 
-// Writes `text` to `path` under a temporary name renamed when complete.
-void write_report(const fs::path& path, const std::string& text) {
-    std::error_code ec;
-    if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-    const fs::path partial = partial_path_for(path, path.extension().string());
-    {
-        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.close();
-        if (!out) {
-            fs::remove(partial, ec);
-            throw InputError("report: cannot write '" + path.string() + "'; check that the folder is writable");
-        }
-    }
-    fs::rename(partial, path, ec);
-    if (ec) {
-        const std::string why = ec.message();
-        fs::remove(partial, ec);
-        throw InputError("report: cannot move the report into '" + path.string() + "' (" + why +
-                         "); give --out a file path in a writable folder");
-    }
-}
-
 }  // namespace
 
 CommandAction add_ledger_command(CLI::App& app) {
@@ -94,7 +71,7 @@ CommandAction add_ledger_command(CLI::App& app) {
     add_ledger_options(export_cmd, *o);
     export_cmd->add_option("--format", o->format, "xlsx, shp, gpkg or kml (default: from the extension of --out)")
         ->check(CLI::IsMember({"xlsx", "shp", "gpkg", "kml"}));
-    export_cmd->add_option("--out", o->out, "file to write (replaced only when complete)")->required();
+    export_cmd->add_option("--out", o->out, "file to write (a previous file there is replaced only when the new one is complete)")->required();
 
     CLI::App* report = cmd->add_subcommand("report", "the plan's summary, rectification progress against milestones, overdue cases");
     add_ledger_options(report, *o);
@@ -130,11 +107,16 @@ CommandAction add_ledger_command(CLI::App& app) {
         }
         options.milestones = config.ledger.milestones;
         options.annual_clearance_from = config.ledger.annual_clearance_from;
+        if (!o->out.empty()) {
+            if (!is_postgres_ledger(config.ledger.path) && same_file(config.ledger.path, o->out))
+                throw InputError("report: --out '" + o->out + "' is the ledger itself; give another file for the report");
+            prepare_file_path(o->out, "report");  // refused before the report is built
+        }
         const std::string text = build_ledger_report(config.ledger.path, options).text();
         if (o->out.empty())
             std::cout << text;
         else
-            write_report(o->out, text);
+            write_file_atomically(o->out, text, "report");
         return 0;
     };
 }

@@ -1,6 +1,8 @@
 // weipian: new construction from two epochs of satellite tiles, as per-township parcels for
 // field verification. One executable; the subcommands are listed in main() below.
+#include <filesystem>
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -31,7 +33,28 @@ int main(int argc, char** argv) {
         app::add_bench_command(app),
     };
 
-    CLI11_PARSE(app, argc, argv);
+    // Exit codes are only those the README documents: --help and --version 0, a command line
+    // CLI11 cannot parse 2 (as a configuration error), with its message on one line.
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string message = e.what();
+        for (auto& ch : message)
+            if (ch == '\n' || ch == '\r') ch = ' ';
+        while (!message.empty() && message.back() == ' ') message.pop_back();
+        std::cerr << "weipian: error: " << message << "; see `weipian --help`";
+        std::string command;
+        for (const CLI::App* sub = &app; sub;) {
+            const auto parsed = sub->get_subcommands();
+            sub = parsed.empty() ? nullptr : parsed.front();
+            if (sub) command += " " + sub->get_name();
+        }
+        if (!command.empty()) std::cerr << " or `weipian" << command << " --help`";
+        std::cerr << "\n";
+        return ConfigError("").exit_code();
+    }
 
     spdlog::set_default_logger(spdlog::stderr_color_mt("weipian"));
     spdlog::set_pattern("%^%l%$ %v");
@@ -47,6 +70,11 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
         std::cerr << "weipian: error: " << e.what() << "\n";
         return e.exit_code();
+    } catch (const std::filesystem::filesystem_error& e) {
+        // A refusal of the file system that no stage turned into an InputError: still 3, with the path.
+        std::cerr << "weipian: error: cannot use '" << e.path1().string() << "' (" << e.code().message()
+                  << "); check the path and that its folder is writable\n";
+        return InputError("").exit_code();
     } catch (const std::exception& e) {
         std::cerr << "weipian: internal error: " << e.what() << "\n";
         return 70;

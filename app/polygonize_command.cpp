@@ -12,6 +12,7 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
 #include "pipeline/polygons.hpp"
@@ -28,11 +29,34 @@ struct PolygonizeOptions {
     std::int64_t min_pixels = 1;
     int block_size = 256;
     int threads = 0;
+    bool overwrite = false;
 };
 
+// Refuses, before any work, an --out that weipian must not touch: the mask itself, a file that
+// is not a GeoPackage, or a GeoPackage that already has the layer (without --overwrite).
+void check_polygonize_out(const PolygonizeOptions& o) {
+    if (same_file(o.mask, o.out))
+        throw InputError("polygonize: --out '" + o.out + "' is the mask itself; give another file");
+    prepare_file_path(o.out, "polygonize");
+    if (!fs::exists(o.out)) return;
+    const char* drivers[] = {"GPKG", nullptr};
+    GDALDatasetUniquePtr existing(GDALDataset::Open(o.out.c_str(), GDAL_OF_VECTOR, drivers, nullptr, nullptr));
+    if (!existing)
+        throw InputError("polygonize: '" + o.out +
+                         "' exists and is not a GeoPackage; weipian never replaces what it did not write: give --out a new "
+                         "file or a GeoPackage to add the layer to");
+    if (existing->GetLayerByName(o.layer.c_str()) && !o.overwrite)
+        throw InputError("polygonize: '" + o.out + "' already has a layer '" + o.layer +
+                         "'; pass --overwrite to replace that layer (the other layers are kept), or choose another --layer");
+}
+
 int polygonize_mask(const PolygonizeOptions& o) {
+    check_polygonize_out(o);
     GDALDatasetUniquePtr source(GDALDataset::Open(o.mask.c_str(), GDAL_OF_RASTER));
     if (!source) throw InputError("polygonize: cannot read '" + o.mask + "' as a raster; check the path");
+    AtomicFile::Options copy;
+    copy.copy_existing = true;
+    AtomicFile file(o.out, "polygonize", copy);
     const int width = source->GetRasterXSize(), height = source->GetRasterYSize();
     GeoTransform gt{0, 1, 0, 0, 0, 1};
     source->GetGeoTransform(gt.data());
@@ -55,16 +79,25 @@ int polygonize_mask(const PolygonizeOptions& o) {
     const std::vector<PatchPolygon> polygons =
         label_and_polygonize(width, height, o.block_size, workers + 1, connectivity, o.min_pixels, stages, stats);
 
-    // Written under a temporary name, renamed when complete.
-    const fs::path final_path(o.out), partial = o.out + ".partial.gpkg";
-    if (final_path.has_parent_path()) fs::create_directories(final_path.parent_path());
-    fs::remove(partial);
+    // Written into a copy of the GeoPackage (or a new one) under a temporary name, renamed when
+    // complete: the other layers of an existing file are kept.
     GDALDriver* gpkg = GetGDALDriverManager()->GetDriverByName("GPKG");
     {
-        GDALDatasetUniquePtr out(gpkg->Create(partial.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        GDALDatasetUniquePtr out;
+        if (file.copied_existing()) {
+            const char* drivers[] = {"GPKG", nullptr};
+            out.reset(GDALDataset::Open(file.path().c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, drivers, nullptr, nullptr));
+            if (!out) throw InputError("polygonize: cannot open the copy of '" + o.out + "' for writing");
+            for (int i = 0; i < out->GetLayerCount(); ++i)
+                if (EQUAL(out->GetLayer(i)->GetName(), o.layer.c_str()) && out->DeleteLayer(i) != OGRERR_NONE)
+                    throw InputError("polygonize: cannot replace layer '" + o.layer + "' of '" + o.out + "'");
+        } else {
+            out.reset(gpkg->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        }
         if (!out) throw InputError("polygonize: cannot create '" + o.out + "'; check that the folder is writable");
         const OGRSpatialReference* srs = source->GetSpatialRef();
         OGRLayer* layer = out->CreateLayer(o.layer.c_str(), const_cast<OGRSpatialReference*>(srs), wkbPolygon, nullptr);
+        if (!layer) throw InputError("polygonize: cannot create layer '" + o.layer + "' in '" + o.out + "'");
         OGRFieldDefn id("id", OFTInteger64), pixels("pixel_count", OFTInteger64), area("area", OFTReal);
         layer->CreateField(&id);
         layer->CreateField(&pixels);
@@ -80,9 +113,14 @@ int polygonize_mask(const PolygonizeOptions& o) {
             feature.SetGeometryDirectly(to_geometry(p.polygon, gt).release());
             if (layer->CreateFeature(&feature) != OGRERR_NONE) throw InputError("polygonize: cannot write '" + o.out + "'");
         }
-        out->CommitTransaction();
+        if (out->CommitTransaction() != OGRERR_NONE)
+            throw InputError("polygonize: cannot write '" + o.out + "'; check free space on its disk");
+        CPLErrorReset();
+        out.reset();
+        if (CPLGetLastErrorType() >= CE_Failure)
+            throw InputError("polygonize: cannot finish '" + o.out + "'; check free space on its disk");
     }
-    fs::rename(partial, final_path);
+    file.commit();
     std::cout << "weipian: " << polygons.size() << " polygons written to " << o.out << "\n";
     spdlog::info("polygonize: label {:.3f} s, polygonize {:.3f} s (thread time)", stats.label_ns * 1e-9,
                  stats.polygonize_ns * 1e-9);
@@ -95,8 +133,9 @@ CommandAction add_polygonize_command(CLI::App& app) {
     auto o = std::make_shared<PolygonizeOptions>();
     CLI::App* cmd = app.add_subcommand("polygonize", "polygonize a mask raster (nonzero = foreground) into a GeoPackage");
     cmd->add_option("mask", o->mask, "mask raster")->required();
-    cmd->add_option("--out", o->out, "GeoPackage to write")->required();
-    cmd->add_option("--layer", o->layer, "layer name");
+    cmd->add_option("--out", o->out, "GeoPackage to write, or to add the layer to")->required();
+    cmd->add_option("--layer", o->layer, "layer name (an existing GeoPackage keeps its other layers)");
+    cmd->add_flag("--overwrite", o->overwrite, "replace the layer when the GeoPackage already has it");
     cmd->add_option("--connectivity", o->connectivity, "4 (GDALPolygonize default) or 8")->check(CLI::IsMember({4, 8}));
     cmd->add_option("--min-pixels", o->min_pixels, "drop components smaller than this")->check(CLI::PositiveNumber);
     cmd->add_option("--block-size", o->block_size, "rows per strip")->check(CLI::Range(1, 65536));

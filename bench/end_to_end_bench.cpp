@@ -60,7 +60,7 @@ void BM_MainJob(benchmark::State& state) {
     config.output_dir = (w.dir() / "run").string();
     std::int64_t parcels = 0;
     for (auto _ : state) {
-        const RunSummary summary = run_main_job(config);
+        const RunSummary summary = run_main_job(config, RunOptions{true});  // replaces the previous iteration's output
         parcels = summary.parcels;
         benchmark::DoNotOptimize(parcels);
     }

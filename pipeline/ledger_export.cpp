@@ -13,6 +13,7 @@
 #include <ogrsf_frmts.h>
 #include <xlsxwriter.h>
 
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
 #include "pipeline/ledger.hpp"
@@ -43,16 +44,6 @@ const char* extension_of(ExportFormat format) {
 
 [[noreturn]] void cannot_write(const fs::path& out, const std::string& what) {
     throw InputError("export: cannot write '" + out.string() + "': " + what + "; check that the folder is writable");
-}
-
-void publish(const fs::path& partial, const fs::path& out) {
-    std::error_code ec;
-    fs::rename(partial, out, ec);
-    if (ec) {
-        const std::string why = ec.message();
-        fs::remove(partial, ec);
-        cannot_write(out, "moving the finished file into place failed (" + why + ")");
-    }
 }
 
 // What the export shows of a case beyond its stored fields.
@@ -153,8 +144,8 @@ std::string sheet_name(const std::string& wanted, std::set<std::string>& used) {
 }
 
 void write_xlsx(const fs::path& out, const Groups& groups) {
-    const fs::path partial = partial_path_for(out, ".xlsx");
-    lxw_workbook* book = workbook_new(partial.c_str());
+    AtomicFile file(out, "export");
+    lxw_workbook* book = workbook_new(file.path().c_str());
     if (!book) cannot_write(out, "libxlsxwriter cannot create the workbook");
     lxw_format* bold = workbook_add_format(book);
     format_set_bold(bold);
@@ -243,12 +234,8 @@ void write_xlsx(const fs::path& out, const Groups& groups) {
         }
     }
     const lxw_error error = workbook_close(book);
-    if (error != LXW_NO_ERROR) {
-        std::error_code ec;
-        fs::remove(partial, ec);
-        cannot_write(out, std::string("libxlsxwriter: ") + lxw_strerror(error));
-    }
-    publish(partial, out);
+    if (error != LXW_NO_ERROR) cannot_write(out, std::string("libxlsxwriter: ") + lxw_strerror(error));
+    file.commit();
 }
 
 // ---- Shapefile ------------------------------------------------------------------------------
@@ -294,11 +281,9 @@ std::vector<ShapeField> shape_fields() {
 
 void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatialReference& srs) {
     // A folder of its own, then each file moved into place, the .shp last.
-    const fs::path staging = partial_path_for(out, ".d");
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-    fs::create_directories(staging, ec);
-    if (ec) cannot_write(out, "cannot create a staging folder (" + ec.message() + ")");
+    prepare_file_path(out, "export");
+    AtomicFileSet set(out.parent_path(), out.filename().string(), "export");
+    const fs::path staging = set.dir();
     const fs::path staged = staging / out.filename();
     auto* driver = GetGDALDriverManager()->GetDriverByName("ESRI Shapefile");
     if (!driver) throw InternalError("export: this GDAL build has no Shapefile driver");
@@ -331,23 +316,13 @@ void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatial
         CPLErrorReset();
     }
     if (!fs::exists(staging / (out.stem().string() + ".cpg"))) cannot_write(out, "GDAL wrote no .cpg file");
-    if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(staging)) files.push_back(entry.path());
-    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
-        return std::make_pair(lower(a.extension().string()) == ".shp", a) < std::make_pair(lower(b.extension().string()) == ".shp", b);
-    });
-    for (const auto& file : files) {
-        fs::rename(file, out.parent_path() / file.filename(), ec);
-        if (ec) cannot_write(out, "moving " + file.filename().string() + " into place failed (" + ec.message() + ")");
-    }
-    fs::remove_all(staging, ec);
+    set.commit(".shp");
 }
 
 // ---- KML ------------------------------------------------------------------------------------
 
 void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialReference& srs) {
-    const fs::path partial = partial_path_for(out, ".kml");
+    AtomicFile file(out, "export");
     auto* driver = GetGDALDriverManager()->GetDriverByName("KML");
     if (!driver) throw InternalError("export: this GDAL build has no KML driver");
     OGRSpatialReference wgs84;
@@ -358,7 +333,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
     if (!to_wgs84) throw InputError("export: cannot transform the ledger's CRS to longitude/latitude; check its CRS");
     {
         CPLErrorReset();
-        GDALDatasetUniquePtr ds(driver->Create(partial.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        GDALDatasetUniquePtr ds(driver->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!ds) cannot_write(out, "GDAL cannot create the KML file (" + last_gdal_error() + ")");
         for (const auto& [key, list] : groups) {
             OGRLayer* layer = ds->CreateLayer(key.second.c_str(), &wgs84, wkbMultiPolygon, nullptr);
@@ -391,19 +366,20 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                 if (layer->CreateFeature(f.get()) != OGRERR_NONE) cannot_write(out, "case " + c.case_id + ": " + last_gdal_error());
             }
         }
+        CPLErrorReset();
+        ds.reset();
+        if (CPLGetLastErrorType() >= CE_Failure) cannot_write(out, last_gdal_error());
     }
-    publish(partial, out);
+    file.commit();
 }
 
 // ---- GeoPackage -----------------------------------------------------------------------------
 
 void write_geopackage(const fs::path& out, LedgerStore& source, const std::vector<LedgerCase>& cases,
                       const std::vector<HistoryEntry>& history) {
-    const fs::path partial = partial_path_for(out, ".gpkg");
-    std::error_code ec;
-    fs::remove(partial, ec);
+    AtomicFile file(out, "export");
     {
-        auto copy = LedgerStore::open(partial.string(), LedgerStore::Mode::UpdateOrCreate, &source.srs());
+        auto copy = LedgerStore::open(file.path().string(), LedgerStore::Mode::UpdateOrCreate, &source.srs());
         auto transaction = copy->begin();
         for (const auto& c : cases) {
             LedgerCase row = c;
@@ -413,7 +389,7 @@ void write_geopackage(const fs::path& out, LedgerStore& source, const std::vecto
         for (const auto& r : source.load_runs()) copy->insert_run(r);
         transaction.commit();
     }
-    publish(partial, out);
+    file.commit();
 }
 
 }  // namespace
@@ -436,12 +412,13 @@ ExportSummary export_ledger(const std::string& ledger, ExportFormat format, cons
     if (lower(out.extension().string()) != extension_of(format))
         throw ConfigError("export: --out '" + out.string() + "' does not end in " + extension_of(format) +
                           "; give a path ending in " + extension_of(format));
+    if (!is_postgres_ledger(ledger) && same_file(ledger, out))
+        throw InputError("export: --out '" + out.string() + "' is the ledger itself; give another file to export to");
+    prepare_file_path(out, "export");
     auto store = LedgerStore::open(ledger, LedgerStore::Mode::Read);
     const std::vector<LedgerCase> cases = store->load_cases(format != ExportFormat::Xlsx);
     const std::vector<HistoryEntry> history = store->load_history();
     const Groups groups = group_cases(cases, history);
-    std::error_code ec;
-    if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
     switch (format) {
         case ExportFormat::Xlsx: write_xlsx(out, groups); break;
         case ExportFormat::Shapefile: write_shapefile(out, groups, store->srs()); break;

@@ -18,6 +18,7 @@
 #include <ogrsf_frmts.h>
 #include <openssl/evp.h>
 
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/geo.hpp"
 
@@ -144,53 +145,26 @@ GDALDatasetUniquePtr open_dataset(const std::string& location, bool update) {
                                                   GDAL_OF_VECTOR | (update ? GDAL_OF_UPDATE : 0), drivers, nullptr, nullptr));
 }
 
-// Renames `from` to `to` unless `to` exists (then returns false and leaves both).
-bool rename_no_replace(const fs::path& from, const fs::path& to) {
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
-    if (errno == EEXIST) return false;
-    if (errno != EINVAL && errno != ENOSYS) throw std::system_error(errno, std::generic_category());
-    // A file system without RENAME_NOREPLACE: a hard link fails on an existing target too.
-    if (::link(from.c_str(), to.c_str()) != 0) {
-        if (errno == EEXIST) return false;
-        throw std::system_error(errno, std::generic_category());
-    }
-    ::unlink(from.c_str());
-    return true;
-}
-
 // Builds a new GeoPackage ledger under a temporary name and renames it into place, so a
 // half-created file never carries the ledger's name.
 void create_geopackage(const fs::path& path, const OGRSpatialReference& srs) {
     const std::string where = "ledger '" + path.string() + "'";
-    std::error_code ec;
-    if (path.has_parent_path()) {
-        fs::create_directories(path.parent_path(), ec);
-        if (ec) throw InputError(where + ": cannot create its folder (" + ec.message() + "); check the path");
-    }
-    const fs::path partial = partial_path_for(path, ".gpkg");
-    fs::remove(partial, ec);
+    AtomicFile file(path, "ledger");
     auto* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
     if (!driver) throw InternalError("ledger: this GDAL build has no GPKG driver");
     {
         CPLErrorReset();
-        GDALDatasetUniquePtr dataset(driver->Create(partial.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        GDALDatasetUniquePtr dataset(driver->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!dataset)
             throw InputError(where + ": cannot create the GeoPackage (" + last_gdal_error() +
                              "); check that the folder is writable");
         try {
             create_layers(*dataset, srs);
         } catch (const InputError& e) {
-            dataset.reset();
-            fs::remove(partial, ec);
             throw InputError(where + ": " + e.what());
         }
     }
-    try {
-        if (!rename_no_replace(partial, path)) fs::remove(partial, ec);  // another process created it first
-    } catch (const std::system_error& e) {
-        fs::remove(partial, ec);
-        throw InputError(where + ": cannot move the new ledger into place (" + e.code().message() + ")");
-    }
+    file.commit_unless_exists();  // false: another process created it first, and that one is used
 }
 
 }  // namespace
@@ -552,15 +526,6 @@ std::string last_gdal_error() {
         }
     while (!text.empty() && text.back() == ' ') text.pop_back();
     return text.empty() ? std::string("no detail from GDAL") : text;
-}
-
-fs::path partial_path_for(const fs::path& final_path, const std::string& extension) {
-    std::string name(".");
-    name += final_path.filename().string();
-    name += ".partial-";
-    name += std::to_string(::getpid());
-    name += extension;
-    return final_path.parent_path() / name;
 }
 
 void pause_in_transaction_for_tests(const char* where) {

@@ -100,10 +100,6 @@ private:
 // GDAL's last error message, or "no detail from GDAL".
 std::string last_gdal_error();
 
-// Where a file is written before it is renamed to `final_path` once complete: a hidden
-// sibling ".<name>.partial-<pid><extension>" (the extension keeps GDAL drivers content).
-std::filesystem::path partial_path_for(const std::filesystem::path& final_path, const std::string& extension);
-
 // Crash-safety tests: when WEIPIAN_TEST_PAUSE_IN_TRANSACTION is set to a number of seconds,
 // prints "weipian: test pause in ledger transaction (<where>)" to stderr and sleeps that long.
 // Feed and import call it half-way through their writes. Does nothing otherwise.

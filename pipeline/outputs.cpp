@@ -4,7 +4,6 @@
 #include <cpl_vsi.h>
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -23,22 +22,6 @@ namespace {
 std::string last_gdal_message() {
     const char* message = CPLGetLastErrorMsg();
     return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
-}
-
-// `dir` without a trailing separator, so that "out/" stages into "out.partial-<pid>".
-fs::path without_trailing_separator(fs::path dir) {
-    dir = dir.lexically_normal();
-    if (dir.has_relative_path() && dir.filename().empty()) dir = dir.parent_path();
-    return dir;
-}
-
-fs::path with_suffix(const fs::path& dir, const std::string& suffix) {
-    return dir.parent_path() / (dir.filename().string() + suffix + std::to_string(::getpid()));
-}
-
-[[noreturn]] void throw_fs(const std::string& what, const fs::path& path, const std::error_code& ec) {
-    throw InputError("outputs: cannot " + what + " '" + path.string() + "' (" + ec.message() +
-                     "); check that the output folder is writable and has free space");
 }
 
 std::ofstream open_text(const fs::path& path) {
@@ -82,46 +65,6 @@ std::string csv_field(const std::string& text) {
 std::string date_or_unknown(const std::string& date) { return date.empty() ? std::string("未注明") : date; }
 
 }  // namespace
-
-OutputStaging::OutputStaging(fs::path final_dir)
-    : final_(without_trailing_separator(std::move(final_dir))), staging_(with_suffix(final_, ".partial-")) {
-    std::error_code ec;
-    if (final_.has_parent_path()) {
-        fs::create_directories(final_.parent_path(), ec);
-        if (ec) throw_fs("create the output folder", final_.parent_path(), ec);
-    }
-    fs::remove_all(staging_, ec);  // a leftover of a crashed run with the same pid
-    ec.clear();
-    fs::create_directory(staging_, ec);
-    if (ec) throw_fs("create the staging folder", staging_, ec);
-}
-
-OutputStaging::~OutputStaging() {
-    if (committed_) return;
-    std::error_code ec;
-    fs::remove_all(staging_, ec);  // best effort: a destructor must not throw
-}
-
-void OutputStaging::commit() {
-    if (committed_) throw InternalError("outputs: OutputStaging::commit() called twice for '" + final_.string() + "'");
-    std::error_code ec;
-    const fs::path old = with_suffix(final_, ".old-");
-    const bool replacing = fs::exists(fs::symlink_status(final_));
-    if (replacing) {
-        fs::remove_all(old, ec);
-        ec.clear();
-        fs::rename(final_, old, ec);
-        if (ec) throw_fs("move the previous output aside from", final_, ec);
-    }
-    fs::rename(staging_, final_, ec);
-    if (ec) {
-        const auto cause = ec;
-        if (replacing) fs::rename(old, final_, ec);  // put the previous output back
-        throw_fs("move the finished output into", final_, cause);
-    }
-    committed_ = true;
-    if (replacing) fs::remove_all(old, ec);  // the new output is in place; a leftover is harmless
-}
 
 void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels, const OGRSpatialReference& srs,
                         const ParcelAttributes& attributes) {

@@ -1,6 +1,6 @@
 #pragma once
-// Writers for the main job's outputs, and the staging folder that makes them appear only
-// when complete.
+// Writers for the main job's outputs. They write into the staging folder of an OutputFolder
+// (pipeline/atomic_output.hpp), which makes them appear only when complete.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -12,26 +12,6 @@
 #include "pipeline/report.hpp"
 
 namespace weipian {
-
-// Writes into `<final>.partial-<pid>` and renames it to `final` on commit(). A previous
-// `final` is replaced only at commit; without commit() the staging folder is removed, so no
-// folder that looks complete is ever left behind.
-class OutputStaging {
-public:
-    explicit OutputStaging(std::filesystem::path final_dir);
-    ~OutputStaging();
-    OutputStaging(const OutputStaging&) = delete;
-    OutputStaging& operator=(const OutputStaging&) = delete;
-
-    const std::filesystem::path& dir() const { return staging_; }
-    const std::filesystem::path& final_dir() const { return final_; }
-    void commit();
-
-private:
-    std::filesystem::path final_;
-    std::filesystem::path staging_;
-    bool committed_ = false;
-};
 
 // Dates and provenance written with each parcel.
 struct ParcelAttributes {

@@ -1,5 +1,7 @@
 #include "pipeline/run.hpp"
 
+#include <glob.h>
+
 #include <chrono>
 #include <limits>
 #include <optional>
@@ -8,6 +10,7 @@
 #include <gdal_priv.h>
 #include <spdlog/spdlog.h>
 
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/ledger.hpp"
 #include "pipeline/outputs.hpp"
@@ -75,11 +78,10 @@ ChangeMask detect_change(const AlignedEpochs& epochs, const Config& config) {
 
 void write_mask_geotiff(const fs::path& path, const cv::Mat& mask, const AlignedEpochs& epochs) {
     GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
-    const fs::path partial = path.string() + ".partial";
-    if (path.has_parent_path()) fs::create_directories(path.parent_path());
+    AtomicFile file(path, "detect");
     const char* options[] = {"COMPRESS=DEFLATE", "TILED=YES", nullptr};
     {
-        GDALDatasetUniquePtr ds(driver->Create(partial.c_str(), mask.cols, mask.rows, 1, GDT_Byte,
+        GDALDatasetUniquePtr ds(driver->Create(file.path().c_str(), mask.cols, mask.rows, 1, GDT_Byte,
                                                const_cast<char**>(options)));
         if (!ds) throw InputError("detect: cannot create '" + path.string() + "'; check that the folder is writable");
         const bool georeferenced = epochs.srs() != nullptr || epochs.geotransform()[1] != 1.0;
@@ -92,13 +94,51 @@ void write_mask_geotiff(const fs::path& path, const cv::Mat& mask, const Aligned
         band->SetDescription("new construction (1 = yes)");
         if (band->RasterIO(GF_Write, 0, 0, mask.cols, mask.rows, const_cast<std::uint8_t*>(mask.ptr<std::uint8_t>()),
                            mask.cols, mask.rows, GDT_Byte, 0, static_cast<GSpacing>(mask.step)) != CE_None)
-            throw InputError("detect: cannot write '" + path.string() + "'");
+            throw InputError("detect: cannot write '" + path.string() + "'; check free space on its disk");
+        CPLErrorReset();
+        ds.reset();  // closing writes the last tiles
+        if (CPLGetLastErrorType() >= CE_Failure)
+            throw InputError("detect: cannot finish '" + path.string() + "'; check free space on its disk");
     }
-    fs::rename(partial, path);
+    file.commit();
 }
 
-RunSummary run_main_job(const Config& config) {
+namespace {
+
+// The files a tile list names: each glob expanded, a pattern matching nothing kept as given.
+std::vector<fs::path> expand_tiles(const std::vector<std::string>& patterns) {
+    std::vector<fs::path> files;
+    for (const auto& pattern : patterns) {
+        glob_t matches{};
+        if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &matches) == 0)
+            for (std::size_t i = 0; i < matches.gl_pathc; ++i) files.emplace_back(matches.gl_pathv[i]);
+        else
+            files.emplace_back(pattern);
+        ::globfree(&matches);
+    }
+    return files;
+}
+
+}  // namespace
+
+void check_run_paths(const Config& config, const RunOptions& options) {
+    const fs::path out = config.output_dir;
+    for (const auto& tile : expand_tiles(config.before.tiles)) refuse_inside_output(out, tile, "input tile (before)");
+    for (const auto& tile : expand_tiles(config.after.tiles)) refuse_inside_output(out, tile, "input tile (after)");
+    if (!config.source.empty()) refuse_inside_output(out, config.source, "config file");
+    if (!config.aoi.empty()) refuse_inside_output(out, config.aoi, "AOI (aoi)");
+    if (!config.overlay.townships.path.empty())
+        refuse_inside_output(out, config.overlay.townships.path, "township layer (overlay.townships.path)");
+    if (!config.overlay.cultivated.path.empty())
+        refuse_inside_output(out, config.overlay.cultivated.path, "cultivated-land layer (overlay.cultivated.path)");
+    if (config.ledger.configured() && !is_postgres_ledger(config.ledger.path))
+        refuse_inside_output(out, config.ledger.path, "ledger (--ledger / ledger.path)");
+    check_output_folder(out, options.overwrite, "--out (output.dir)");
+}
+
+RunSummary run_main_job(const Config& config, const RunOptions& options) {
     check_method(config);
+    check_run_paths(config, options);
     const auto job_start = Clock::now();
     nlohmann::json timings = nlohmann::json::object();
     auto start = Clock::now();
@@ -143,7 +183,7 @@ RunSummary run_main_job(const Config& config) {
     const TownshipSummary total = total_of(rows);
     double area_m2 = 0;
     for (const auto& p : parcels) area_m2 += p.area_m2;
-    OutputStaging staging(config.output_dir);
+    OutputFolder staging(config.output_dir, options.overwrite, "--out (output.dir)");
     ParcelAttributes attributes{config.before.date, config.after.date};
     attributes.cultivated_assessed = config.overlay.cultivated.configured();
     write_parcels_gpkg(staging.dir() / "parcels.gpkg", parcels, *epochs.srs(), attributes);

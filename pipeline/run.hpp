@@ -37,7 +37,8 @@ inline constexpr double kMaxWholeScenePixels = 1073741824.0;
 ChangeMask detect_change(const AlignedEpochs& epochs, const Config& config);
 
 // Writes `mask` as a Byte GeoTIFF (1 = new construction) on the epochs' grid, under a
-// temporary name renamed when complete. Throws InputError when it cannot be written.
+// temporary name renamed when complete (a previous file at `path` is replaced then). Throws
+// InputError when it cannot be written or `path` is a folder.
 void write_mask_geotiff(const std::filesystem::path& path, const cv::Mat& mask, const AlignedEpochs& epochs);
 
 // What a run produced.
@@ -48,8 +49,21 @@ struct RunSummary {
     nlohmann::json report;  // the content of run.json
 };
 
-// The main job: ingest, detect, clean, polygonize, overlay, emit. Outputs appear in
-// config.output_dir only when all are complete. Throws ConfigError / InputError.
-RunSummary run_main_job(const Config& config);
+// How the main job treats what stands at config.output_dir.
+struct RunOptions {
+    // Replace a previous weipian output (a folder with the .weipian-output marker and nothing
+    // else). Never anything else: a foreign file or folder is refused either way.
+    bool overwrite = false;
+};
+
+// Refuses, before any work, what the main job must not touch: an input (tiles, config, AOI,
+// overlay layers) or the ledger inside the output folder, and an output folder that is not
+// absent, empty or (with options.overwrite) a previous weipian output. Throws InputError.
+void check_run_paths(const Config& config, const RunOptions& options);
+
+// The main job: ingest, detect, clean, polygonize, overlay, emit. check_run_paths first; the
+// outputs appear in config.output_dir only when all are complete, with the marker
+// .weipian-output listing them. Throws ConfigError / InputError.
+RunSummary run_main_job(const Config& config, const RunOptions& options = {});
 
 }  // namespace weipian

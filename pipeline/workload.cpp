@@ -15,6 +15,7 @@
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
 
+#include "pipeline/atomic_output.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/ingest.hpp"
 
@@ -453,13 +454,7 @@ void write_strip(GDALDataset& ds, const fs::path& path, const Strip& strip, cons
 }
 
 void write_json_file(const fs::path& path, const json& value) {
-    const fs::path partial = path.string() + ".partial";
-    {
-        std::ofstream out(partial, std::ios::binary);
-        out << value.dump(2) << "\n";
-        if (!out) throw InputError("workload: cannot write '" + path.string() + "'");
-    }
-    fs::rename(partial, path);
+    write_file_atomically(path, value.dump(2) + "\n", "workload");
 }
 
 }  // namespace
@@ -510,14 +505,15 @@ WorkloadFiles make_workload(const WorkloadSpec& spec, const fs::path& dir) {
     fs::remove(stamp, ec);  // an interrupted generation never leaves a matching stamp behind
     const Layout layout = plan_layout(spec);
     struct Output {
-        fs::path path, partial;
+        fs::path path;
+        std::unique_ptr<AtomicFile> file;
         GDALDatasetUniquePtr ds;
         bool after;
     };
     std::vector<Output> outputs;
     auto open_output = [&](const fs::path& path, bool after, bool deflate) {
-        Output o{path, path.string() + ".partial", nullptr, after};
-        o.ds = create_epoch(o.partial, spec, deflate);
+        Output o{path, std::make_unique<AtomicFile>(path, "workload"), nullptr, after};
+        o.ds = create_epoch(o.file->path(), spec, deflate);
         outputs.push_back(std::move(o));
     };
     open_output(files.before, false, false);
@@ -560,7 +556,7 @@ WorkloadFiles make_workload(const WorkloadSpec& spec, const fs::path& dir) {
         o.ds.reset();  // closing writes the last tiles and the directory (GDAL 3.6 has no Close())
         if (CPLGetLastErrorType() >= CE_Failure)
             throw InputError("workload: cannot finish '" + o.path.string() + "'; check free disk space");
-        fs::rename(o.partial, o.path);
+        o.file->commit();
     }
 
     const auto& truth = layout.truth;

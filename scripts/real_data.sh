@@ -11,10 +11,10 @@ data=../shared/data
 py=/usr/bin/python3
 
 echo "== main job: nanjing-landsat"
-$bin -q run --config configs/nanjing.yaml
+$bin -q run --config configs/nanjing.yaml --overwrite
 cat out/nanjing/summary.txt
 echo "== main job: slovenia-s2 (2015-07-11 -> 2015-09-09, season only)"
-$bin -q run --config configs/slovenia.yaml
+$bin -q run --config configs/slovenia.yaml --overwrite
 $py - <<'PY'
 import json
 r = json.load(open("out/slovenia/run.json"))

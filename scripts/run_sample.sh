@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh
-build/app/weipian run --config configs/sample.yaml
+# --overwrite: a rerun replaces the previous output in out/sample/ (never files weipian did not write)
+build/app/weipian run --config configs/sample.yaml --overwrite
 echo "outputs: $(pwd)/out/sample/ (parcels.gpkg, townships.csv, summary.txt, run.json)"

@@ -1,5 +1,5 @@
 // Township summary and outputs: the county plan's wording (稷政办函〔2023〕18号, section 二)
-// reproduced line for line, rounding, totals, the output files and the staging folder.
+// reproduced line for line, rounding, totals and the output files.
 #include "pipeline/report.hpp"
 
 #include <gdal_priv.h>
@@ -397,70 +397,7 @@ TEST(OutputsTest, WriteJsonIsPrettyPrinted) {
     EXPECT_NE(text.find("\n  \"parcels\": 3"), std::string::npos) << text;
 }
 
-// ---------------------------------------------------------------------------------------------
-// staging folder
-
-TEST(OutputStagingTest, WithoutCommitNothingIsLeftBehind) {
-    TempDir temp;
-    const auto final_dir = temp.path() / "out";
-    fs::path staging;
-    {
-        OutputStaging output(final_dir);
-        staging = output.dir();
-        EXPECT_EQ(staging, temp.path() / ("out.partial-" + std::to_string(::getpid())));
-        EXPECT_TRUE(fs::is_directory(staging));
-        std::ofstream(staging / "summary.txt") << "partial";
-    }
-    EXPECT_FALSE(fs::exists(final_dir));
-    EXPECT_FALSE(fs::exists(staging));
-}
-
-TEST(OutputStagingTest, CommitMovesTheFilesIntoTheFinalFolder) {
-    TempDir temp;
-    const auto final_dir = temp.path() / "county" / "2023Q1";  // parent folders are created
-    fs::path staging;
-    {
-        OutputStaging output(final_dir);
-        staging = output.dir();
-        write_json(output.dir() / "run.json", nlohmann::json{{"ok", true}});
-        write_townships_csv(output.dir() / "townships.csv", {});
-        output.commit();
-        EXPECT_EQ(output.final_dir(), final_dir);
-    }
-    EXPECT_TRUE(fs::is_regular_file(final_dir / "run.json"));
-    EXPECT_TRUE(fs::is_regular_file(final_dir / "townships.csv"));
-    EXPECT_FALSE(fs::exists(staging));
-    EXPECT_EQ(read_all(final_dir / "townships.csv"),
-              "\xEF\xBB\xBFrank,township,code,cases,area_mu,cultivated_cases,cultivated_mu\n,合计,,0,0.00,0,0.00\n");
-}
-
-TEST(OutputStagingTest, CommitReplacesAPreviousFinalFolder) {
-    TempDir temp;
-    const auto final_dir = temp.path() / "out";
-    fs::create_directories(final_dir);
-    std::ofstream(final_dir / "stale.txt") << "previous run";
-    {
-        OutputStaging output(final_dir / "");  // a trailing separator names the same folder
-        EXPECT_EQ(output.dir(), temp.path() / ("out.partial-" + std::to_string(::getpid())));
-        EXPECT_TRUE(fs::exists(final_dir / "stale.txt"));  // untouched until commit
-        std::ofstream(output.dir() / "summary.txt") << "new run";
-        output.commit();
-    }
-    EXPECT_FALSE(fs::exists(final_dir / "stale.txt"));
-    EXPECT_EQ(read_all(final_dir / "summary.txt"), "new run");
-    std::vector<std::string> entries;
-    for (const auto& entry : fs::directory_iterator(temp.path())) entries.push_back(entry.path().filename().string());
-    EXPECT_EQ(entries, std::vector<std::string>{"out"});  // no .partial- or .old- folder left
-}
-
-TEST(OutputStagingTest, PreviousFinalFolderSurvivesAnUncommittedRun) {
-    TempDir temp;
-    const auto final_dir = temp.path() / "out";
-    fs::create_directories(final_dir);
-    std::ofstream(final_dir / "summary.txt") << "previous run";
-    { OutputStaging output(final_dir); }
-    EXPECT_EQ(read_all(final_dir / "summary.txt"), "previous run");
-}
+// The staging folder (OutputFolder) is tested in tests/pipeline/atomic_output_test.cpp.
 
 }  // namespace
 }  // namespace weipian

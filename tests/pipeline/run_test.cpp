@@ -304,8 +304,9 @@ TEST_F(RunTest, ReplacesAPreviousOutputOnlyWhenComplete) {
     ASSERT_EQ(run().exit_code, 0);
     const std::string first = read_text(dir / "out" / "townships.csv");
     fs::remove(dir / "before.tif");
-    const auto r = run();
+    const auto r = run("--overwrite");
     EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("before.tif"), std::string::npos) << r.err;
     EXPECT_EQ(read_text(dir / "out" / "townships.csv"), first);  // the earlier run's outputs stay whole
 }
 

@@ -145,7 +145,7 @@ TEST_F(SampleRun, OutputsDoNotDependOnBlockSizeOrThreads) {
 TEST_F(SampleRun, FeedsTheLedgerOnceAndARerunChangesNothing) {
     const fs::path ledger = dir / "ledger.gpkg";
     const std::string args = "-q run --config '" + (kSource / "configs" / "sample.yaml").string() + "' --out '" +
-                             (dir / "out").string() + "' --ledger '" + ledger.string() + "'";
+                             (dir / "out").string() + "' --overwrite --ledger '" + ledger.string() + "'";
     const auto first = test::run_cli(args, dir.path());
     ASSERT_EQ(first.exit_code, 0) << first.err;
     EXPECT_NE(first.out.find("ledger: 14 new cases, 0 updated, 0 flagged"), std::string::npos) << first.out;
