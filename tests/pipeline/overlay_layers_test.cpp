@@ -230,6 +230,30 @@ TEST_F(OverlayLayers, BowTieTownshipIsRepairedWithAWarningNamingTheFeature) {
         << log.text();
 }
 
+TEST_F(OverlayLayers, RingThatLoopsOverItselfKeepsTheLandItEnclosesTwice) {
+    // The outline runs round the square, then round it again inside (a digitising slip): the
+    // middle is enclosed twice. A parity repair would make it a hole and its parcels unassigned.
+    const fs::path path = dir_ / "xzq.gpkg";
+    write_layer(path, "GPKG", {"XZMC", "XZQDM"},
+                {{"POLYGON ((500000 3940000,501000 3940000,501000 3941000,500000 3941000,500000 3940100,500900 3940100,"
+                  "500900 3940900,500100 3940900,500100 3940000,500000 3940000))",
+                  {kJifeng, "140824100"}}});
+    OverlayConfig config;
+    config.townships.path = path.string();
+    std::vector<Parcel> patches;
+    patches.push_back(patch(1, rect(500480, 3940480, 500520, 3940520)));  // the middle
+    patches.push_back(patch(2, rect(500020, 3940500, 500060, 3940540)));  // between the two rounds
+    test::LogCapture log;
+    const auto parcels = run(config, std::move(patches));
+    ASSERT_EQ(parcels.size(), 2u);
+    EXPECT_EQ(parcels[0].township_name, kJifeng);
+    EXPECT_EQ(parcels[1].township_name, kJifeng);
+    EXPECT_NE(log.text().find("feature 1 (XZMC '稷峰镇') is not a valid polygon (its outline crosses itself); "
+                              "repaired with GEOS MakeValid to 990000 m²"),
+              std::string::npos)
+        << log.text();
+}
+
 TEST_F(OverlayLayers, ManyUnassignedParcelsAreWarnedAbout) {
     const fs::path path = dir_ / "xzq.gpkg";
     write_layer(path, "GPKG", {"XZMC", "XZQDM"}, {{rect(500000, 3940000, 501000, 3941000), {kJifeng, "140824100"}}});
