@@ -80,6 +80,25 @@ TEST_P(LedgerImportXlsx, OneSheetTypedAllAsTextIsRead) {
     EXPECT_EQ(find(all, "140824-2023-0003")->status, CaseStatus::Legal);
 }
 
+TEST_P(LedgerImportXlsx, DateCellsAndNumberCellsStillReadAsText) {
+    // Cells typed by Excel (a date-formatted date, a number) next to text: all read as text.
+    const fs::path book = dir_ / "typed.xlsx";
+    lxw_workbook* workbook = workbook_new(book.c_str());
+    lxw_format* date_format = workbook_add_format(workbook);
+    format_set_num_format(date_format, "yyyy-mm-dd");
+    lxw_worksheet* sheet = workbook_add_worksheet(workbook, "核查");
+    write_text_rows(sheet, {{"图斑编号", "核查结果", "日期", "序号"}, {"140824-2023-0001", "违法"}});
+    lxw_datetime date = {2023, 7, 1, 0, 0, 0};
+    ASSERT_EQ(worksheet_write_datetime(sheet, 1, 2, &date, date_format), LXW_NO_ERROR);
+    ASSERT_EQ(worksheet_write_number(sheet, 1, 3, 1, nullptr), LXW_NO_ERROR);
+    ASSERT_EQ(workbook_close(workbook), LXW_NO_ERROR);
+    const auto rows = read_import_file(book);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(parse_ledger_date(rows[0].date), std::optional<std::string>("2023-07-01")) << rows[0].date;
+    EXPECT_EQ(import(rows).applied, 1u);
+    EXPECT_EQ(case_of("140824-2023-0001").status, CaseStatus::Illegal);
+}
+
 TEST_P(LedgerImportXlsx, HiddenDraftSheetIsSkippedWithAWarningNamingIt) {
     const fs::path book = dir_ / "with-draft.xlsx";
     lxw_workbook* workbook = workbook_new(book.c_str());
