@@ -286,12 +286,18 @@ const std::vector<Setting>& settings() {
                                  [](Config& c) -> std::string& { return c.overlay.townships.name_field; }));
         v.push_back(text_setting("overlay.townships.code_field", "field with the township code",
                                  [](Config& c) -> std::string& { return c.overlay.townships.code_field; }));
+        v.push_back(text_setting("overlay.townships.encoding", "text encoding of the fields; auto = UTF-8, else GBK with a warning",
+                                 [](Config& c) -> std::string& { return c.overlay.townships.encoding; }, false,
+                                 {"auto", "UTF-8", "GBK"}));
         v.push_back(text_setting("overlay.cultivated.path", "land-use polygons (三调 DLTB) (optional)",
                                  [](Config& c) -> std::string& { return c.overlay.cultivated.path; }, true));
         v.push_back(text_setting("overlay.cultivated.layer", "layer name; empty = first layer",
                                  [](Config& c) -> std::string& { return c.overlay.cultivated.layer; }));
         v.push_back(text_setting("overlay.cultivated.class_field", "field with the land-use class",
                                  [](Config& c) -> std::string& { return c.overlay.cultivated.class_field; }));
+        v.push_back(text_setting("overlay.cultivated.encoding", "text encoding of the fields; auto = UTF-8, else GBK with a warning",
+                                 [](Config& c) -> std::string& { return c.overlay.cultivated.encoding; }, false,
+                                 {"auto", "UTF-8", "GBK"}));
         v.push_back(list_setting("overlay.cultivated.classes", "class values that are cultivated land",
                                  [](Config& c) -> std::vector<std::string>& { return c.overlay.cultivated.classes; }));
         v.push_back(int_setting("processing.block_size", 16, 65536, "rows per strip (fewer for scenes so wide that a strip would pass 2 Mpx)",

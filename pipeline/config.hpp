@@ -59,6 +59,9 @@ struct CleanConfig {
 struct VectorLayerConfig {
     std::string path;   // empty = not configured
     std::string layer;  // empty = the first layer
+    // Text encoding of the attribute fields: "auto" (UTF-8, or GBK with a warning when a value
+    // is not valid UTF-8), "UTF-8" or "GBK" (CP936). For a Shapefile it overrides the .cpg.
+    std::string encoding = "auto";
     bool configured() const { return !path.empty(); }
 };
 

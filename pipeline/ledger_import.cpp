@@ -1,13 +1,19 @@
 // `weipian ledger import`: verification sheets (CSV, XLSX) into the ledger.
 #include <algorithm>
 #include <cctype>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
+#include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_minixml.h>
 #include <cpl_string.h>
 #include <gdal_priv.h>
+#include <gdal_version.h>
 #include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
 
@@ -167,25 +173,94 @@ std::vector<ImportRow> read_csv(const fs::path& path) {
     return rows;
 }
 
+// The local name of an XML element ("x:sheet" -> "sheet"): some writers prefix the
+// spreadsheetml namespace.
+std::string local_name(const char* name) {
+    const std::string text = name ? name : "";
+    const auto colon = text.find(':');
+    return colon == std::string::npos ? text : text.substr(colon + 1);
+}
+
+// Names of the sheets that xl/workbook.xml marks state="hidden" or "veryHidden" (read through
+// GDAL's /vsizip/). Empty when the workbook part cannot be read: the XLSX driver then reports.
+std::set<std::string> hidden_sheets(const fs::path& path) {
+    const std::string part = "/vsizip/" + path.string() + "/xl/workbook.xml";
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLXMLNode* root = CPLParseXMLFile(part.c_str());
+    CPLPopErrorHandler();
+    std::set<std::string> hidden;
+    if (!root) return hidden;
+    for (CPLXMLNode* top = root; top; top = top->psNext) {
+        if (top->eType != CXT_Element || local_name(top->pszValue) != "workbook") continue;
+        for (CPLXMLNode* sheets = top->psChild; sheets; sheets = sheets->psNext) {
+            if (sheets->eType != CXT_Element || local_name(sheets->pszValue) != "sheets") continue;
+            for (CPLXMLNode* sheet = sheets->psChild; sheet; sheet = sheet->psNext) {
+                if (sheet->eType != CXT_Element || local_name(sheet->pszValue) != "sheet") continue;
+                const std::string state = CPLGetXMLValue(sheet, "state", "visible");
+                if (state == "hidden" || state == "veryHidden") hidden.insert(CPLGetXMLValue(sheet, "name", ""));
+            }
+        }
+    }
+    CPLDestroyXMLNode(root);
+    return hidden;
+}
+
+bool has_case_id(const std::vector<std::optional<Column>>& columns) {
+    return std::find(columns.begin(), columns.end(), Column::CaseId) != columns.end();
+}
+
 std::vector<ImportRow> read_xlsx(const fs::path& path) {
     ensure_gdal_registered();
+    // The first row is the header and every cell is read as text (ids such as 0101 keep their
+    // zeros). GDAL ≥ 3.8 takes these as open options; older GDAL (Debian 12 has 3.6) only reads
+    // the OGR_XLSX_* configuration options, and reads a sheet's header lazily, so they stay set
+    // (for this thread) until the sheets have been read.
+    CPLConfigOptionSetter headers("OGR_XLSX_HEADERS", "FORCE", false);
+    CPLConfigOptionSetter types("OGR_XLSX_FIELD_TYPES", "STRING", false);
     const char* drivers[] = {"XLSX", nullptr};
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 8, 0)
     const char* options[] = {"HEADERS=FORCE", "FIELD_TYPES=STRING", nullptr};
+#else
+    const char* options[] = {nullptr};
+#endif
     CPLErrorReset();
     GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, drivers, options, nullptr));
     if (!ds)
         throw InputError("import: cannot read '" + path.string() + "' as an XLSX workbook (" +
                          last_gdal_error() + "); save it as .xlsx or .csv");
+    const auto hidden = hidden_sheets(path);
     std::vector<ImportRow> rows;
     bool any_sheet = false;
     for (OGRLayer* sheet : ds->GetLayers()) {
+        if (hidden.contains(sheet->GetName())) {
+            // A hidden sheet is usually a draft or a lookup table; importing it would apply
+            // rows nobody sees in Excel.
+            spdlog::warn("import: '{}': sheet '{}' is hidden and is not imported; unhide it in Excel "
+                         "(right-click a sheet tab > Unhide) to import its rows",
+                         path.string(), sheet->GetName());
+            continue;
+        }
         OGRFeatureDefn* definition = sheet->GetLayerDefn();
         std::vector<std::optional<Column>> columns;
         for (int i = 0; i < definition->GetFieldCount(); ++i) columns.push_back(column_of(definition->GetFieldDefn(i)->GetNameRef()));
-        if (std::find(columns.begin(), columns.end(), Column::CaseId) == columns.end()) continue;  // e.g. 汇总
-        any_sheet = true;
         sheet->ResetReading();
-        for (OGRFeatureUniquePtr f(sheet->GetNextFeature()); f; f.reset(sheet->GetNextFeature())) {
+        OGRFeatureUniquePtr first(sheet->GetNextFeature());
+        bool header_in_first_row = false;
+        if (!has_case_id(columns) && first) {
+            // A GDAL that took the header row as data (fields Field1, Field2, …): the first
+            // feature holds the headers.
+            std::vector<std::optional<Column>> from_row;
+            for (int i = 0; i < definition->GetFieldCount(); ++i)
+                from_row.push_back(first->IsFieldSetAndNotNull(i) ? column_of(first->GetFieldAsString(i)) : std::nullopt);
+            if (has_case_id(from_row)) {
+                columns = std::move(from_row);
+                header_in_first_row = true;
+            }
+        }
+        if (!has_case_id(columns)) continue;  // e.g. 汇总
+        any_sheet = true;
+        if (header_in_first_row) first.reset(sheet->GetNextFeature());
+        for (OGRFeatureUniquePtr f = std::move(first); f; f.reset(sheet->GetNextFeature())) {
             ImportRow row;
             // The XLSX driver numbers features by spreadsheet row (the header is row 1).
             row.where = std::string("sheet ") + sheet->GetName() + " line " + std::to_string(f->GetFID());
@@ -196,7 +271,7 @@ std::vector<ImportRow> read_xlsx(const fs::path& path) {
         }
     }
     if (!any_sheet)
-        throw InputError("import: no sheet of '" + path.string() +
+        throw InputError("import: no " + std::string(hidden.empty() ? "" : "visible ") + "sheet of '" + path.string() +
                          "' has a case-id column in its first row; name one 图斑编号 (or JCBH, case_id)");
     return rows;
 }
@@ -205,6 +280,15 @@ std::string lower_extension(const fs::path& path) {
     std::string ext = path.extension().string();
     for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     return ext;
+}
+
+// Crash-safety tests: WEIPIAN_TEST_KILL_AT=import:<n> makes the process SIGKILL itself right
+// after the n-th write inside the import's transaction (import:0 = just after it began), and
+// import:commit just after the commit, so a test can kill it at an exact point without timing.
+// Does nothing when unset or naming another point.
+void kill_point_for_tests(const std::string& point) {
+    const char* value = std::getenv("WEIPIAN_TEST_KILL_AT");
+    if (value && *value && ("import:" + point) == value) ::raise(SIGKILL);
 }
 
 // No status given or recognised (never stored).
@@ -249,6 +333,7 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
 
     auto store = LedgerStore::open(ledger, LedgerStore::Mode::Update);
     auto transaction = store->begin();
+    kill_point_for_tests("0");
     std::vector<LedgerCase> cases = store->load_cases();
     std::map<std::string, std::size_t> by_id;
     for (std::size_t i = 0; i < cases.size(); ++i) by_id[cases[i].case_id] = i;
@@ -380,6 +465,7 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
     std::size_t writes = 0;
     const auto wrote = [&] {
         if (++writes == planned / 2 + 1) pause_in_transaction_for_tests("import");
+        kill_point_for_tests(std::to_string(writes));
     };
     for (std::size_t i = 0; i < cases.size(); ++i)
         if (touched[i]) {
@@ -391,6 +477,7 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
         wrote();
     }
     transaction.commit();
+    kill_point_for_tests("commit");
     spdlog::debug("ledger import: {} rows, {} applied", summary.rows, summary.applied);
     return summary;
 }

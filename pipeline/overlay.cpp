@@ -1,6 +1,8 @@
 #include "pipeline/overlay.hpp"
 
+#include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal_priv.h>
 #include <ogr_api.h>
@@ -9,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -28,6 +31,11 @@ namespace {
 // shared township boundary; they are dropped. 1 cm² is far below the 0.01 亩 (6.67 m²) that
 // the report prints.
 constexpr double kSliverAreaM2 = 1e-4;
+
+// A township layer leaving at least this share of the parcels (by count or by area) outside
+// every township is warned about: a county's township layer covers the county, so more than a
+// few edge parcels outside it means a layer that does not cover the imagery or a broken polygon.
+constexpr double kUnassignedWarningShare = 0.10;
 
 struct TransformDeleter {
     void operator()(OGRCoordinateTransformation* ct) const { OGRCoordinateTransformation::DestroyCT(ct); }
@@ -99,14 +107,28 @@ OGRGeometryUniquePtr polygonal_part(OGRGeometryUniquePtr geometry) {
 }
 
 // Linear, 2D, valid (Multi)Polygon, or null when the input has no area. Layers from desktop
-// GIS often hold self-intersecting rings that GEOS would refuse to intersect.
-OGRGeometryUniquePtr clean_polygonal(OGRGeometryUniquePtr geometry) {
+// GIS often hold self-intersecting rings (a bow-tie, a ring that loops over itself) that GEOS
+// would refuse to intersect; they are repaired with GEOS MakeValid, "structure" method (GEOS ≥
+// 3.10: the land enclosed by a ring is kept once, where the "linework" method would turn land a
+// loop encloses twice into a hole), the linework method when that is unavailable. `repaired`,
+// when given, tells whether a repair was needed.
+OGRGeometryUniquePtr clean_polygonal(OGRGeometryUniquePtr geometry, bool* repaired = nullptr) {
+    if (repaired) *repaired = false;
     if (!geometry || geometry->IsEmpty()) return nullptr;
     OGRGeometryUniquePtr linear(OGRGeometryFactory::forceTo(geometry.release(), wkbMultiPolygon));
     if (!linear || linear->IsEmpty()) return nullptr;
     linear->flattenTo2D();
-    if (!linear->IsValid()) {
-        OGRGeometryUniquePtr valid(linear->MakeValid());
+    CPLErrorReset();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    const bool valid_already = linear->IsValid();
+    CPLPopErrorHandler();
+    if (!valid_already) {
+        if (repaired) *repaired = true;
+        const char* structure[] = {"METHOD=STRUCTURE", nullptr};
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        OGRGeometryUniquePtr valid(linear->MakeValid(structure));
+        if (!valid) valid.reset(linear->MakeValid());
+        CPLPopErrorHandler();
         if (!valid) return nullptr;
         linear = polygonal_part(std::move(valid));
     }
@@ -252,6 +274,59 @@ struct OpenedLayer {
     GDALDatasetUniquePtr dataset;
     OGRLayer* layer = nullptr;
     std::string label;  // "townships layer 'x.gpkg'" or "townships layer 'name' in 'x.gpkg'"
+    bool shapefile = false;
+    std::string cpg;  // for a Shapefile: the .cpg that would declare its encoding
+};
+
+bool is_utf8(const std::string& text) { return CPLIsUTF8(text.c_str(), static_cast<int>(text.size())) != 0; }
+
+// `text` (GBK / CP936 bytes) as UTF-8; bytes that are not GBK either are dropped.
+std::string gbk_to_utf8(const std::string& text) {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    char* recoded = CPLRecode(text.c_str(), "CP936", CPL_ENC_UTF8);
+    CPLPopErrorHandler();
+    std::string out = recoded ? recoded : "";
+    CPLFree(recoded);
+    return out;
+}
+
+// The text fields of one layer as UTF-8, following overlay.<role>.encoding:
+// - "auto": UTF-8 as read; a value that is not valid UTF-8 is decoded as GBK (CP936, what
+//   Chinese desktop GIS writes into a .dbf without .cpg) and the first such value is warned about;
+// - "GBK": a Shapefile is opened with GDAL's ENCODING=CP936 (the .cpg is overridden); in other
+//   formats a value that is not valid UTF-8 is decoded as GBK without a warning;
+// - "UTF-8": a Shapefile is read without recoding; a value that is not valid UTF-8 is an error.
+class FieldText {
+public:
+    FieldText(const OpenedLayer& opened, const VectorLayerConfig& config, std::string key)
+        : label_(opened.label), cpg_(opened.cpg), encoding_(config.encoding), key_(std::move(key)) {}
+
+    std::string operator()(OGRFeature& feature, int field) {
+        std::string text = feature.GetFieldAsString(field);
+        if (is_utf8(text)) return text;
+        const char* field_name = feature.GetFieldDefnRef(field)->GetNameRef();
+        if (encoding_ == "UTF-8") {
+            throw InputError("overlay: " + label_ + " feature " + std::to_string(feature.GetFID()) + " field " +
+                             field_name + " holds text that is not valid UTF-8 although " + key_ +
+                             ".encoding is UTF-8; set " + key_ + ".encoding: GBK (or auto) if the file is in GBK");
+        }
+        std::string decoded = gbk_to_utf8(text);
+        if (encoding_ == "auto" && !warned_) {
+            warned_ = true;
+            const std::string fix = cpg_.empty() ? "set " + key_ + ".encoding: GBK (or save the file as UTF-8)"
+                                                 : "add a file '" + cpg_ + "' containing GBK next to the .shp, or set " +
+                                                       key_ + ".encoding: GBK";
+            spdlog::warn(
+                "overlay: {} has text that is not valid UTF-8 (feature {}, field {}); read it as GBK (CP936), "
+                "giving '{}'. If the names are right, {}; if not, set {}.encoding to the file's encoding",
+                label_, feature.GetFID(), field_name, decoded, fix, key_);
+        }
+        return decoded;
+    }
+
+private:
+    std::string label_, cpg_, encoding_, key_;
+    bool warned_ = false;
 };
 
 std::vector<std::string> field_names(OGRLayer& layer) {
@@ -277,6 +352,20 @@ OpenedLayer open_layer(const VectorLayerConfig& config, const std::string& role,
                          last_gdal_message() + "); give a GeoPackage, Shapefile or other OGR vector file in " + key +
                          ".path");
     }
+    const bool shapefile = dataset->GetDriver() && EQUAL(dataset->GetDriver()->GetDescription(), "ESRI Shapefile");
+    if (shapefile && config.encoding != "auto") {
+        // GDAL's Shapefile ENCODING open option: the DBF's code page, overriding .cpg and LDID;
+        // empty = no recoding (the bytes are taken as UTF-8).
+        const std::string option = std::string("ENCODING=") + (config.encoding == "GBK" ? "CP936" : "");
+        const char* options[] = {option.c_str(), nullptr};
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        dataset.reset(GDALDataset::Open(config.path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, options, nullptr));
+        CPLPopErrorHandler();
+        if (!dataset) {
+            throw InputError("overlay: cannot open " + role + " file '" + config.path + "' with encoding " +
+                             config.encoding + " (" + last_gdal_message() + "); check " + key + ".encoding");
+        }
+    }
     std::vector<std::string> layers;
     for (int i = 0; i < dataset->GetLayerCount(); ++i) layers.emplace_back(dataset->GetLayer(i)->GetName());
     if (layers.empty()) {
@@ -298,6 +387,13 @@ OpenedLayer open_layer(const VectorLayerConfig& config, const std::string& role,
             spdlog::warn("overlay: {} file '{}' has {} layers ({}); using the first, '{}'; set {}.layer to choose",
                          role, config.path, layers.size(), join(layers), layers.front(), key);
         }
+    }
+    opened.shapefile = shapefile;
+    if (shapefile) {
+        VSIStatBufL path_stat;
+        const bool folder = VSIStatL(config.path.c_str(), &path_stat) == 0 && VSI_ISDIR(path_stat.st_mode);
+        opened.cpg = folder ? CPLFormFilename(config.path.c_str(), opened.layer->GetName(), "cpg")
+                            : CPLResetExtension(config.path.c_str(), "cpg");
     }
     opened.dataset = std::move(dataset);
     return opened;
@@ -341,7 +437,9 @@ TransformPtr layer_to_area(OGRLayer& layer, const std::string& label, const OGRS
 
 // Reads a feature's geometry into the area CRS as a clean (Multi)Polygon; null to skip it.
 OGRGeometryUniquePtr read_geometry(OGRFeature& feature, OGRCoordinateTransformation* transform,
-                                   const OGRSpatialReference& area_srs, const std::string& label) {
+                                   const OGRSpatialReference& area_srs, const std::string& label,
+                                   bool* repaired = nullptr) {
+    if (repaired) *repaired = false;
     OGRGeometryUniquePtr geometry(feature.StealGeometry());
     if (!geometry || geometry->IsEmpty()) return nullptr;
     if (transform) {
@@ -352,7 +450,7 @@ OGRGeometryUniquePtr read_geometry(OGRFeature& feature, OGRCoordinateTransformat
                              "); its coordinates do not fit the CRS the layer declares: check the layer's CRS");
         }
     }
-    return clean_polygonal(std::move(geometry));
+    return clean_polygonal(std::move(geometry), repaired);
 }
 
 // Splits `count` into integer shares proportional to `weights` (largest remainder), so the
@@ -457,18 +555,30 @@ void OverlayStage::Impl::load_townships() {
                                : require_field(layer, config.code_field, opened.label, "overlay.townships.code_field");
     auto transform = layer_to_area(layer, opened.label, *area_srs);
 
+    FieldText text(opened, config, "overlay.townships");
     std::map<TownshipKey, std::size_t> key_index;
     std::vector<TownshipPolygon> loaded;
     std::int64_t skipped = 0;
+    std::vector<std::string> unnamed;  // FIDs of features with an empty name
     layer.ResetReading();
     for (auto& feature : layer) {
-        auto geometry = read_geometry(*feature, transform.get(), *area_srs, opened.label);
+        bool repaired = false;
+        auto geometry = read_geometry(*feature, transform.get(), *area_srs, opened.label, &repaired);
+        TownshipKey key{code_index >= 0 ? trim(text(*feature, code_index)) : std::string(),
+                        trim(text(*feature, name_index))};
+        if (repaired) {
+            // A bow-tie or a ring crossing itself: GEOS would refuse it, and parcels in it would
+            // silently end up unassigned; the repaired outline may still differ from the drawn intent.
+            spdlog::warn(
+                "overlay: {} feature {} ({} '{}') is not a valid polygon (its outline crosses itself); repaired "
+                "with GEOS MakeValid to {:.0f} m²; check and fix that outline in the file",
+                opened.label, feature->GetFID(), config.name_field, key.name, geometry ? area_of(*geometry) : 0.0);
+        }
         if (!geometry) {
             ++skipped;
             continue;
         }
-        TownshipKey key{code_index >= 0 ? trim(feature->GetFieldAsString(code_index)) : std::string(),
-                        trim(feature->GetFieldAsString(name_index))};
+        if (key.name.empty() && unnamed.size() < 20) unnamed.push_back(std::to_string(feature->GetFID()));
         auto [it, inserted] = key_index.try_emplace(key, keys.size());
         if (inserted) keys.push_back(key);
         TownshipPolygon township;
@@ -482,6 +592,11 @@ void OverlayStage::Impl::load_townships() {
     }
     if (skipped > 0)
         spdlog::warn("overlay: {} has {} features without an area; they are ignored", opened.label, skipped);
+    if (!unnamed.empty()) {
+        spdlog::warn("overlay: {} has features with an empty {} (FID {}); parcels in them get no township name; "
+                     "fill in the names or set overlay.townships.name_field",
+                     opened.label, config.name_field, join(unnamed));
+    }
     if (loaded.empty()) {
         throw InputError("overlay: " + opened.label +
                          " has no polygon features; check overlay.townships.path and .layer");
@@ -503,15 +618,20 @@ void OverlayStage::Impl::load_cultivated() {
     for (const auto& c : config.classes) classes.insert(trim(c));
     auto transform = layer_to_area(layer, opened.label, *area_srs);
 
+    FieldText text(opened, config, "overlay.cultivated");
     std::set<std::string> other_values;  // for the message when nothing matches
+    std::vector<std::string> repaired_fids;
+    std::size_t repaired_count = 0;
     layer.ResetReading();
     for (auto& feature : layer) {
-        std::string value = trim(feature->GetFieldAsString(class_index));
+        std::string value = trim(text(*feature, class_index));
         if (!classes.contains(value)) {
             if (other_values.size() < 10) other_values.insert(std::move(value));
             continue;
         }
-        auto geometry = read_geometry(*feature, transform.get(), *area_srs, opened.label);
+        bool repaired = false;
+        auto geometry = read_geometry(*feature, transform.get(), *area_srs, opened.label, &repaired);
+        if (repaired && ++repaired_count <= 10) repaired_fids.push_back(std::to_string(feature->GetFID()));
         if (!geometry) continue;
         cultivated_envelopes.push_back(envelope_of(*geometry));
         cultivated.push_back(std::move(geometry));
@@ -522,6 +642,11 @@ void OverlayStage::Impl::load_cultivated() {
             "show 0 cultivated area (set overlay.cultivated.classes)",
             opened.label, config.class_field, join(std::vector<std::string>(classes.begin(), classes.end())),
             join(std::vector<std::string>(other_values.begin(), other_values.end())));
+    }
+    if (repaired_count > 0) {
+        spdlog::warn("overlay: {} has {} cultivated features that are not valid polygons (FID {}{}); repaired with "
+                     "GEOS MakeValid; check those outlines in the file",
+                     opened.label, repaired_count, join(repaired_fids), repaired_count > repaired_fids.size() ? ", …" : "");
     }
     cultivated_index.build(cultivated_envelopes);
     spdlog::info("overlay: {} cultivated polygons from {}", cultivated.size(), opened.label);
@@ -698,6 +823,23 @@ std::vector<Parcel> OverlayStage::run(std::vector<Parcel> patches) {
             "overlay: no parcel falls inside any township of '{}'; check that the layer covers the imagery "
             "and declares the CRS its coordinates are in",
             d.options.townships.path);
+    } else if (!d.townships.empty() && !parcels.empty()) {
+        double total_m2 = 0, unassigned_m2 = 0;
+        for (const auto& parcel : parcels) {
+            total_m2 += parcel.area_m2;
+            if (parcel.township_name == kUnassignedTownship && parcel.township_code.empty())
+                unassigned_m2 += parcel.area_m2;
+        }
+        const auto unassigned = static_cast<std::int64_t>(parcels.size()) - assigned;
+        const double count_share = static_cast<double>(unassigned) / static_cast<double>(parcels.size());
+        const double area_share = total_m2 > 0 ? unassigned_m2 / total_m2 : 0.0;
+        if (count_share >= kUnassignedWarningShare || area_share >= kUnassignedWarningShare) {
+            spdlog::warn(
+                "overlay: {} of {} parcels ({:.0f} % of the parcel area) fall outside every township of '{}' and "
+                "are listed as '{}'; check that the layer covers the whole imagery and that its polygons are "
+                "complete (see any warning about repaired outlines above)",
+                unassigned, parcels.size(), 100.0 * area_share, d.options.townships.path, kUnassignedTownship);
+        }
     }
     return parcels;
 }

@@ -334,7 +334,8 @@ TEST_P(LedgerFeed, RunsNeverChangeVerifiedFigures) {
     ASSERT_EQ(import({row("140824-2023-0001", "违法", "", "2023-09-25")}).applied, 1u);
     const auto summary = feed(one(rectangle_parcel(0, 0, 30, 30, "稷峰镇", "140824100")), "2023-10-18", "run-B");
     EXPECT_EQ(summary.updated_cases, 1);
-    const LedgerCase* c = find(cases(), "140824-2023-0001");
+    const auto all = cases();
+    const LedgerCase* c = find(all, "140824-2023-0001");
     EXPECT_DOUBLE_EQ(c->area_m2, 400.0);
     EXPECT_EQ(c->last_seen_run, "run-B");
     EXPECT_EQ(c->status, CaseStatus::Illegal);
@@ -349,7 +350,7 @@ TEST_P(LedgerFeed, RectifiedCaseStillBuiltOnALaterEpochIsFlagged) {
     // Imagery from before the rectification proves nothing.
     auto summary = feed(one(rectangle_parcel(0, 0, 20, 20, "稷峰镇", "140824100")), "2023-07-20", "run-B");
     EXPECT_EQ(summary.flagged_cases, 0);
-    EXPECT_TRUE(find(cases(), "140824-2023-0001")->flag.empty());
+    EXPECT_TRUE(case_of("140824-2023-0001").flag.empty());
     // A later epoch that still shows construction on 0001 (0003 is clean).
     summary = feed(one(rectangle_parcel(2, 2, 18, 18, "稷峰镇", "140824100")), "2023-10-01", "run-C");
     EXPECT_EQ(summary.flagged_cases, 1);
@@ -374,7 +375,7 @@ TEST_P(LedgerFeed, RectifiedCaseStillBuiltOnALaterEpochIsFlagged) {
               std::string::npos);
     // Reworking answers the flag.
     ASSERT_EQ(import({row("140824-2023-0001", "", "整改中", "2023-10-05")}).applied, 1u);
-    EXPECT_TRUE(find(cases(), "140824-2023-0001")->flag.empty());
+    EXPECT_TRUE(case_of("140824-2023-0001").flag.empty());
 }
 
 TEST_P(LedgerFeed, IouRuleIsStricterThanOverlapRatio) {
@@ -585,7 +586,7 @@ TEST_P(LedgerImport, XlsxSheetsWithEnglishHeadersAndExcelDates) {
     const auto entries = history();
     EXPECT_EQ(entries[3].at, "2023-09-30");
     EXPECT_EQ(entries[4].at, "2023-10-01");
-    EXPECT_EQ(find(cases(), "140824-2023-0002")->status, CaseStatus::FalseAlarm);
+    EXPECT_EQ(case_of("140824-2023-0002").status, CaseStatus::FalseAlarm);
 }
 
 TEST_P(LedgerImport, GbkCsvAsExcelSavesIt) {
@@ -596,7 +597,7 @@ TEST_P(LedgerImport, GbkCsvAsExcelSavesIt) {
     ASSERT_NE(bytes, utf8);
     test::write_text(dir_ / "gbk.csv", bytes);
     EXPECT_EQ(import(read_import_file(dir_ / "gbk.csv")).applied, 1u);
-    EXPECT_EQ(find(cases(), "140824-2023-0003")->status, CaseStatus::Illegal);
+    EXPECT_EQ(case_of("140824-2023-0003").status, CaseStatus::Illegal);
 }
 
 TEST_P(LedgerImport, FilesWithoutACaseIdColumnAreRefused) {

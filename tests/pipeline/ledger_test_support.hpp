@@ -154,6 +154,16 @@ protected:
             if (c.case_id == id) return &c;
         return nullptr;
     }
+    // The pointer would outlive a temporary vector (heap-use-after-free): keep the cases in a
+    // variable, or take a copy with case_of().
+    static const LedgerCase* find(std::vector<LedgerCase>&& all, const std::string& id) = delete;
+    // A copy of the case `id` as stored now (an empty case, and a test failure, when there is none).
+    LedgerCase case_of(const std::string& id) {
+        const auto all = cases();
+        if (const LedgerCase* c = find(all, id)) return *c;
+        ADD_FAILURE() << "no case " << id << " in the ledger";
+        return {};
+    }
 
     TempDir dir_;
     std::unique_ptr<ScratchLedger> ledger_;
