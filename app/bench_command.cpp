@@ -20,10 +20,10 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
-#include "pipeline/config.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/run.hpp"
-#include "pipeline/workload.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/main_job.hpp"
+#include "bench/workload.hpp"
 
 namespace weipian::app {
 namespace {

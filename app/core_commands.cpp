@@ -8,11 +8,11 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
-#include "pipeline/config.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/evaluate.hpp"
 #include "pipeline/ingest.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/run.hpp"
+#include "ledger/ledger.hpp"
+#include "pipeline/main_job.hpp"
 
 namespace weipian::app {
 namespace {

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 #include "pipeline/ingest.hpp"
 
 int main(int argc, char** argv) {

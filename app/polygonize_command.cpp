@@ -12,10 +12,10 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "pipeline/polygons.hpp"
-#include "pipeline/stream.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "pipeline/polygonize.hpp"
+#include "pipeline/scheduler.hpp"
 
 namespace weipian::app {
 namespace {

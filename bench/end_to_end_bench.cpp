@@ -9,9 +9,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "pipeline/config.hpp"
-#include "pipeline/run.hpp"
-#include "pipeline/workload.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/main_job.hpp"
+#include "bench/workload.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "pipeline/workload.hpp"
+#include "bench/workload.hpp"
 
 #include <algorithm>
 #include <array>
@@ -14,7 +14,7 @@
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 #include "pipeline/ingest.hpp"
 
 namespace weipian {

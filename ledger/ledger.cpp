@@ -1,4 +1,4 @@
-#include "pipeline/ledger.hpp"
+#include "ledger/ledger.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 namespace weipian {
 

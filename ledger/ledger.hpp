@@ -32,8 +32,8 @@
 #include <ogr_geometry.h>
 #include <ogr_spatialref.h>
 
-#include "pipeline/config.hpp"
-#include "pipeline/parcel.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/parcel.hpp"
 
 namespace weipian {
 

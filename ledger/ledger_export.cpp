@@ -13,12 +13,12 @@
 #include <ogrsf_frmts.h>
 #include <xlsxwriter.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_io.hpp"
-#include "pipeline/ledger_store.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_io.hpp"
+#include "ledger/ledger_store.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 namespace weipian {
 

@@ -8,11 +8,11 @@
 #include <ogr_spatialref.h>
 #include <spdlog/spdlog.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_store.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_store.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 namespace weipian {
 

@@ -11,11 +11,11 @@
 #include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_io.hpp"
-#include "pipeline/ledger_store.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_io.hpp"
+#include "ledger/ledger_store.hpp"
 
 namespace weipian {
 

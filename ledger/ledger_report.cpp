@@ -1,4 +1,4 @@
-#include "pipeline/ledger_report.hpp"
+#include "ledger/ledger_report.hpp"
 
 #include <algorithm>
 #include <map>
@@ -6,8 +6,8 @@
 #include <sstream>
 #include <tuple>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/ledger_store.hpp"
+#include "pipeline/core/errors.hpp"
+#include "ledger/ledger_store.hpp"
 
 namespace weipian {
 

@@ -23,9 +23,9 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/config.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/core/config.hpp"
+#include "ledger/ledger.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 namespace weipian {
 

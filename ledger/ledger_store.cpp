@@ -1,4 +1,4 @@
-#include "pipeline/ledger_store.hpp"
+#include "ledger/ledger_store.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -18,8 +18,8 @@
 #include <ogrsf_frmts.h>
 #include <openssl/evp.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
 
 namespace weipian {
 

@@ -29,7 +29,7 @@
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 
-#include "pipeline/ledger.hpp"
+#include "ledger/ledger.hpp"
 
 namespace weipian {
 

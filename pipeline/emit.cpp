@@ -1,4 +1,4 @@
-#include "pipeline/outputs.hpp"
+#include "pipeline/emit.hpp"
 
 #include <cpl_error.h>
 #include <cpl_vsi.h>
@@ -11,8 +11,8 @@
 #include <fstream>
 #include <system_error>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
 
 namespace weipian {
 

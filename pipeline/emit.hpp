@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <ogr_spatialref.h>
 
-#include "pipeline/parcel.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/core/parcel.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 namespace weipian {
 

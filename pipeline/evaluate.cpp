@@ -7,7 +7,7 @@
 #include <gdal_utils.h>
 #include <opencv2/imgproc.hpp>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 
 namespace weipian {
 namespace {

@@ -17,7 +17,7 @@
 #include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 
 namespace weipian {
 namespace {

@@ -10,8 +10,8 @@
 #include <ogr_spatialref.h>
 
 #include "kernels/detect.hpp"
-#include "pipeline/config.hpp"
-#include "pipeline/geo.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/geo.hpp"
 
 namespace weipian {
 

@@ -1,4 +1,4 @@
-#include "pipeline/run.hpp"
+#include "pipeline/main_job.hpp"
 
 #include <chrono>
 #include <limits>
@@ -7,13 +7,13 @@
 #include <gdal_priv.h>
 #include <spdlog/spdlog.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/outputs.hpp"
+#include "pipeline/core/errors.hpp"
+#include "ledger/ledger.hpp"
+#include "pipeline/emit.hpp"
 #include "pipeline/overlay.hpp"
-#include "pipeline/polygons.hpp"
-#include "pipeline/report.hpp"
-#include "pipeline/stream.hpp"
+#include "pipeline/polygonize.hpp"
+#include "pipeline/core/township_summary.hpp"
+#include "pipeline/scheduler.hpp"
 
 namespace weipian {
 namespace {

@@ -9,7 +9,7 @@
 #include <opencv2/core.hpp>
 
 #include "kernels/clean.hpp"
-#include "pipeline/config.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/ingest.hpp"
 
 namespace weipian {

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <utility>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
 
 namespace weipian {
 

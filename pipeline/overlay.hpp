@@ -7,8 +7,8 @@
 
 #include <ogr_spatialref.h>
 
-#include "pipeline/config.hpp"
-#include "pipeline/parcel.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/parcel.hpp"
 
 namespace weipian {
 

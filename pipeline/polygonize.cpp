@@ -1,4 +1,4 @@
-#include "pipeline/polygons.hpp"
+#include "pipeline/polygonize.hpp"
 
 namespace weipian {
 namespace {

@@ -3,7 +3,7 @@
 #include <ogr_geometry.h>
 
 #include "kernels/polygonize.hpp"
-#include "pipeline/geo.hpp"
+#include "pipeline/core/geo.hpp"
 
 namespace weipian {
 

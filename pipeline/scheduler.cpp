@@ -1,4 +1,4 @@
-#include "pipeline/stream.hpp"
+#include "pipeline/scheduler.hpp"
 
 #include <algorithm>
 #include <chrono>

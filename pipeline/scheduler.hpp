@@ -21,7 +21,7 @@
 #include "kernels/clean.hpp"
 #include "kernels/components.hpp"
 #include "kernels/detect.hpp"
-#include "pipeline/config.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/ingest.hpp"
 
 namespace weipian {

@@ -1,4 +1,4 @@
-#include "pipeline/config.hpp"
+#include "pipeline/core/config.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -9,8 +9,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/ledger.hpp"
+#include "pipeline/core/errors.hpp"
+#include "ledger/ledger.hpp"
 
 namespace weipian {
 namespace {

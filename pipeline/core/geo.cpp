@@ -1,4 +1,4 @@
-#include "pipeline/geo.hpp"
+#include "pipeline/core/geo.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <mutex>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 
 namespace weipian {
 

@@ -1,4 +1,4 @@
-#include "pipeline/report.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <tuple>
 #include <utility>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 
 namespace weipian {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/parcel.hpp"
+#include "pipeline/core/parcel.hpp"
 
 namespace weipian {
 

@@ -1,13 +1,13 @@
 // The main job through the CLI: small scenes built in the test, each bad input by its message,
 // and the outputs a county opens.
-#include "pipeline/run.hpp"
+#include "pipeline/main_job.hpp"
 
 #include <gtest/gtest.h>
 
 #include <ogrsf_frmts.h>
 
-#include "pipeline/errors.hpp"
-#include "test_support.hpp"
+#include "pipeline/core/errors.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -1,6 +1,6 @@
 // The standard benchmark workload: deterministic bytes, the promised share of changed pixels and
 // building sizes, georeferencing and tiling, reuse by stamp, and a detector that finds it.
-#include "pipeline/workload.hpp"
+#include "bench/workload.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <ogr_spatialref.h>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 #include "pipeline/ingest.hpp"
-#include "pipeline/run.hpp"
-#include "test_support.hpp"
+#include "pipeline/main_job.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -1,8 +1,8 @@
-#include "pipeline/config.hpp"
+#include "pipeline/core/config.hpp"
 
 #include <gtest/gtest.h>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
 
 namespace weipian {
 namespace {

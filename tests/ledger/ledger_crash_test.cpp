@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_io.hpp"
-#include "pipeline/ledger_store.hpp"
-#include "tests/pipeline/ledger_test_support.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_io.hpp"
+#include "ledger/ledger_store.hpp"
+#include "tests/ledger/ledger_test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -8,13 +8,13 @@
 #include <filesystem>
 #include <map>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_io.hpp"
-#include "pipeline/ledger_report.hpp"
-#include "pipeline/report.hpp"
-#include "tests/pipeline/ledger_test_support.hpp"
-#include "tests/pipeline/plan_figures.hpp"
+#include "pipeline/core/errors.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_io.hpp"
+#include "ledger/ledger_report.hpp"
+#include "pipeline/core/township_summary.hpp"
+#include "tests/ledger/ledger_test_support.hpp"
+#include "tests/support/plan_figures.hpp"
 
 namespace weipian {
 namespace {

@@ -12,12 +12,12 @@
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_io.hpp"
-#include "pipeline/ledger_report.hpp"
-#include "pipeline/ledger_store.hpp"
-#include "tests/pipeline/ledger_test_support.hpp"
+#include "pipeline/core/errors.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_io.hpp"
+#include "ledger/ledger_report.hpp"
+#include "ledger/ledger_store.hpp"
+#include "tests/ledger/ledger_test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -16,11 +16,11 @@
 #include <ogr_geometry.h>
 #include <ogrsf_frmts.h>
 
-#include "pipeline/geo.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_store.hpp"
-#include "pipeline/parcel.hpp"
-#include "tests/pipeline/test_support.hpp"
+#include "pipeline/core/geo.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_store.hpp"
+#include "pipeline/core/parcel.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian::test {
 

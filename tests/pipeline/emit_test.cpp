@@ -1,6 +1,6 @@
 // Township summary and outputs: the county plan's wording (稷政办函〔2023〕18号, section 二)
 // reproduced line for line, rounding, totals, the output files and the staging folder.
-#include "pipeline/report.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 #include <gdal_priv.h>
 #include <gtest/gtest.h>
@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "pipeline/outputs.hpp"
-#include "tests/pipeline/plan_figures.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "pipeline/emit.hpp"
+#include "tests/support/plan_figures.hpp"
 
 namespace weipian {
 namespace {

@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "pipeline/core/township_summary.hpp"
 
 namespace weipian {
 namespace {

@@ -7,10 +7,10 @@
 #include <ogrsf_frmts.h>
 
 #include "kernels/polygonize.hpp"
-#include "pipeline/config.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/evaluate.hpp"
-#include "pipeline/run.hpp"
-#include "test_support.hpp"
+#include "pipeline/main_job.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -8,9 +8,9 @@
 
 #include <ogrsf_frmts.h>
 
-#include "pipeline/config.hpp"
-#include "pipeline/run.hpp"
-#include "test_support.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/main_job.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

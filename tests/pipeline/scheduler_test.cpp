@@ -1,7 +1,7 @@
 // The streaming schedule gives the whole-image result whatever the strip height and thread
 // count: morphology across seams (halo rows), components merged across strips before the size
 // decision, polygons equal to the whole-image polygonizer's.
-#include "pipeline/stream.hpp"
+#include "pipeline/scheduler.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <tbb/global_control.h>
 
 #include "kernels/polygonize.hpp"
-#include "pipeline/run.hpp"
-#include "test_support.hpp"
+#include "pipeline/main_job.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {
