@@ -8,7 +8,7 @@
 
 #include "app/commands.hpp"
 #include "pipeline/core/errors.hpp"
-#include "pipeline/ingest.hpp"
+#include "pipeline/core/gdal.hpp"
 
 int main(int argc, char** argv) {
     using namespace weipian;

@@ -1,5 +1,6 @@
-// `weipian polygonize MASK --out PARCELS.gpkg`: the streaming polygonizer alone on a mask
-// raster (nonzero = foreground), for side-by-side comparison with gdal_polygonize.py.
+// `weipian polygonize MASK --out PARCELS.gpkg`: the polygonize stage (pipeline/polygonize.hpp)
+// alone on a mask raster (nonzero = foreground), for side-by-side comparison with
+// gdal_polygonize.py.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -7,15 +8,14 @@
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
-#include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
+#include "app/config_options.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/polygonize.hpp"
-#include "pipeline/scheduler.hpp"
 
 namespace weipian::app {
 namespace {
@@ -24,36 +24,25 @@ namespace fs = std::filesystem;
 
 struct PolygonizeOptions {
     std::string mask, out, layer = "parcels";
-    int connectivity = 4;
+    int connectivity = static_cast<int>(Config{}.clean.connectivity);
     std::int64_t min_pixels = 1;
-    int block_size = 256;
-    int threads = 0;
+    int block_size = Config{}.processing.block_size;
+    int threads = Config{}.processing.threads;
 };
 
 int polygonize_mask(const PolygonizeOptions& o) {
-    GDALDatasetUniquePtr source(GDALDataset::Open(o.mask.c_str(), GDAL_OF_RASTER));
-    if (!source) throw InputError("polygonize: cannot read '" + o.mask + "' as a raster; check the path");
-    const int width = source->GetRasterXSize(), height = source->GetRasterYSize();
-    GeoTransform gt{0, 1, 0, 0, 0, 1};
-    source->GetGeoTransform(gt.data());
+    PolygonizeStage::Options options = PolygonizeStage::Options::from(Config{});
+    options.connectivity = o.connectivity == 8 ? kernels::Connectivity::Eight : kernels::Connectivity::Four;
+    options.min_pixels = o.min_pixels;
+    options.block_size = o.block_size;
+    options.threads = o.threads;
+    const PolygonizeStage stage(options);
+    stage.validate();
     const int workers = o.threads > 0 ? o.threads : tbb::info::default_concurrency();
     tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers));
-
-    // Each worker reads its strips through its own handle.
-    tbb::enumerable_thread_specific<GDALDatasetUniquePtr> handles(
-        [&] { return GDALDatasetUniquePtr(GDALDataset::Open(o.mask.c_str(), GDAL_OF_RASTER)); });
-    StreamStats stats;
-    const auto connectivity = o.connectivity == 8 ? kernels::Connectivity::Eight : kernels::Connectivity::Four;
-    StripStages stages;
-    stages.with_score = false;
-    stages.fill = [&](Strip& s) {
-        cv::Mat rows = s.own(s.mask);
-        if (handles.local()->GetRasterBand(1)->RasterIO(GF_Read, 0, s.row0, width, s.rows, rows.data, width, s.rows,
-                                                        GDT_Byte, 0, static_cast<GSpacing>(rows.step)) != CE_None)
-            throw InputError("polygonize: cannot read rows of '" + o.mask + "'");
-    };
-    const std::vector<PatchPolygon> polygons =
-        label_and_polygonize(width, height, o.block_size, workers + 1, connectivity, o.min_pixels, stages, stats);
+    const PolygonizedMask result = stage.run(o.mask);
+    const std::vector<PatchPolygon>& polygons = result.polygons;
+    const GeoTransform& gt = result.geotransform;
 
     // Written under a temporary name, renamed when complete.
     const fs::path final_path(o.out), partial = o.out + ".partial.gpkg";
@@ -63,7 +52,7 @@ int polygonize_mask(const PolygonizeOptions& o) {
     {
         GDALDatasetUniquePtr out(gpkg->Create(partial.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!out) throw InputError("polygonize: cannot create '" + o.out + "'; check that the folder is writable");
-        const OGRSpatialReference* srs = source->GetSpatialRef();
+        const OGRSpatialReference* srs = result.srs.get();
         OGRLayer* layer = out->CreateLayer(o.layer.c_str(), const_cast<OGRSpatialReference*>(srs), wkbPolygon, nullptr);
         OGRFieldDefn id("id", OFTInteger64), pixels("pixel_count", OFTInteger64), area("area", OFTReal);
         layer->CreateField(&id);
@@ -84,8 +73,8 @@ int polygonize_mask(const PolygonizeOptions& o) {
     }
     fs::rename(partial, final_path);
     std::cout << "weipian: " << polygons.size() << " polygons written to " << o.out << "\n";
-    spdlog::info("polygonize: label {:.3f} s, polygonize {:.3f} s (thread time)", stats.label_ns * 1e-9,
-                 stats.polygonize_ns * 1e-9);
+    spdlog::info("polygonize: label {:.3f} s, polygonize {:.3f} s (thread time)", result.label_seconds,
+                 result.polygonize_seconds);
     return 0;
 }
 
@@ -97,10 +86,10 @@ CommandAction add_polygonize_command(CLI::App& app) {
     cmd->add_option("mask", o->mask, "mask raster")->required();
     cmd->add_option("--out", o->out, "GeoPackage to write")->required();
     cmd->add_option("--layer", o->layer, "layer name");
-    cmd->add_option("--connectivity", o->connectivity, "4 (GDALPolygonize default) or 8")->check(CLI::IsMember({4, 8}));
+    add_config_option(cmd, "--connectivity", o->connectivity, "clean.connectivity")->check(CLI::IsMember({4, 8}));
     cmd->add_option("--min-pixels", o->min_pixels, "drop components smaller than this")->check(CLI::PositiveNumber);
-    cmd->add_option("--block-size", o->block_size, "rows per strip")->check(CLI::Range(1, 65536));
-    cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    add_config_option(cmd, "--block-size", o->block_size, "processing.block_size");
+    add_config_option(cmd, "--threads", o->threads, "processing.threads");
     return [o]() { return polygonize_mask(*o); };
 }
 

@@ -14,8 +14,10 @@
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
 
+#include "kernels/clean.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/errors.hpp"
-#include "pipeline/ingest.hpp"
+#include "pipeline/core/gdal.hpp"
 
 namespace weipian {
 namespace {
@@ -258,7 +260,7 @@ Layout plan_layout(const WorkloadSpec& spec) {
 
     // New buildings until the changed share is reached: 15 % below the minimum mapping unit
     // (20–312 px at 0.8 m), the rest above it with a long tail to 5000 px (mean ≈ 1000 px).
-    const std::int64_t mmu = static_cast<std::int64_t>(std::ceil(200.0 / (spec.pixel_size_m * spec.pixel_size_m) - 1e-9));
+    const std::int64_t mmu = workload_mmu_pixels(spec);
     const std::int64_t target = std::llround(spec.changed_fraction * static_cast<double>(n) * n);
     WorkloadTruth& truth = layout.truth;
     int misses = 0;
@@ -559,7 +561,7 @@ WorkloadFiles make_workload(const WorkloadSpec& spec, const fs::path& dir) {
     }
 
     const auto& truth = layout.truth;
-    const std::int64_t mmu = static_cast<std::int64_t>(std::ceil(200.0 / (spec.pixel_size_m * spec.pixel_size_m) - 1e-9));
+    const std::int64_t mmu = workload_mmu_pixels(spec);
     std::int64_t at_least_mmu = 0, smallest = truth.blobs.empty() ? 0 : truth.blobs.front().pixel_count, largest = 0;
     for (const auto& b : truth.blobs) {
         at_least_mmu += b.pixel_count >= mmu;
@@ -587,6 +589,10 @@ WorkloadFiles make_workload(const WorkloadSpec& spec, const fs::path& dir) {
     files.generated = true;
     files.generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return files;
+}
+
+std::int64_t workload_mmu_pixels(const WorkloadSpec& spec) {
+    return kernels::area_in_pixels(Config{}.clean.min_area_m2, spec.pixel_size_m * spec.pixel_size_m);
 }
 
 }  // namespace weipian

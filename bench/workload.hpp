@@ -46,6 +46,9 @@ struct WorkloadTruth {
     std::int64_t changed_pixels = 0;  // sum of blobs' pixel counts
 };
 
+// The default minimum mapping unit (clean.min_area_m2's declared default) in pixels of the spec.
+std::int64_t workload_mmu_pixels(const WorkloadSpec& spec);
+
 // The layout make_workload renders for `spec`; cheap (no pixels), used by tests and the truth file.
 WorkloadTruth plan_workload_truth(const WorkloadSpec& spec);
 

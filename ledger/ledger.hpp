@@ -28,43 +28,28 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <ogr_geometry.h>
 #include <ogr_spatialref.h>
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/dates.hpp"
+#include "pipeline/core/location.hpp"
 #include "pipeline/core/parcel.hpp"
+#include "pipeline/core/text.hpp"
 
 namespace weipian {
 
-// ---- text, dates, year ranges, locations ----------------------------------------------------
+// ---- text ------------------------------------------------------------------------------------
 
-// `text` without surrounding blanks: ASCII whitespace and the full-width space U+3000 that
-// Chinese spreadsheets often carry.
-std::string trim_cell(const std::string& text);
+// `text` without surrounding blanks (pipeline/core/text.hpp trim); the ledger's historical name.
+inline std::string trim_cell(const std::string& text) { return trim(text); }
 
 // How a case's township is printed: its name, or 乡镇界外 for parcels outside every township.
 std::string township_label(const std::string& name, const std::string& code);
 
-// A calendar date as YYYY-MM-DD from what people write in spreadsheets: 2023-09-30, 2023/9/30,
-// 2023.9.30, 2023年9月30日, 20230930, or an Excel day number between 2000 and 2099 (45199 =
-// 2023-09-30, 1900 date system); a time of day is dropped. Empty optional when it is none of
-// these or not a real day (2023-02-30).
-std::optional<std::string> parse_ledger_date(const std::string& text);
-
-// Today's local date, YYYY-MM-DD; and now in UTC, YYYY-MM-DDTHH:MM:SSZ.
-std::string today_date();
-std::string now_utc();
-
-// "2018-2021", "2018—2021", "2018–2021" or "2022" as (first, last) years; empty when not so.
-std::optional<std::pair<int, int>> parse_year_range(const std::string& text);
-
-// True for a PostgreSQL connection string ("PG:…", "postgresql://…", "postgres://…"); anything
-// else is a GeoPackage file path.
-bool is_postgres_ledger(const std::string& location);
-
-// The location with any password replaced by ***, for messages and run.json.
-std::string redact_ledger_location(const std::string& location);
+// Dates (parse_ledger_date, today_date, now_utc, parse_year_range) are in pipeline/core/dates.hpp,
+// ledger locations (is_postgres_ledger, redact_ledger_location) in pipeline/core/location.hpp.
 
 // ---- lifecycle ------------------------------------------------------------------------------
 

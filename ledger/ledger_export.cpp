@@ -26,11 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string text) {
-    for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return text;
-}
-
 const char* extension_of(ExportFormat format) {
     switch (format) {
         case ExportFormat::Xlsx: return ".xlsx";
@@ -333,7 +328,7 @@ void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatial
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(staging)) files.push_back(entry.path());
     std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
-        return std::make_pair(lower(a.extension().string()) == ".shp", a) < std::make_pair(lower(b.extension().string()) == ".shp", b);
+        return std::make_pair(lower_ascii(a.extension().string()) == ".shp", a) < std::make_pair(lower_ascii(b.extension().string()) == ".shp", b);
     });
     for (const auto& file : files) {
         fs::rename(file, out.parent_path() / file.filename(), ec);
@@ -417,7 +412,7 @@ void write_geopackage(const fs::path& out, LedgerStore& source, const std::vecto
 }  // namespace
 
 std::optional<ExportFormat> parse_export_format(const std::string& name) {
-    const std::string key = lower(name);
+    const std::string key = lower_ascii(name);
     if (key == "xlsx") return ExportFormat::Xlsx;
     if (key == "shp" || key == "shapefile") return ExportFormat::Shapefile;
     if (key == "gpkg" || key == "geopackage") return ExportFormat::GeoPackage;
@@ -431,7 +426,7 @@ std::optional<ExportFormat> export_format_of(const fs::path& path) {
 }
 
 ExportSummary export_ledger(const std::string& ledger, ExportFormat format, const fs::path& out) {
-    if (lower(out.extension().string()) != extension_of(format))
+    if (lower_ascii(out.extension().string()) != extension_of(format))
         throw ConfigError("export: --out '" + out.string() + "' does not end in " + extension_of(format) +
                           "; give a path ending in " + extension_of(format));
     auto store = LedgerStore::open(ledger, LedgerStore::Mode::Read);

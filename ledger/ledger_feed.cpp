@@ -86,9 +86,7 @@ double surface_area(const OGRGeometry& g) {
 LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Parcel>& parcels,
                               const OGRSpatialReference& parcel_srs, const FeedContext& context) {
     if (!options.configured()) throw ConfigError("ledger: no ledger given; set ledger.path in the config or pass --ledger");
-    const bool six_digits = context.county_code.size() == 6 &&
-                            context.county_code.find_first_not_of("0123456789") == std::string::npos;
-    if (!six_digits)
+    if (!is_county_code(context.county_code))
         throw ConfigError("ledger: county code '" + context.county_code +
                           "' is not 6 digits; set county.code (e.g. \"140824\"): case ids start with it");
     const auto hsx = parse_ledger_date(context.hsx);

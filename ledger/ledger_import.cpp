@@ -202,9 +202,7 @@ std::vector<ImportRow> read_xlsx(const fs::path& path) {
 }
 
 std::string lower_extension(const fs::path& path) {
-    std::string ext = path.extension().string();
-    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return ext;
+    return lower_ascii(path.extension().string());
 }
 
 // No status given or recognised (never stored).

@@ -73,10 +73,6 @@ std::string gdal_name(const std::string& location) {
     return location;
 }
 
-double round2(double value) {
-    return std::round(value * 100.0) / 100.0;
-}
-
 void set_text(OGRFeature& f, const char* name, const std::string& value) {
     if (value.empty())
         f.SetFieldNull(f.GetFieldIndex(name));
@@ -533,11 +529,6 @@ void LedgerStore::insert_run(const RunRecord& r) {
     set_text(*f, "version", r.version);
     CPLErrorReset();
     if (runs_->CreateFeature(f.get()) != OGRERR_NONE) fail("cannot record run " + r.run_id);
-}
-
-std::string last_gdal_error() {
-    const char* message = CPLGetLastErrorMsg();
-    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
 }
 
 fs::path partial_path_for(const fs::path& final_path, const std::string& extension) {

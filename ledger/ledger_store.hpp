@@ -30,6 +30,7 @@
 #include <ogr_spatialref.h>
 
 #include "ledger/ledger.hpp"
+#include "pipeline/core/gdal.hpp"
 
 namespace weipian {
 
@@ -96,9 +97,6 @@ private:
     GDALDatasetUniquePtr dataset_;
     std::unique_ptr<OGRSpatialReference> srs_;
 };
-
-// GDAL's last error message, or "no detail from GDAL".
-std::string last_gdal_error();
 
 // Where a file is written before it is renamed to `final_path` once complete: a hidden
 // sibling ".<name>.partial-<pid><extension>" (the extension keeps GDAL drivers content).

@@ -1,5 +1,6 @@
 #include "pipeline/emit.hpp"
 
+#include <nlohmann/json.hpp>
 #include <cpl_error.h>
 #include <cpl_vsi.h>
 #include <gdal_priv.h>
@@ -13,17 +14,13 @@
 
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
+#include "pipeline/stage.hpp"
 
 namespace weipian {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string last_gdal_message() {
-    const char* message = CPLGetLastErrorMsg();
-    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
-}
 
 // `dir` without a trailing separator, so that "out/" stages into "out.partial-<pid>".
 fs::path without_trailing_separator(fs::path dir) {
@@ -55,18 +52,6 @@ void close_text(std::ofstream& out, const fs::path& path) {
     if (!out) {
         throw InputError("outputs: writing '" + path.string() + "' failed; check free space on the output disk");
     }
-}
-
-double round2(double value) { return std::round(value * 100.0) / 100.0; }
-
-// "141.31", "19.50", "0.00": two decimals always, as a spreadsheet column.
-std::string fixed2(std::int64_t centimu) {
-    const bool negative = centimu < 0;
-    const auto magnitude = negative ? 0 - static_cast<std::uint64_t>(centimu) : static_cast<std::uint64_t>(centimu);
-    char buffer[48];
-    std::snprintf(buffer, sizeof buffer, "%s%llu.%02llu", negative ? "-" : "",
-                  static_cast<unsigned long long>(magnitude / 100), static_cast<unsigned long long>(magnitude % 100));
-    return buffer;
 }
 
 std::string csv_field(const std::string& text) {
@@ -129,7 +114,7 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
     auto* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
     if (!driver) throw InternalError("outputs: this GDAL build has no GPKG driver");
     const auto fail = [&](const std::string& what) {
-        throw InputError("outputs: cannot write '" + path.string() + "': " + what + " (" + last_gdal_message() +
+        throw InputError("outputs: cannot write '" + path.string() + "': " + what + " (" + last_gdal_error() +
                          "); check that the output folder is writable");
     };
     VSIUnlink(path.string().c_str());  // GPKG Create() refuses to overwrite
@@ -199,11 +184,11 @@ void write_townships_csv(const fs::path& path, const std::vector<TownshipSummary
     int rank = 0;
     for (const auto& row : rows) {
         out << ++rank << ',' << csv_field(row.name) << ',' << csv_field(row.code) << ',' << row.cases << ','
-            << fixed2(row.area_centimu) << ',' << row.cultivated_cases << ',' << fixed2(row.cultivated_centimu) << '\n';
+            << format_mu_fixed2(row.area_centimu) << ',' << row.cultivated_cases << ',' << format_mu_fixed2(row.cultivated_centimu) << '\n';
     }
     const auto total = total_of(rows);
-    out << ",合计,," << total.cases << ',' << fixed2(total.area_centimu) << ',' << total.cultivated_cases << ','
-        << fixed2(total.cultivated_centimu) << '\n';
+    out << ",合计,," << total.cases << ',' << format_mu_fixed2(total.area_centimu) << ',' << total.cultivated_cases << ','
+        << format_mu_fixed2(total.cultivated_centimu) << '\n';
     close_text(out, path);
 }
 
@@ -235,6 +220,31 @@ void write_json(const fs::path& path, const nlohmann::json& document) {
     // Replace rather than throw on invalid UTF-8 (a GBK field that slipped through).
     out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     close_text(out, path);
+}
+
+static_assert(Stage<EmitStage>);
+
+EmitStage::Options EmitStage::Options::from(const Config& config) {
+    Options o;
+    o.county_name = config.county.name;
+    o.attributes = ParcelAttributes{config.before.date, config.after.date};
+    o.attributes.cultivated_assessed = config.overlay.cultivated.configured();
+    o.output_dir = config.output_dir;
+    return o;
+}
+
+void EmitStage::validate() const {
+    if (options_.output_dir.empty())
+        throw ConfigError("config: key 'output.dir' is empty; give the output folder (or pass --out)");
+}
+
+std::vector<TownshipSummary> EmitStage::run(const fs::path& dir, const std::vector<Parcel>& parcels,
+                                            const OGRSpatialReference& srs) const {
+    std::vector<TownshipSummary> rows = summarize_by_township(parcels);
+    write_parcels_gpkg(dir / "parcels.gpkg", parcels, srs, options_.attributes);
+    write_townships_csv(dir / "townships.csv", rows);
+    write_summary_txt(dir / "summary.txt", options_.county_name, options_.attributes, rows);
+    return rows;
 }
 
 }  // namespace weipian

@@ -1,14 +1,17 @@
 #pragma once
-// Writers for the main job's outputs, and the staging folder that makes them appear only
-// when complete.
+// Emit stage: the main job's outputs (parcels.gpkg, townships.csv, summary.txt, run.json) and
+// the staging folder that makes them appear only when complete.
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <ogr_spatialref.h>
 
 #include "pipeline/core/parcel.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/township_summary.hpp"
 
 namespace weipian {
@@ -60,5 +63,29 @@ void write_summary_txt(const std::filesystem::path& path, const std::string& cou
 
 // run.json, pretty-printed.
 void write_json(const std::filesystem::path& path, const nlohmann::json& document);
+
+class EmitStage {
+public:
+    static constexpr std::string_view name = "emit";
+    struct Options {
+        std::string county_name;     // county.name, for summary.txt
+        ParcelAttributes attributes;  // epoch dates; whether cultivated land was assessed
+        std::string output_dir;      // output.dir
+        static Options from(const Config& config);
+    };
+
+    explicit EmitStage(Options options) : options_(std::move(options)) {}
+
+    // output.dir is set. Throws ConfigError.
+    void validate() const;
+
+    // Writes parcels.gpkg (geometry in `srs`), townships.csv and summary.txt into `dir` (the
+    // staging folder); returns the township rows they hold. Throws InputError on write failure.
+    std::vector<TownshipSummary> run(const std::filesystem::path& dir, const std::vector<Parcel>& parcels,
+                                     const OGRSpatialReference& srs) const;
+
+private:
+    Options options_;
+};
 
 }  // namespace weipian

@@ -4,15 +4,17 @@
 #include <limits>
 #include <optional>
 
-#include <gdal_priv.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "pipeline/clean.hpp"
 #include "pipeline/core/errors.hpp"
-#include "ledger/ledger.hpp"
+#include "pipeline/core/township_summary.hpp"
+#include "pipeline/detect.hpp"
 #include "pipeline/emit.hpp"
+#include "pipeline/ingest.hpp"
 #include "pipeline/overlay.hpp"
 #include "pipeline/polygonize.hpp"
-#include "pipeline/core/township_summary.hpp"
 #include "pipeline/scheduler.hpp"
 
 namespace weipian {
@@ -25,69 +27,16 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void check_method(const Config& config) {
-    if (config.detect.method != "construction")
-        throw ConfigError("config: key 'detect.method': '" + config.detect.method + "' is not a known detector");
-}
-
-std::int64_t min_pixels_of(const Config& config, const AlignedEpochs& epochs) {
-    return config.clean.min_area_m2 > 0
-               ? kernels::area_in_pixels(config.clean.min_area_m2, epochs.pixel_width_m() * epochs.pixel_height_m())
-               : 1;
-}
-
 }  // namespace
 
-ChangeMask detect_change(const AlignedEpochs& epochs, const Config& config) {
-    check_method(config);
-    ChangeMask out;
-    out.mask.create(epochs.height(), epochs.width(), CV_8UC1);
-    out.valid.create(epochs.height(), epochs.width(), CV_8UC1);
-    const auto start = Clock::now();
-    SceneStream stream(epochs, config);
-    StreamStats stats;
-    out.threshold = stream.threshold(stats);
-    // Nothing is polygonized here (min_pixels beyond any component); the strips are gathered.
-    stream.run(out.threshold, std::numeric_limits<std::int64_t>::max(),
-               [&](const Strip& s) {
-                   s.own(s.mask).copyTo(out.mask.rowRange(s.row0, s.row0 + s.rows));
-                   s.own(s.valid).copyTo(out.valid.rowRange(s.row0, s.row0 + s.rows));
-               },
-               stats);
-    out.valid_pixels = stats.valid_pixels;
-    out.raw_pixels = stats.raw_pixels;
-    out.components = kernels::remove_small_components(out.mask, min_pixels_of(config, epochs), config.clean.connectivity);
-    out.timings = stats.to_json();
-    out.timings["wall"] = seconds_since(start);
-    return out;
-}
-
-void write_mask_geotiff(const fs::path& path, const cv::Mat& mask, const AlignedEpochs& epochs) {
-    GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
-    const fs::path partial = path.string() + ".partial";
-    if (path.has_parent_path()) fs::create_directories(path.parent_path());
-    const char* options[] = {"COMPRESS=DEFLATE", "TILED=YES", nullptr};
-    {
-        GDALDatasetUniquePtr ds(driver->Create(partial.c_str(), mask.cols, mask.rows, 1, GDT_Byte,
-                                               const_cast<char**>(options)));
-        if (!ds) throw InputError("detect: cannot create '" + path.string() + "'; check that the folder is writable");
-        const bool georeferenced = epochs.srs() != nullptr || epochs.geotransform()[1] != 1.0;
-        if (epochs.srs()) ds->SetSpatialRef(epochs.srs());
-        if (georeferenced) {
-            GeoTransform gt = epochs.geotransform();
-            ds->SetGeoTransform(gt.data());
-        }
-        GDALRasterBand* band = ds->GetRasterBand(1);
-        band->SetDescription("new construction (1 = yes)");
-        if (band->RasterIO(GF_Write, 0, 0, mask.cols, mask.rows, const_cast<std::uint8_t*>(mask.ptr<std::uint8_t>()),
-                           mask.cols, mask.rows, GDT_Byte, 0, static_cast<GSpacing>(mask.step)) != CE_None)
-            throw InputError("detect: cannot write '" + path.string() + "'");
-    }
-    fs::rename(partial, path);
-}
-
-RunSummary run_main_job(const Config& config) {
-    check_method(config);
+RunSummary run_main_job(const Config& config, ParcelSink* sink) {
+    DetectStage(config).validate();
+    const CleanStage clean(CleanStage::Options::from(config));
+    clean.validate();
+    const EmitStage emit(EmitStage::Options::from(config));
+    emit.validate();
+    if (config.ledger.configured() && !sink)
+        throw InternalError("run: ledger.path is set but no ledger is wired to the main job");
     const auto job_start = Clock::now();
     nlohmann::json timings = nlohmann::json::object();
     auto start = Clock::now();
@@ -105,7 +54,7 @@ RunSummary run_main_job(const Config& config) {
     SceneStream stream(epochs, config);
     StreamStats stats;
     const float threshold = stream.threshold(stats);
-    const std::vector<PatchPolygon> polygons = stream.run(threshold, min_pixels_of(config, epochs), {}, stats);
+    const std::vector<PatchPolygon> polygons = stream.run(threshold, clean.min_pixels(epochs.pixel_width_m() * epochs.pixel_height_m()), {}, stats);
     timings["stream"] = seconds_since(start);
     spdlog::info("detect: threshold {:.3f}, {} px flagged, {} patches after cleaning ({} rows a strip, {} tokens)",
                  threshold, stats.raw_pixels.load(), polygons.size(), stream.strip_rows(), stream.tokens());
@@ -126,25 +75,21 @@ RunSummary run_main_job(const Config& config) {
     timings["overlay"] = seconds_since(start);
 
     start = Clock::now();
-    const std::vector<TownshipSummary> rows = summarize_by_township(parcels);
-    const TownshipSummary total = total_of(rows);
     double area_m2 = 0;
     for (const auto& p : parcels) area_m2 += p.area_m2;
     OutputStaging staging(config.output_dir);
-    ParcelAttributes attributes{config.before.date, config.after.date};
-    attributes.cultivated_assessed = config.overlay.cultivated.configured();
-    write_parcels_gpkg(staging.dir() / "parcels.gpkg", parcels, *epochs.srs(), attributes);
-    write_townships_csv(staging.dir() / "townships.csv", rows);
-    write_summary_txt(staging.dir() / "summary.txt", config.county.name, attributes, rows);
+    const std::vector<TownshipSummary> rows = emit.run(staging.dir(), parcels, *epochs.srs());
+    const TownshipSummary total = total_of(rows);
     timings["emit"] = seconds_since(start);
 
-    // The ledger is fed (in one transaction) before the outputs appear: a failing feed fails the
-    // run with no outputs, and a crash after the feed is harmless (the rerun is a no-op there).
-    std::optional<LedgerFeedSummary> fed;
-    if (config.ledger.configured()) {
+    // The sink (the case ledger) is fed, in one transaction, before the outputs appear: a failing
+    // feed fails the run with no outputs, and a crash after the feed is harmless (the rerun is a
+    // no-op there).
+    std::optional<nlohmann::json> fed;
+    if (sink) {
         start = Clock::now();
-        fed = feed_ledger(config.ledger, parcels, *epochs.srs(), feed_context_for(config));
-        timings["ledger"] = seconds_since(start);
+        fed = sink->accept(parcels, *epochs.srs(), config);
+        timings[sink->name()] = seconds_since(start);
     }
     timings["total"] = seconds_since(job_start);
 
@@ -176,7 +121,7 @@ RunSummary run_main_job(const Config& config) {
     report["streaming"] = {{"strip_rows", stream.strip_rows()}, {"halo_rows", stream.halo()}, {"tokens", stream.tokens()}};
     report["timings_s"] = timings;            // wall clock per phase
     report["stage_thread_s"] = stats.to_json();  // thread time per streamed stage, summed over strips
-    if (fed) report["ledger"] = fed->to_json();
+    if (fed) report[sink->name()] = std::move(*fed);
     write_json(staging.dir() / "run.json", report);
     staging.commit();
 
@@ -184,7 +129,7 @@ RunSummary run_main_job(const Config& config) {
     summary.output_dir = config.output_dir;
     summary.parcels = static_cast<std::int64_t>(parcels.size());
     summary.area_mu = static_cast<double>(total.area_centimu) / 100.0;
-    summary.report = std::move(report);
+    summary.report = std::make_shared<const nlohmann::json>(std::move(report));
     return summary;
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
 #include <tbb/concurrent_queue.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -85,10 +86,16 @@ void copy_overlap(const Strip& from, Strip& to) {
 
 }  // namespace
 
-nlohmann::json StreamStats::to_json() const {
+std::vector<std::pair<std::string, double>> StreamStats::stage_seconds() const {
     auto s = [](const std::atomic<std::int64_t>& ns) { return static_cast<double>(ns.load()) * 1e-9; };
     return {{"read", s(read_ns)}, {"detect", s(detect_ns)}, {"clean", s(clean_ns)}, {"label", s(label_ns)},
             {"polygonize", s(polygonize_ns)}};
+}
+
+nlohmann::json StreamStats::to_json() const {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [stage, seconds] : stage_seconds()) out[stage] = seconds;
+    return out;
 }
 
 std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_rows, int tokens,

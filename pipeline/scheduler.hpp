@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
 
 #include "kernels/clean.hpp"
@@ -51,7 +53,8 @@ struct PatchPolygon {
 struct StreamStats {
     std::atomic<std::int64_t> read_ns{0}, detect_ns{0}, clean_ns{0}, label_ns{0}, polygonize_ns{0};
     std::atomic<std::int64_t> valid_pixels{0}, raw_pixels{0};
-    nlohmann::json to_json() const;
+    std::vector<std::pair<std::string, double>> stage_seconds() const;  // read, detect, clean, label, polygonize
+    nlohmann::json to_json() const;                                     // the same as an object
 };
 
 // What the schedule runs on each strip; every function may be empty except `fill`.

@@ -1,16 +1,20 @@
 #include "pipeline/core/config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "pipeline/core/errors.hpp"
-#include "ledger/ledger.hpp"
+#include "pipeline/core/dates.hpp"
+#include "pipeline/core/location.hpp"
+#include "pipeline/core/text.hpp"
 
 namespace weipian {
 namespace {
@@ -42,6 +46,12 @@ double read_number(const YAML::Node& node, const Context& ctx, const std::string
         if (used != text.size()) throw std::invalid_argument(text);
     } catch (const std::exception&) {
         fail(ctx, key, "'" + text + "' is not a number");
+    }
+    // NaN passes every range comparison and infinity is no setting: refuse both by name.
+    if (!std::isfinite(value)) {
+        std::ostringstream range;
+        range << "'" << text << "' is not a finite number; give a number in [" << lo << ", " << hi << "]";
+        fail(ctx, key, range.str());
     }
     if (value < lo || value > hi) {
         std::ostringstream range;
@@ -77,11 +87,7 @@ std::vector<std::string> read_list(const YAML::Node& node, const Context& ctx, c
 
 // One declared key: where it lives, its default and range (as text for --help), and how to
 // read and dump it.
-struct Setting {
-    std::string key;
-    std::string default_text;
-    std::string range;
-    std::string help;
+struct Setting : ConfigKey {
     std::function<void(Config&, const YAML::Node&, const Context&)> read;
     std::function<json(const Config&)> dump;
 };
@@ -97,6 +103,9 @@ Setting number_setting(std::string key, double lo, double hi, std::string help, 
     s.range = r.str();
     s.default_text = d.str();
     s.help = std::move(help);
+    s.numeric = true;
+    s.lo = lo;
+    s.hi = hi;
     s.read = [key, lo, hi, get](Config& c, const YAML::Node& n, const Context& ctx) {
         get(c) = read_number(n, ctx, key, lo, hi);
     };
@@ -112,6 +121,9 @@ Setting int_setting(std::string key, int lo, int hi, std::string help, Get get) 
     Config defaults;
     s.default_text = std::to_string(get(defaults));
     s.help = std::move(help);
+    s.numeric = true;
+    s.lo = lo;
+    s.hi = hi;
     s.read = [key, lo, hi, get](Config& c, const YAML::Node& n, const Context& ctx) {
         get(c) = read_int(n, ctx, key, lo, hi);
     };
@@ -166,6 +178,20 @@ Setting list_setting(std::string key, std::string help, Get get, bool is_path = 
     return s;
 }
 
+// An ISO date YYYY-MM-DD on the real calendar; empty = none.
+template <typename Get>
+Setting date_setting(std::string key, std::string help, Get get) {
+    Setting s = text_setting(key, std::move(help), get);
+    s.range = "YYYY-MM-DD";
+    s.read = [key, get](Config& c, const YAML::Node& n, const Context& ctx) {
+        const std::string value = scalar_text(n, ctx, key);
+        if (!value.empty() && !is_iso_date(value))
+            fail(ctx, key, "'" + value + "' is not a date YYYY-MM-DD on the calendar; write e.g. 2023-09-18");
+        get(c) = value;
+    };
+    return s;
+}
+
 // "2018-2021 50% by 2023-09-30" or "2022 100% by 2023-11-30" (an en dash or "—" may join the years).
 LedgerMilestone parse_milestone(const std::string& text, const Context& ctx, const std::string& key) {
     const auto bad = [&](const std::string& why) {
@@ -189,8 +215,7 @@ LedgerMilestone parse_milestone(const std::string& text, const Context& ctx, con
         bad("has a percentage that is not a whole number");
     }
     if (m.percent < 1 || m.percent > 100) bad("has a percentage outside 1%–100%");
-    const auto date = parse_ledger_date(deadline);
-    if (!date || *date != deadline) bad("has a deadline that is not a date YYYY-MM-DD");
+    if (!is_iso_date(deadline)) bad("has a deadline that is not a date YYYY-MM-DD");
     m.deadline = deadline;
     return m;
 }
@@ -204,11 +229,11 @@ const std::vector<Setting>& settings() {
                                  [](Config& c) -> std::string& { return c.county.code; }));
         v.push_back(list_setting("epochs.before.tiles", "earlier epoch (QSX): raster files or globs GDAL reads",
                                  [](Config& c) -> std::vector<std::string>& { return c.before.tiles; }, true));
-        v.push_back(text_setting("epochs.before.date", "QSX date, YYYY-MM-DD",
+        v.push_back(date_setting("epochs.before.date", "QSX date, YYYY-MM-DD",
                                  [](Config& c) -> std::string& { return c.before.date; }));
         v.push_back(list_setting("epochs.after.tiles", "later epoch (HSX): raster files or globs GDAL reads",
                                  [](Config& c) -> std::vector<std::string>& { return c.after.tiles; }, true));
-        v.push_back(text_setting("epochs.after.date", "HSX date, YYYY-MM-DD",
+        v.push_back(date_setting("epochs.after.date", "HSX date, YYYY-MM-DD (later than the QSX date)",
                                  [](Config& c) -> std::string& { return c.after.date; }));
         v.push_back(int_setting("bands.blue", 0, 64, "1-based band holding blue (0 = none)",
                                 [](Config& c) -> int& { return c.bands.blue; }));
@@ -236,8 +261,14 @@ const std::vector<Setting>& settings() {
         {
             Setting s;
             s.key = "detect.threshold";
-            s.default_text = "0.15";
+            const Config defaults;
+            std::ostringstream d;
+            d << *defaults.detect.threshold;
+            s.default_text = d.str();
             s.range = "[-1, 2] or auto";
+            s.numeric = true;
+            s.lo = -1;
+            s.hi = 2;
             s.help = "score threshold; 'auto' = chosen from the scene's scores by detect.auto_method";
             s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
                 if (n.IsScalar() && n.Scalar() == "auto")
@@ -424,17 +455,23 @@ void Config::validate() const {
     if (bands.green == bands.red)
         throw ConfigError(where + "keys 'bands.green' and 'bands.red' name the same band " + std::to_string(bands.red) +
                           "; give each role its own band");
-    if (clean.min_area_m2 < 0) throw ConfigError(where + "key 'clean.min_area_m2' must be ≥ 0");
+    if (!(clean.min_area_m2 >= 0)) throw ConfigError(where + "key 'clean.min_area_m2' must be a number ≥ 0");
+    // Dates: ISO on the calendar, and the later epoch later than the earlier one.
+    for (const auto& [key, date] : {std::pair<const char*, const std::string*>{"epochs.before.date", &before.date},
+                                    std::pair<const char*, const std::string*>{"epochs.after.date", &after.date}})
+        if (!date->empty() && !is_iso_date(*date))
+            throw ConfigError(where + "key '" + key + "': '" + *date +
+                              "' is not a date YYYY-MM-DD on the calendar; write e.g. 2023-09-18");
+    if (!before.date.empty() && !after.date.empty() && !(after.date > before.date))
+        throw ConfigError(where + "key 'epochs.after.date' (" + after.date + ") must be later than 'epochs.before.date' (" +
+                          before.date + "); the after epoch (HSX) is the later image");
     if (overlay.cultivated.configured() && overlay.cultivated.classes.empty())
         throw ConfigError(where + "key 'overlay.cultivated.classes' is empty; list the cultivated classes, e.g. [\"0101\", \"0102\", \"0103\"]");
     if (ledger.configured()) {
         // Case ids are <county code>-<year>-<seq> and the year is the HSX year.
-        const bool six_digits = county.code.size() == 6 &&
-                                std::all_of(county.code.begin(), county.code.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-        if (!six_digits)
+        if (!is_county_code(county.code))
             throw ConfigError(where + "key 'county.code' must be the 6-digit county code (e.g. \"140824\") when a ledger is set: case ids start with it");
-        const auto hsx = parse_ledger_date(after.date);
-        if (!hsx || *hsx != after.date)
+        if (!is_iso_date(after.date))
             throw ConfigError(where + "key 'epochs.after.date' must be a date YYYY-MM-DD when a ledger is set (got '" + after.date +
                               "'): it gives the cases their year");
     }
@@ -458,6 +495,12 @@ std::string LedgerMilestone::text() const {
     std::string years = std::to_string(first_year);
     if (last_year != first_year) years += "-" + std::to_string(last_year);
     return years + " " + std::to_string(percent) + "% by " + deadline;
+}
+
+const ConfigKey& config_key(std::string_view key) {
+    for (const auto& s : settings())
+        if (s.key == key) return s;
+    throw InternalError("config: no key '" + std::string(key) + "' is declared");
 }
 
 std::string describe_config_keys() {

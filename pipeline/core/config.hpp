@@ -6,9 +6,10 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "kernels/connectivity.hpp"
 
@@ -72,10 +73,12 @@ struct CultivatedLayerConfig : VectorLayerConfig {
     std::vector<std::string> classes = {"0101", "0102", "0103"};
 };
 
+struct Config;
 struct OverlayConfig {
     std::string area_crs;  // projected CRS for areas; empty = CGCS2000 3-degree GK zone or UTM
     TownshipLayerConfig townships;
     CultivatedLayerConfig cultivated;
+    static OverlayConfig from(const Config& config);  // config.overlay
 };
 
 struct ProcessingConfig {
@@ -144,6 +147,22 @@ struct Config {
     // The resolved configuration, every declared key with its value.
     nlohmann::json to_json() const;
 };
+
+inline OverlayConfig OverlayConfig::from(const Config& config) { return config.overlay; }
+
+// One declared key as the table in config.cpp declares it: the single place of its default,
+// range and help. Command-line options that mirror a key take their range and help from here.
+struct ConfigKey {
+    std::string key;           // e.g. "processing.threads"
+    std::string default_text;  // as printed by `weipian config`
+    std::string range;         // e.g. "[0, 1024]", "after|before", "path"
+    std::string help;
+    bool numeric = false;      // lo/hi hold the inclusive range of a numeric key
+    double lo = 0, hi = 0;
+};
+
+// The declaration of `key`; throws InternalError when no such key is declared (a bug).
+const ConfigKey& config_key(std::string_view key);
 
 // Lines of `key  default  range — help` for every declared key (for `weipian config --help`).
 std::string describe_config_keys();

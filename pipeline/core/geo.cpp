@@ -1,12 +1,8 @@
 #include "pipeline/core/geo.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <cpl_error.h>
-#include <gdal.h>
 
 #include <cmath>
-#include <mutex>
 
 #include "pipeline/core/errors.hpp"
 
@@ -34,25 +30,6 @@ std::unique_ptr<OGRSpatialReference> from_epsg(int code) {
 }
 
 }  // namespace
-
-void ensure_gdal_registered() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        GDALAllRegister();
-        // Strips are read once, tile row by tile row: a small block cache suffices, and GDAL's
-        // default (5 % of RAM, 1.2 GB here) would dominate peak memory. A user's setting wins.
-        if (!CPLGetConfigOption("GDAL_CACHEMAX", nullptr)) GDALSetCacheMax64(64LL << 20);
-        // Uncompressed GeoTIFF strips are copied straight from the file, bypassing the block
-        // cache (with a pixel-interleaved buffer, see EpochReader::read).
-        if (!CPLGetConfigOption("GTIFF_DIRECT_IO", nullptr)) CPLSetConfigOption("GTIFF_DIRECT_IO", "YES");
-        CPLSetErrorHandler([](CPLErr level, CPLErrorNum, const char* msg) {
-            if (level >= CE_Failure)
-                spdlog::debug("GDAL: {}", msg);  // failures surface through our own messages
-            else if (level == CE_Warning)
-                spdlog::debug("GDAL warning: {}", msg);
-        });
-    });
-}
 
 std::unique_ptr<OGRSpatialReference> parse_crs(const std::string& definition, const std::string& what) {
     auto srs = std::make_unique<OGRSpatialReference>();

@@ -7,6 +7,8 @@
 
 #include <ogr_spatialref.h>
 
+#include "pipeline/core/gdal.hpp"  // ensure_gdal_registered, last_gdal_error
+
 namespace weipian {
 
 using GeoTransform = std::array<double, 6>;  // GDAL order: x0, dx, rx, y0, ry, dy
@@ -24,12 +26,6 @@ std::unique_ptr<OGRSpatialReference> default_area_crs(double lon, double lat);
 
 // A copy of `srs` with the traditional GIS axis order.
 std::unique_ptr<OGRSpatialReference> clone_traditional(const OGRSpatialReference& srs);
-
-// The process-wide GDAL set-up, once (thread-safe); stages call it before opening files:
-// registers the drivers, caps the block cache at 64 MB and turns on GeoTIFF direct I/O unless
-// the user set GDAL_CACHEMAX / GTIFF_DIRECT_IO, and routes GDAL messages to the debug log (our
-// own messages say what failed).
-void ensure_gdal_registered();
 
 // Applies a geotransform to a pixel-corner coordinate (col, row).
 inline void pixel_to_geo(const GeoTransform& gt, double col, double row, double& x, double& y) {

@@ -5,9 +5,9 @@
 
 #include <ogr_geometry.h>
 
-namespace weipian {
+#include "pipeline/core/units.hpp"
 
-inline constexpr double kMuPerSquareMetre = 0.0015;  // 1 亩 = 10000/15 m² exactly
+namespace weipian {
 
 // Name given to parcels outside every township polygon, or when no township layer is set.
 inline constexpr const char* kUnassignedTownship = "unassigned";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline/core/parcel.hpp"
+#include "pipeline/core/units.hpp"
 
 namespace weipian {
 
@@ -23,12 +24,7 @@ struct TownshipSummary {
 // How format_township_line names the "unassigned" row (kUnassignedTownship, empty code).
 inline constexpr const char* kUnassignedTownshipLabel = "乡镇界外";
 
-// Hundredths of a 亩 for an area in m², rounded half away from zero.
-std::int64_t to_centimu(double area_m2);
-
-// Formats hundredths of a 亩 as the plan prints them: two decimals, trailing zeros dropped
-// (1950 -> "19.5", 14131 -> "141.31", 2000 -> "20").
-std::string format_mu(std::int64_t centimu);
+// to_centimu and format_mu are in pipeline/core/units.hpp.
 
 // Groups parcels by township, counting a case once per parcel. Ranked by cultivated area
 // (descending), then total area (descending), then township code and name. The "unassigned"

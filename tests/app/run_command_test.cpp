@@ -1,12 +1,12 @@
-// The main job through the CLI: small scenes built in the test, each bad input by its message,
-// and the outputs a county opens.
-#include "pipeline/main_job.hpp"
-
+// The commands through the binary (app/core_commands.cpp, app/polygonize_command.cpp): `run` on
+// small scenes built in the test, each bad input by its message, the outputs a county opens;
+// `detect`, `evaluate` and `polygonize`.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <ogrsf_frmts.h>
+#include <opencv2/core.hpp>
 
-#include "pipeline/core/errors.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace weipian {
@@ -265,11 +265,12 @@ TEST_F(RunTest, EvaluateReportsPixelAndObjectScoresOnPlainImages) {
 }
 
 TEST_F(RunTest, PolygonizeCommandWritesOnePolygonPerComponentWithHoles) {
-    // A 10×10 block with a 2×2 hole, and a lone pixel diagonal to it (separate under 4-connectivity).
+    // A 10×10 block with a 2×2 hole, and a lone pixel diagonal to it (separate under 4-connectivity);
+    // the block and its hole straddle the first strip boundary (row 16).
     cv::Mat mask(40, 40, CV_8UC1, cv::Scalar(0));
-    mask(cv::Rect(5, 5, 10, 10)).setTo(1);
-    mask(cv::Rect(9, 9, 2, 2)).setTo(0);
-    mask.at<std::uint8_t>(15, 15) = 1;
+    mask(cv::Rect(5, 12, 10, 10)).setTo(1);
+    mask(cv::Rect(9, 15, 2, 2)).setTo(0);
+    mask.at<std::uint8_t>(22, 15) = 1;
     GDALAllRegister();
     {
         GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create(
@@ -279,7 +280,7 @@ TEST_F(RunTest, PolygonizeCommandWritesOnePolygonPerComponentWithHoles) {
         ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 40, 40, mask.data, 40, 40, GDT_Byte, 0, 0);
     }
     const auto r = run_cli("-q polygonize '" + (dir / "mask.tif").string() + "' --out '" +
-                               (dir / "sub" / "p.gpkg").string() + "' --block-size 7",
+                               (dir / "sub" / "p.gpkg").string() + "' --block-size 16",
                            dir.path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("2 polygons written"), std::string::npos) << r.out;

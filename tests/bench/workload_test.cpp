@@ -14,7 +14,7 @@
 
 #include "pipeline/core/errors.hpp"
 #include "pipeline/ingest.hpp"
-#include "pipeline/main_job.hpp"
+#include "pipeline/detect.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace weipian {

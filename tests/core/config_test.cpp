@@ -1,6 +1,7 @@
 #include "pipeline/core/config.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/errors.hpp"
 

@@ -1,5 +1,6 @@
 // Acceptance on real imagery from ../shared/data (skipped where that folder is absent).
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -8,6 +9,7 @@
 
 #include "kernels/polygonize.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/detect.hpp"
 #include "pipeline/evaluate.hpp"
 #include "pipeline/main_job.hpp"
 #include "tests/support/test_support.hpp"
@@ -90,7 +92,7 @@ TEST(RealData, SloveniaSeasonalChangeIsNotConstruction) {
     Config config = Config::load(kSource / "configs" / "slovenia.yaml");
     config.output_dir = (dir / "out").string();
     const RunSummary summary = run_main_job(config);
-    EXPECT_LE(summary.report["counts"]["area_m2"].get<double>(), 5000.0);  // at most 0.5 ha
+    EXPECT_LE((*summary.report)["counts"]["area_m2"].get<double>(), 5000.0);  // at most 0.5 ha
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // every known construction object is found with its exact area, township and cultivated part,
 // nothing else is, and the township ranking is the one truth.csv implies.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <sstream>

@@ -9,7 +9,7 @@
 #include <tbb/global_control.h>
 
 #include "kernels/polygonize.hpp"
-#include "pipeline/main_job.hpp"
+#include "pipeline/detect.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace weipian {
