@@ -3,6 +3,7 @@
 // key's one declaration (pipeline/core/config.hpp, config_key), never a copy.
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <CLI/CLI.hpp>
 
@@ -18,7 +19,12 @@ CLI::Option* add_config_option(CLI::App* cmd, const std::string& name, T& value,
     const ConfigKey& k = config_key(key);
     CLI::Option* option = cmd->add_option(name, value, (help_prefix.empty() ? k.help : help_prefix + ": " + k.help) +
                                                            " (config key " + k.key + ", " + k.range + ")");
-    if (k.numeric) option->check(CLI::Range(k.lo, k.hi));
+    if (k.numeric) {
+        if constexpr (std::is_integral_v<T>)
+            option->check(CLI::Range(static_cast<T>(k.lo), static_cast<T>(k.hi)));
+        else
+            option->check(CLI::Range(k.lo, k.hi));
+    }
     return option;
 }
 
