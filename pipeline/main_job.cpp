@@ -16,16 +16,13 @@
 #include "pipeline/overlay.hpp"
 #include "pipeline/polygonize.hpp"
 #include "pipeline/scheduler.hpp"
+#include "pipeline/stage.hpp"
 
 namespace weipian {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = StageClock;
 
 }  // namespace
 

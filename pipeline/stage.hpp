@@ -10,6 +10,7 @@
 // Stages: ingest, detect, clean, polygonize, overlay, emit, evaluate (one file each in
 // pipeline/). The strip scheduler (pipeline/scheduler.hpp) fuses detect, clean and polygonize
 // strip by strip for the main job (pipeline/main_job.hpp).
+#include <chrono>
 #include <concepts>
 #include <string_view>
 
@@ -24,5 +25,11 @@ concept Stage = requires(const Config& config, S& stage) {
     { S::Options::from(config) } -> std::convertible_to<typename S::Options>;
     stage.validate();
 };
+
+// Wall-clock seconds since `start` (steady clock), for the stages' timings in run.json.
+using StageClock = std::chrono::steady_clock;
+inline double seconds_since(StageClock::time_point start) {
+    return std::chrono::duration<double>(StageClock::now() - start).count();
+}
 
 }  // namespace weipian
