@@ -1,4 +1,4 @@
-// `weipian bench`: the main job on the standard generated workload (pipeline/workload.hpp), with
+// `weipian bench`: the main job on the standard generated workload (bench/workload.hpp), with
 // per-stage throughput, peak memory and the projected time for a whole county.
 #include <sys/resource.h>
 
@@ -20,11 +20,12 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
-#include "pipeline/atomic_output.hpp"
-#include "pipeline/config.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/run.hpp"
-#include "pipeline/workload.hpp"
+#include "app/config_options.hpp"
+#include "bench/workload.hpp"
+#include "pipeline/core/atomic_output.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/main_job.hpp"
 
 namespace weipian::app {
 namespace {
@@ -123,8 +124,7 @@ int run_bench(const BenchOptions& o) {
     config.before.date = "2023-04-10";
     config.after.date = "2023-09-18";
     config.county.name = o.county_name;
-    config.detect.threshold = 0.15;
-    config.clean.min_area_m2 = 200;
+    // The detector and the minimum mapping unit keep their declared defaults (pipeline/core/config.cpp).
     config.overlay.area_crs = "EPSG:4546";
     config.processing.threads = o.threads;
     config.output_dir = (dir / "run").string();
@@ -141,7 +141,7 @@ int run_bench(const BenchOptions& o) {
     std::cout << "machine: " << cores << " cores; threads used: " << workers << "\n";
     std::cout << "input: " << (o.deflate ? "DEFLATE (PREDICTOR=2)" : "uncompressed") << " GeoTIFF\n";
     std::vector<std::pair<std::string, double>> stages;
-    flatten(summary.report.value("timings_s", nlohmann::json::object()), "", stages);
+    flatten(summary.report->value("timings_s", nlohmann::json::object()), "", stages);
     // The job's stage order, then any other keys the report has, the total last.
     const std::vector<std::string> order = {"ingest", "stream", "detect", "clean", "polygonize", "overlay", "emit"};
     auto rank = [&](const std::string& key) {
@@ -167,7 +167,8 @@ int run_bench(const BenchOptions& o) {
         const auto truth = nlohmann::json::parse(in, nullptr, false);
         if (!truth.is_discarded()) truth_parcels = truth.value("blobs_at_least_mmu", std::int64_t{0});
     }
-    std::cout << "parcels: " << summary.parcels << " (truth: " << truth_parcels << " buildings ≥ 200 m²)\n";
+    std::cout << "parcels: " << summary.parcels << " (truth: " << truth_parcels << " buildings ≥ " << config.clean.min_area_m2
+              << " m²)\n";
     if (hwm_reset)
         std::snprintf(line, sizeof line, "peak RSS: %.0f MB during the job (VmHWM), %.0f MB whole process (getrusage)\n", job_rss,
                       process_rss);
@@ -204,7 +205,7 @@ CommandAction add_bench_command(CLI::App& app) {
     cmd->add_flag("--keep", o->keep, "keep the workload and the run's outputs");
     cmd->add_flag("--deflate", o->deflate, "run on the DEFLATE-compressed copies of the epochs");
     cmd->add_flag("--make-only", o->make_only, "only make (or check) the workload, then stop");
-    cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    add_config_option(cmd, "--threads", o->threads, "processing.threads");
     cmd->add_option("--seed", o->seed, "workload seed")->capture_default_str();
     cmd->add_option("--county-km2", o->county_km2, "county area for the projection, km²")->check(CLI::PositiveNumber)->capture_default_str();
     cmd->add_option("--county-pixel-m", o->county_pixel_m, "county imagery pixel size for the projection, m")

@@ -3,18 +3,22 @@
 #include <iostream>
 #include <memory>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
-#include "pipeline/atomic_output.hpp"
-#include "pipeline/config.hpp"
-#include "pipeline/errors.hpp"
+#include "app/config_options.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_sink.hpp"
+#include "pipeline/core/atomic_output.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/detect.hpp"
 #include "pipeline/evaluate.hpp"
 #include "pipeline/ingest.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/run.hpp"
+#include "pipeline/main_job.hpp"
 
 namespace weipian::app {
 namespace {
@@ -55,8 +59,10 @@ DetectedScene detect_scene(const SceneOptions& o, const Config& config) {
     IngestOptions options;
     options.allow_missing_crs = true;
     options.pixel_size_m = o.pixel_size;
-    DetectedScene scene{ingest_epochs(config, options), {}};
-    scene.change = detect_change(scene.epochs, config);
+    const DetectStage detect(config);
+    detect.validate();
+    DetectedScene scene{IngestStage(config, {options}).run(), {}};
+    scene.change = detect.run(scene.epochs);
     return scene;
 }
 
@@ -80,7 +86,7 @@ CommandAction add_run_command(CLI::App& app) {
     auto overwrite = std::make_shared<bool>(false);
     cmd->add_flag("--overwrite", *overwrite,
                   "replace the output folder when it holds a previous weipian output (never files weipian did not write)");
-    cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    add_config_option(cmd, "--threads", o->threads, "processing.threads");
     auto ledger = std::make_shared<std::string>();
     cmd->add_option("--ledger", *ledger,
                     "case ledger to feed: GeoPackage file or PostgreSQL connection string; replaces ledger.path");
@@ -89,14 +95,18 @@ CommandAction add_run_command(CLI::App& app) {
         apply_ledger_override(config, *ledger);
         if (!o->out.empty()) config.output_dir = o->out;
         const auto threads = limit_threads(config);
+        // The case ledger is wired in here: the pipeline only knows the ParcelSink interface.
+        LedgerSink ledger_sink;
         RunOptions options;
         options.overwrite = *overwrite;
+        options.sink = config.ledger.configured() ? &ledger_sink : nullptr;
         const RunSummary summary = run_main_job(config, options);
+        const nlohmann::json& report = *summary.report;
         std::cout << "weipian: " << summary.parcels << " candidate parcels, "
-                  << summary.report["counts"]["area_mu"].get<std::string>() << " 亩, written to "
+                  << report["counts"]["area_mu"].get<std::string>() << " 亩, written to "
                   << fs::absolute(summary.output_dir).lexically_normal().string() << "\n";
-        if (summary.report.contains("ledger")) {
-            const auto& l = summary.report["ledger"];
+        if (report.contains("ledger")) {
+            const auto& l = report["ledger"];
             if (l.value("already_fed", false))
                 std::cout << "ledger: these parcels were fed before; nothing changed\n";
             else
@@ -147,7 +157,9 @@ CommandAction add_evaluate_command(CLI::App& app) {
         const auto [epochs, change] = detect_scene(*o, config);
         const LabelKind label_kind = *kind == "full" ? LabelKind::Full : *kind == "sparse" ? LabelKind::Sparse : LabelKind::Automatic;
         const cv::Mat reference = read_label_raster(*label, epochs);
-        nlohmann::json result = evaluate_mask(change.mask, reference, label_kind, config.clean.connectivity, change.valid);
+        EvaluateStage::Options options = EvaluateStage::Options::from(config);
+        options.kind = label_kind;
+        nlohmann::json result = EvaluateStage(options).run(change.mask, reference, change.valid);
         const double flagged = cv::countNonZero(change.mask);
         result["before"] = o->before.front();
         result["after"] = o->after.front();

@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include "app/commands.hpp"
-#include "pipeline/atomic_output.hpp"
-#include "pipeline/config.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/ledger.hpp"
-#include "pipeline/ledger_io.hpp"
-#include "pipeline/ledger_report.hpp"
-#include "pipeline/ledger_store.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_io.hpp"
+#include "ledger/ledger_report.hpp"
+#include "ledger/ledger_store.hpp"
+#include "pipeline/core/atomic_output.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/errors.hpp"
 
 namespace weipian::app {
 namespace {

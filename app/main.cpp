@@ -9,8 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/ingest.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/gdal.hpp"
 
 int main(int argc, char** argv) {
     using namespace weipian;

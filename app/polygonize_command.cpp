@@ -1,5 +1,6 @@
-// `weipian polygonize MASK --out PARCELS.gpkg`: the streaming polygonizer alone on a mask
-// raster (nonzero = foreground), for side-by-side comparison with gdal_polygonize.py.
+// `weipian polygonize MASK --out PARCELS.gpkg`: the polygonize stage (pipeline/polygonize.hpp)
+// alone on a mask raster (nonzero = foreground), for side-by-side comparison with
+// gdal_polygonize.py.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -7,16 +8,16 @@
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
-#include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
-#include "pipeline/atomic_output.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "pipeline/polygons.hpp"
-#include "pipeline/stream.hpp"
+#include "app/config_options.hpp"
+#include "pipeline/core/atomic_output.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "pipeline/polygonize.hpp"
+#include "pipeline/scheduler.hpp"
 
 namespace weipian::app {
 namespace {
@@ -25,10 +26,10 @@ namespace fs = std::filesystem;
 
 struct PolygonizeOptions {
     std::string mask, out, layer = "parcels";
-    int connectivity = 4;
+    int connectivity = static_cast<int>(Config{}.clean.connectivity);
     std::int64_t min_pixels = 1;
-    int block_size = 256;
-    int threads = 0;
+    int block_size = Config{}.processing.block_size;
+    int threads = Config{}.processing.threads;
     bool overwrite = false;
 };
 
@@ -52,32 +53,21 @@ void check_polygonize_out(const PolygonizeOptions& o) {
 
 int polygonize_mask(const PolygonizeOptions& o) {
     check_polygonize_out(o);
-    GDALDatasetUniquePtr source(GDALDataset::Open(o.mask.c_str(), GDAL_OF_RASTER));
-    if (!source) throw InputError("polygonize: cannot read '" + o.mask + "' as a raster; check the path");
+    PolygonizeStage::Options options = PolygonizeStage::Options::from(Config{});
+    options.connectivity = o.connectivity == 8 ? kernels::Connectivity::Eight : kernels::Connectivity::Four;
+    options.min_pixels = o.min_pixels;
+    options.block_size = o.block_size;
+    options.threads = o.threads;
+    const PolygonizeStage stage(options);
+    stage.validate();
     AtomicFile::Options copy;
     copy.copy_existing = true;
     AtomicFile file(o.out, "polygonize", copy);
-    const int width = source->GetRasterXSize(), height = source->GetRasterYSize();
-    GeoTransform gt{0, 1, 0, 0, 0, 1};
-    source->GetGeoTransform(gt.data());
     const int workers = o.threads > 0 ? o.threads : tbb::info::default_concurrency();
     tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers));
-
-    // Each worker reads its strips through its own handle.
-    tbb::enumerable_thread_specific<GDALDatasetUniquePtr> handles(
-        [&] { return GDALDatasetUniquePtr(GDALDataset::Open(o.mask.c_str(), GDAL_OF_RASTER)); });
-    StreamStats stats;
-    const auto connectivity = o.connectivity == 8 ? kernels::Connectivity::Eight : kernels::Connectivity::Four;
-    StripStages stages;
-    stages.with_score = false;
-    stages.fill = [&](Strip& s) {
-        cv::Mat rows = s.own(s.mask);
-        if (handles.local()->GetRasterBand(1)->RasterIO(GF_Read, 0, s.row0, width, s.rows, rows.data, width, s.rows,
-                                                        GDT_Byte, 0, static_cast<GSpacing>(rows.step)) != CE_None)
-            throw InputError("polygonize: cannot read rows of '" + o.mask + "'");
-    };
-    const std::vector<PatchPolygon> polygons =
-        label_and_polygonize(width, height, o.block_size, workers + 1, connectivity, o.min_pixels, stages, stats);
+    const PolygonizedMask result = stage.run(o.mask);
+    const std::vector<PatchPolygon>& polygons = result.polygons;
+    const GeoTransform& gt = result.geotransform;
 
     // Written into a copy of the GeoPackage (or a new one) under a temporary name, renamed when
     // complete: the other layers of an existing file are kept.
@@ -95,8 +85,12 @@ int polygonize_mask(const PolygonizeOptions& o) {
             out.reset(gpkg->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         }
         if (!out) throw InputError("polygonize: cannot create '" + o.out + "'; check that the folder is writable");
-        const OGRSpatialReference* srs = source->GetSpatialRef();
-        OGRLayer* layer = out->CreateLayer(o.layer.c_str(), const_cast<OGRSpatialReference*>(srs), wkbPolygon, nullptr);
+        const OGRSpatialReference* srs = result.srs.get();
+        // 4-connected components are single polygons (as GDALPolygonize writes them); 8-connected
+        // ones split at diagonal pinches into valid MultiPolygons.
+        const bool multi = options.connectivity == kernels::Connectivity::Eight;
+        OGRLayer* layer = out->CreateLayer(o.layer.c_str(), const_cast<OGRSpatialReference*>(srs),
+                                           multi ? wkbMultiPolygon : wkbPolygon, nullptr);
         if (!layer) throw InputError("polygonize: cannot create layer '" + o.layer + "' in '" + o.out + "'");
         OGRFieldDefn id("id", OFTInteger64), pixels("pixel_count", OFTInteger64), area("area", OFTReal);
         layer->CreateField(&id);
@@ -110,7 +104,9 @@ int polygonize_mask(const PolygonizeOptions& o) {
             feature.SetField(0, static_cast<GIntBig>(++n));
             feature.SetField(1, static_cast<GIntBig>(p.area));
             feature.SetField(2, static_cast<double>(p.area) * pixel_area);
-            feature.SetGeometryDirectly(to_geometry(p.polygon, gt).release());
+            OGRGeometry* geometry = to_geometry(p.polygon, gt).release();
+            if (multi) geometry = OGRGeometryFactory::forceToMultiPolygon(geometry);
+            feature.SetGeometryDirectly(geometry);
             if (layer->CreateFeature(&feature) != OGRERR_NONE) throw InputError("polygonize: cannot write '" + o.out + "'");
         }
         if (out->CommitTransaction() != OGRERR_NONE)
@@ -122,8 +118,8 @@ int polygonize_mask(const PolygonizeOptions& o) {
     }
     file.commit();
     std::cout << "weipian: " << polygons.size() << " polygons written to " << o.out << "\n";
-    spdlog::info("polygonize: label {:.3f} s, polygonize {:.3f} s (thread time)", stats.label_ns * 1e-9,
-                 stats.polygonize_ns * 1e-9);
+    spdlog::info("polygonize: label {:.3f} s, polygonize {:.3f} s (thread time)", result.label_seconds,
+                 result.polygonize_seconds);
     return 0;
 }
 
@@ -136,10 +132,10 @@ CommandAction add_polygonize_command(CLI::App& app) {
     cmd->add_option("--out", o->out, "GeoPackage to write, or to add the layer to")->required();
     cmd->add_option("--layer", o->layer, "layer name (an existing GeoPackage keeps its other layers)");
     cmd->add_flag("--overwrite", o->overwrite, "replace the layer when the GeoPackage already has it");
-    cmd->add_option("--connectivity", o->connectivity, "4 (GDALPolygonize default) or 8")->check(CLI::IsMember({4, 8}));
+    add_config_option(cmd, "--connectivity", o->connectivity, "clean.connectivity")->check(CLI::IsMember({4, 8}));
     cmd->add_option("--min-pixels", o->min_pixels, "drop components smaller than this")->check(CLI::PositiveNumber);
-    cmd->add_option("--block-size", o->block_size, "rows per strip")->check(CLI::Range(1, 65536));
-    cmd->add_option("--threads", o->threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+    add_config_option(cmd, "--block-size", o->block_size, "processing.block_size");
+    add_config_option(cmd, "--threads", o->threads, "processing.threads");
     return [o]() { return polygonize_mask(*o); };
 }
 

@@ -9,9 +9,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "pipeline/config.hpp"
-#include "pipeline/run.hpp"
-#include "pipeline/workload.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/main_job.hpp"
+#include "bench/workload.hpp"
 
 namespace {
 
@@ -28,7 +28,7 @@ public:
         spec.size = size;
         spec.deflate = deflate;
         files_ = make_workload(spec, dir_);
-        for (const auto& b : plan_workload_truth(spec).blobs) truth_parcels_ += b.pixel_count >= 313;  // 200 m² at 0.8 m
+        for (const auto& b : plan_workload_truth(spec).blobs) truth_parcels_ += b.pixel_count >= workload_mmu_pixels(spec);
     }
     ~Workload() {
         std::error_code ec;

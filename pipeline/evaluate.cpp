@@ -7,7 +7,10 @@
 #include <gdal_utils.h>
 #include <opencv2/imgproc.hpp>
 
-#include "pipeline/errors.hpp"
+#include <nlohmann/json.hpp>
+
+#include "pipeline/core/errors.hpp"
+#include "pipeline/stage.hpp"
 
 namespace weipian {
 namespace {
@@ -131,6 +134,12 @@ cv::Mat read_label_raster(const std::filesystem::path& path, const AlignedEpochs
                                            GDT_Byte, 0, static_cast<GSpacing>(label.step)) != CE_None)
         throw InputError("evaluate: cannot read '" + path.string() + "'");
     return label;
+}
+
+static_assert(Stage<EvaluateStage>);
+
+nlohmann::json EvaluateStage::run(const cv::Mat& mask, const cv::Mat& label, const cv::Mat& valid) const {
+    return evaluate_mask(mask, label, options_.kind, options_.connectivity, valid);
 }
 
 }  // namespace weipian

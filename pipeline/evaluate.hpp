@@ -1,11 +1,14 @@
 #pragma once
-// Accuracy of a change mask against reference labels.
+// Evaluate stage: accuracy of a change mask against reference labels.
 #include <filesystem>
 
-#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
 
 #include "kernels/connectivity.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/ingest.hpp"
 
 namespace weipian {
@@ -30,5 +33,25 @@ nlohmann::json evaluate_mask(const cv::Mat& mask, const cv::Mat& label, LabelKin
 // Reads the first band of a label raster onto the epochs' grid (nearest-neighbour warp when it
 // is georeferenced and the grids differ; same size required otherwise). Throws InputError.
 cv::Mat read_label_raster(const std::filesystem::path& path, const AlignedEpochs& epochs);
+
+class EvaluateStage {
+public:
+    static constexpr std::string_view name = "evaluate";
+    struct Options {
+        LabelKind kind = LabelKind::Automatic;
+        kernels::Connectivity connectivity = kernels::Connectivity::Four;  // of flagged objects
+        static Options from(const Config& config) { return {LabelKind::Automatic, config.clean.connectivity}; }
+    };
+
+    explicit EvaluateStage(Options options) : options_(options) {}
+
+    void validate() const {}
+
+    // evaluate_mask(mask, label, kind, connectivity, valid).
+    nlohmann::json run(const cv::Mat& mask, const cv::Mat& label, const cv::Mat& valid = {}) const;
+
+private:
+    Options options_;
+};
 
 }  // namespace weipian

@@ -17,17 +17,13 @@
 #include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
 
-#include "pipeline/errors.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/stage.hpp"
 
 namespace weipian {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string last_gdal_error() {
-    const char* msg = CPLGetLastErrorMsg();
-    return (msg && *msg) ? msg : "no detail from GDAL";
-}
 
 // RAII for the argv-style option lists the GDAL utilities take.
 struct StringList {
@@ -756,5 +752,14 @@ void EpochReader::read(bool after, int row0, int rows, kernels::EpochBlock& bloc
         block.valid.setTo(0, scratch_ == 0);
     }
 }
+
+static_assert(Stage<IngestStage>);
+
+void IngestStage::validate() const {
+    expand_tiles(config_.before.tiles, "epochs.before.tiles");
+    expand_tiles(config_.after.tiles, "epochs.after.tiles");
+}
+
+AlignedEpochs IngestStage::run() const { return ingest_epochs(config_, options_.ingest); }
 
 }  // namespace weipian

@@ -4,14 +4,15 @@
 // turned into a validity mask. Nothing is copied: both epochs are VRTs read block by block.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 
 #include "kernels/detect.hpp"
-#include "pipeline/config.hpp"
-#include "pipeline/geo.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/geo.hpp"
 
 namespace weipian {
 
@@ -118,6 +119,29 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options =
 
 // Expands a list of paths/globs into sorted file paths. `key` names the setting in messages.
 std::vector<std::string> expand_tiles(const std::vector<std::string>& patterns, const std::string& key);
+
+// The ingest stage in the common shape (pipeline/stage.hpp).
+class IngestStage {
+public:
+    static constexpr std::string_view name = "ingest";
+    // What the configuration does not say (the epochs, bands, grid and AOI come from it).
+    struct Options {
+        IngestOptions ingest;
+        static Options from(const Config&) { return {}; }
+    };
+
+    explicit IngestStage(const Config& config, Options options = {}) : config_(config), options_(options) {}
+
+    // Both epochs' tile lists resolve to files (globs match). Throws InputError naming the key.
+    void validate() const;
+
+    // ingest_epochs(config, options).
+    AlignedEpochs run() const;
+
+private:
+    const Config& config_;
+    Options options_;
+};
 
 
 }  // namespace weipian

@@ -20,8 +20,10 @@
 #include <string_view>
 #include <utility>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "pipeline/core/text.hpp"
+#include "pipeline/stage.hpp"
 
 namespace weipian {
 
@@ -42,21 +44,9 @@ struct TransformDeleter {
 };
 using TransformPtr = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
 
-std::string trim(std::string_view text) {
-    const char* blanks = " \t\r\n\v\f";
-    const auto first = text.find_first_not_of(blanks);
-    if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(blanks);
-    return std::string(text.substr(first, last - first + 1));
-}
-
+// "a, b, c", or "none" for no items (pipeline/core/text.hpp join).
 std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) {
-        if (!out.empty()) out += ", ";
-        out += item;
-    }
-    return out.empty() ? std::string("none") : out;
+    return items.empty() ? std::string("none") : weipian::join(items, ", ");
 }
 
 std::string crs_label(const OGRSpatialReference& srs) {
@@ -136,11 +126,6 @@ OGRGeometryUniquePtr clean_polygonal(OGRGeometryUniquePtr geometry, bool* repair
     return linear;
 }
 
-std::string last_gdal_message() {
-    const char* message = CPLGetLastErrorMsg();
-    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
-}
-
 // Transforms in place; PROJ's own complaint is kept for our message instead of printed.
 bool transform_quietly(OGRGeometry& geometry, OGRCoordinateTransformation& transform) {
     CPLErrorReset();
@@ -153,7 +138,7 @@ bool transform_quietly(OGRGeometry& geometry, OGRCoordinateTransformation& trans
 OGRGeometryUniquePtr checked(OGRGeometry* result, const char* operation, const std::string& what) {
     if (!result) {
         throw InternalError(std::string("overlay: GEOS ") + operation + " failed for " + what + " (" +
-                            last_gdal_message() + "); please report this with the input files");
+                            last_gdal_error() + "); please report this with the input files");
     }
     return OGRGeometryUniquePtr(result);
 }
@@ -349,7 +334,7 @@ OpenedLayer open_layer(const VectorLayerConfig& config, const std::string& role,
     CPLPopErrorHandler();
     if (!dataset) {
         throw InputError("overlay: cannot open " + role + " file '" + config.path + "' as a vector dataset (" +
-                         last_gdal_message() + "); give a GeoPackage, Shapefile or other OGR vector file in " + key +
+                         last_gdal_error() + "); give a GeoPackage, Shapefile or other OGR vector file in " + key +
                          ".path");
     }
     const bool shapefile = dataset->GetDriver() && EQUAL(dataset->GetDriver()->GetDescription(), "ESRI Shapefile");
@@ -363,7 +348,7 @@ OpenedLayer open_layer(const VectorLayerConfig& config, const std::string& role,
         CPLPopErrorHandler();
         if (!dataset) {
             throw InputError("overlay: cannot open " + role + " file '" + config.path + "' with encoding " +
-                             config.encoding + " (" + last_gdal_message() + "); check " + key + ".encoding");
+                             config.encoding + " (" + last_gdal_error() + "); check " + key + ".encoding");
         }
     }
     std::vector<std::string> layers;
@@ -430,7 +415,7 @@ TransformPtr layer_to_area(OGRLayer& layer, const std::string& label, const OGRS
     CPLPopErrorHandler();
     if (!transform) {
         throw InputError("overlay: cannot transform " + label + " from " + crs_label(*source) + " to the area CRS " +
-                         crs_label(area_srs) + " (" + last_gdal_message() + "); check the layer's CRS");
+                         crs_label(area_srs) + " (" + last_gdal_error() + "); check the layer's CRS");
     }
     return transform;
 }
@@ -446,7 +431,7 @@ OGRGeometryUniquePtr read_geometry(OGRFeature& feature, OGRCoordinateTransformat
         if (!transform_quietly(*geometry, *transform)) {
             throw InputError("overlay: " + label + " feature " + std::to_string(feature.GetFID()) +
                              " cannot be transformed from " + crs_label(*transform->GetSourceCS()) +
-                             " to the area CRS " + crs_label(area_srs) + " (" + last_gdal_message() +
+                             " to the area CRS " + crs_label(area_srs) + " (" + last_gdal_error() +
                              "); its coordinates do not fit the CRS the layer declares: check the layer's CRS");
         }
     }
@@ -539,7 +524,7 @@ void OverlayStage::Impl::resolve_crs() {
     CPLPopErrorHandler();
     if (!image_to_area || !area_to_image) {
         throw InputError("overlay: cannot transform between the imagery CRS " + crs_label(*image_srs) +
-                         " and the area CRS " + crs_label(*area_srs) + " (" + last_gdal_message() +
+                         " and the area CRS " + crs_label(*area_srs) + " (" + last_gdal_error() +
                          "); set overlay.area_crs to a CRS valid over the scene");
     }
 }
@@ -754,7 +739,7 @@ std::vector<Parcel> OverlayStage::run(std::vector<Parcel> patches) {
         if (d.image_to_area && !transform_quietly(*whole, *d.image_to_area)) {
             throw InputError("overlay: patch " + std::to_string(patch.patch_id) +
                              " cannot be transformed from the imagery CRS " + crs_label(*d.image_srs) +
-                             " to the area CRS " + crs_label(*d.area_srs) + " (" + last_gdal_message() +
+                             " to the area CRS " + crs_label(*d.area_srs) + " (" + last_gdal_error() +
                              "); set overlay.area_crs to a CRS valid over the scene");
         }
         whole = clean_polygonal(std::move(whole));
@@ -798,7 +783,7 @@ std::vector<Parcel> OverlayStage::run(std::vector<Parcel> patches) {
                 if (d.area_to_image && !transform_quietly(*piece.geometry, *d.area_to_image)) {
                     throw InputError("overlay: a piece of patch " + std::to_string(patch.patch_id) +
                                      " cannot be transformed back to the imagery CRS " + crs_label(*d.image_srs) +
-                                     " (" + last_gdal_message() +
+                                     " (" + last_gdal_error() +
                                      "); set overlay.area_crs to a CRS valid over the scene");
                 }
                 piece.geometry->assignSpatialReference(const_cast<OGRSpatialReference*>(image_geometry_srs));
@@ -843,5 +828,7 @@ std::vector<Parcel> OverlayStage::run(std::vector<Parcel> patches) {
     }
     return parcels;
 }
+
+static_assert(Stage<OverlayStage>);
 
 }  // namespace weipian

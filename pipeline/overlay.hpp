@@ -3,12 +3,13 @@
 // areas in a projected CRS. Comparable to PDAL's OverlayFilter, on polygons.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <ogr_spatialref.h>
 
-#include "pipeline/config.hpp"
-#include "pipeline/parcel.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/parcel.hpp"
 
 namespace weipian {
 
@@ -21,6 +22,9 @@ namespace weipian {
 // an unsplit parcel keeps its original outline. Pieces under 1 cm² (slivers) are dropped.
 class OverlayStage {
 public:
+    static constexpr std::string_view name = "overlay";
+    using Options = OverlayConfig;  // Options::from(config) = config.overlay
+
     // `image_srs` is the CRS of the parcels' geometry. `lon`, `lat` (degrees) locate the scene
     // for the default area CRS.
     OverlayStage(OverlayConfig options, const OGRSpatialReference& image_srs, double lon, double lat);
@@ -45,7 +49,6 @@ public:
     // The projected CRS used for areas and centroids (valid after validate()).
     const OGRSpatialReference& area_crs() const;
 
-    const char* name() const { return "overlay"; }
 
 private:
     struct Impl;

@@ -716,7 +716,7 @@ def write_truth(out, rows):
 
 
 def to_centimu(m2):
-    """Hundredths of a 亩, rounded half away from zero (as pipeline/report.hpp)."""
+    """Hundredths of a 亩, rounded half away from zero (as pipeline/core/units.hpp to_centimu)."""
     v = m2 * 15.0 / 100.0          # m2 * 0.0015 * 100, computed without binary 0.0015
     return int(np.floor(v + 0.5)) if v >= 0 else -int(np.floor(-v + 0.5))
 
@@ -771,6 +771,8 @@ def write_readme(out, rows, n_dltb):
     L.append("The output is byte-identical on every run (fixed seed "
              f"{SEED}, fixed GeoPackage timestamps). `--check` re-reads the files and verifies the "
              "claims below; `--check-only` verifies an existing folder.\n")
+    L.append("Data only: read by `configs/sample.yaml`, the tests (`tests/pipeline/sample_test.cpp`) and "
+             "`scripts/run_sample.sh`; it depends on nothing but its generator.\n")
     L.append("## What it is\n")
     L.append(f"A {SIZE} x {SIZE} m scene in {COUNTY_NAME} ({COUNTY_CODE}), 1 m pixels, EPSG:{EPSG_GRID} "
              f"(CGCS2000 3-degree Gauss-Krüger, CM 111°E, no zone prefix), top-left corner "

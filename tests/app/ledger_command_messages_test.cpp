@@ -1,9 +1,9 @@
 // Every message of app/ledger_command.cpp, through the CLI: exit code, one line, the value named.
 #include <gtest/gtest.h>
 
-#include "pipeline/ledger.hpp"
-#include "tests/pipeline/ledger_test_support.hpp"
-#include "tests/pipeline/message_test_support.hpp"
+#include "ledger/ledger.hpp"
+#include "tests/ledger/ledger_test_support.hpp"
+#include "tests/support/message_test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -1,8 +1,8 @@
 // Every message of app/polygonize_command.cpp a user can reach, through the CLI.
 #include <gtest/gtest.h>
 
-#include "tests/pipeline/message_test_support.hpp"
-#include "tests/pipeline/test_support.hpp"
+#include "tests/support/message_test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

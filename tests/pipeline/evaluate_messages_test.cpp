@@ -1,8 +1,8 @@
 // Every message of pipeline/evaluate.cpp a user can reach, through `weipian evaluate`.
 #include <gtest/gtest.h>
 
-#include "tests/pipeline/message_test_support.hpp"
-#include "tests/pipeline/test_support.hpp"
+#include "tests/support/message_test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -3,8 +3,8 @@
 // wrong and what to do.
 #include <gtest/gtest.h>
 
-#include "tests/pipeline/message_test_support.hpp"
-#include "tests/pipeline/test_support.hpp"
+#include "tests/support/message_test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -10,9 +10,10 @@
 #include <gdal_utils.h>
 #include <ogrsf_frmts.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/run.hpp"
-#include "test_support.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/main_job.hpp"
+#include "pipeline/detect.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

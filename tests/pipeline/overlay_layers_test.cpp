@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/config.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/geo.hpp"
-#include "tests/pipeline/log_capture.hpp"
-#include "tests/pipeline/test_support.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "tests/support/log_capture.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

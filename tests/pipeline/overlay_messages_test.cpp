@@ -4,8 +4,8 @@
 
 #include <ogrsf_frmts.h>
 
-#include "tests/pipeline/message_test_support.hpp"
-#include "tests/pipeline/test_support.hpp"
+#include "tests/support/message_test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

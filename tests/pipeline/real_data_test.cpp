@@ -1,5 +1,6 @@
 // Acceptance on real imagery from ../shared/data (skipped where that folder is absent).
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -7,10 +8,11 @@
 #include <ogrsf_frmts.h>
 
 #include "kernels/polygonize.hpp"
-#include "pipeline/config.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/detect.hpp"
 #include "pipeline/evaluate.hpp"
-#include "pipeline/run.hpp"
-#include "test_support.hpp"
+#include "pipeline/main_job.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {
@@ -94,7 +96,7 @@ TEST(RealData, SloveniaSeasonalChangeIsNotConstruction) {
     Config config = Config::load(kSource / "configs" / "slovenia.yaml");
     config.output_dir = (dir / "out").string();
     const RunSummary summary = run_main_job(config);
-    EXPECT_LE(summary.report["counts"]["area_m2"].get<double>(), 5000.0);  // at most 0.5 ha
+    EXPECT_LE((*summary.report)["counts"]["area_m2"].get<double>(), 5000.0);  // at most 0.5 ha
 }
 
 }  // namespace

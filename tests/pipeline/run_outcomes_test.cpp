@@ -1,14 +1,15 @@
 // Outcomes of the main job that are not "parcels found": no valid pixel (exit 4, no output) and
 // a degenerate automatic threshold (a warning, no parcels from it).
-#include "pipeline/run.hpp"
-
 #include <gtest/gtest.h>
-
+#include <nlohmann/json.hpp>
 #include <ogrsf_frmts.h>
 
-#include "pipeline/errors.hpp"
-#include "pipeline/stream.hpp"
-#include "test_support.hpp"
+#include "pipeline/detect.hpp"
+#include "pipeline/main_job.hpp"
+
+#include "pipeline/core/errors.hpp"
+#include "pipeline/scheduler.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

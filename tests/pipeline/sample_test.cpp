@@ -2,15 +2,16 @@
 // every known construction object is found with its exact area, township and cultivated part,
 // nothing else is, and the township ranking is the one truth.csv implies.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <sstream>
 
 #include <ogrsf_frmts.h>
 
-#include "pipeline/config.hpp"
-#include "pipeline/run.hpp"
-#include "test_support.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/main_job.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {

@@ -1,0 +1,202 @@
+#pragma once
+// The case ledger (台账): every candidate parcel a run emits becomes a case that is tracked to
+// closure (核查 → 整改 → 销号). This header holds the model, the lifecycle and the feed that
+// `weipian run` calls; storage is in ledger_store.hpp, import/export in ledger_io.hpp, the
+// plan's tables in ledger_report.hpp.
+//
+// Lifecycle (a transition not listed is refused, naming the case, both statuses and the
+// allowed ones; every change is a history row with who, when and what):
+//
+//   from      allowed next             why
+//   (new)     待核查                    a run found a parcel that matches no open case
+//   待核查    合法, 误报, 违法          field verification (核查结果)
+//   合法      销号, 误报, 违法          closed, or the verification is corrected
+//   误报      销号, 合法, 违法          closed, or the verification is corrected
+//   违法      整改中, 合法, 误报        rectification starts, or the verification is corrected
+//   整改中    已整改                    rectification done (demolished and restored, or regularised)
+//   已整改    销号, 整改中              closed, or rectification found inadequate (整改不到位)
+//   销号      —                         closed for good
+//
+// Terms used by the report: a case is "judged illegal" (违法用地) when its latest verification
+// result is 违法 — statuses 违法, 整改中, 已整改 and 销号 reached through 已整改; it is
+// "rectified" (整改到位) once it has reached 已整改 (销号 after 已整改 stays rectified); it is
+// "open" until 销号; it "needs work" in 待核查, 违法 and 整改中.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+#include <ogr_geometry.h>
+#include <ogr_spatialref.h>
+
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/dates.hpp"
+#include "pipeline/core/location.hpp"
+#include "pipeline/core/parcel.hpp"
+#include "pipeline/core/text.hpp"
+
+namespace weipian {
+
+// ---- text ------------------------------------------------------------------------------------
+
+// `text` without surrounding blanks (pipeline/core/text.hpp trim); the ledger's historical name.
+inline std::string trim_cell(const std::string& text) { return trim(text); }
+
+// How a case's township is printed: its name, or 乡镇界外 for parcels outside every township.
+std::string township_label(const std::string& name, const std::string& code);
+
+// Dates (parse_ledger_date, today_date, now_utc, parse_year_range) are in pipeline/core/dates.hpp,
+// ledger locations (is_postgres_ledger, redact_ledger_location) in pipeline/core/location.hpp.
+
+// ---- lifecycle ------------------------------------------------------------------------------
+
+enum class CaseStatus { ToVerify, Legal, FalseAlarm, Illegal, Rectifying, Rectified, Closed };
+
+// The Chinese word stored in the ledger and printed: 待核查, 合法, 误报, 违法, 整改中, 已整改, 销号.
+const char* status_label(CaseStatus status);
+
+// Reads a status from its Chinese word or English name (to_verify, legal, false_alarm, illegal,
+// rectifying, rectified, closed; case-insensitive, surrounding blanks ignored).
+std::optional<CaseStatus> parse_status(const std::string& text);
+
+// The statuses a case may move to from `from` (the table above).
+const std::vector<CaseStatus>& allowed_next(CaseStatus from);
+bool transition_allowed(CaseStatus from, CaseStatus to);
+
+// "case 140824-2023-0007: 待核查 → 已整改 is not allowed; from 待核查 the allowed next statuses
+// are 合法, 误报, 违法"
+std::string refused_transition_message(const std::string& case_id, CaseStatus from, CaseStatus to);
+
+// ---- records --------------------------------------------------------------------------------
+
+// What the plan requires of a case that cannot be closed within its year (年清).
+struct RectificationPlan {
+    std::string measures;     // 整改措施
+    std::string deadline;     // 整改时限, YYYY-MM-DD
+    std::string responsible;  // 责任人
+    // Chinese names of the missing parts (整改措施, 整改时限, 责任人); empty when complete.
+    std::vector<std::string> missing() const;
+};
+
+// One case (宗). Areas are stored as the run reported them: m² to 0.01 and the 亩 figures
+// as whole hundredths (to_centimu of the parcel's area), so a GeoPackage and a PostgreSQL
+// ledger hold and report the same numbers.
+struct LedgerCase {
+    std::int64_t fid = -1;  // storage row id; -1 until stored
+    std::string case_id;    // <county code>-<year>-<seq>, e.g. 140824-2023-0007
+    std::string county_code;
+    int year = 0;  // the HSX year of the run that first found it
+    int seq = 0;   // 1, 2, … per county and year
+    std::string township_name = kUnassignedTownship;
+    std::string township_code;
+    double area_m2 = 0;
+    double cultivated_m2 = 0;
+    std::int64_t area_centimu = 0;
+    std::int64_t cultivated_centimu = 0;
+    double centroid_x = 0;  // area CRS of the run (XZB)
+    double centroid_y = 0;  // (YZB)
+    std::string qsx, hsx;   // epoch dates of the run that first found it
+    std::string first_seen_run, last_seen_run;
+    CaseStatus status = CaseStatus::ToVerify;
+    std::optional<CaseStatus> result;  // 合法, 误报 or 违法 once verified
+    RectificationPlan plan;
+    std::string notes;
+    // "rectification not visible": a later epoch still shows construction on a 已整改 case.
+    std::string flag;       // empty = none
+    std::string flag_date;  // HSX date of the epoch that raised it
+    std::string updated_at;  // UTC time of the last change
+    // MultiPolygon in the ledger CRS (no CRS object attached); shared and never modified in
+    // place, so cases copy cheaply.
+    std::shared_ptr<const OGRGeometry> geometry;
+
+    bool open() const { return status != CaseStatus::Closed; }
+};
+
+// One change of one case. `at` is the date the change happened in the field (import) or the
+// HSX date of the run that saw it; `recorded_at` is when it was written (UTC).
+struct HistoryEntry {
+    std::int64_t fid = -1;
+    std::string case_id;
+    std::string at;
+    std::string recorded_at;
+    std::string who;
+    std::optional<CaseStatus> from_status;  // empty for the entry that creates the case
+    CaseStatus to_status = CaseStatus::ToVerify;
+    std::string what;
+    std::string source;  // "run <id>" or "import <file> line <n>"
+};
+
+// One run that fed the ledger. The digest identifies its parcels: a run with a digest already
+// present is the same imagery again and changes nothing.
+struct RunRecord {
+    std::string run_id;
+    std::string digest;  // SHA-256 (hex) of the parcels and epoch dates
+    std::string fed_at;  // UTC
+    std::string qsx, hsx;
+    int year = 0;
+    std::string county_code;
+    bool cultivated_assessed = true;
+    std::int64_t parcels = 0, new_cases = 0, updated_cases = 0, flagged_cases = 0;
+    std::string version;
+};
+
+// "140824-2023-0007" (the sequence has at least 4 digits).
+std::string format_case_id(const std::string& county_code, int year, int seq);
+
+// Takes ownership of `geometry` (from OGR) as a case outline.
+std::shared_ptr<const OGRGeometry> share_geometry(OGRGeometry* geometry);
+
+// ---- feeding the ledger from a run ----------------------------------------------------------
+
+// What a run tells the ledger besides its parcels.
+struct FeedContext {
+    std::string county_code;  // 6 digits
+    std::string qsx;          // YYYY-MM-DD (may be empty)
+    std::string hsx;          // YYYY-MM-DD, required
+    int year = 0;             // case year; 0 = the HSX year
+    std::string run_id;       // empty = now in UTC
+    bool cultivated_assessed = true;
+    std::string who = "weipian run";
+};
+
+// The context for `config`'s run: county code, epoch dates, the HSX year, and `run_id`.
+FeedContext feed_context_for(const Config& config, std::string run_id = {});
+
+// What one feed did. already_fed: the same parcels were fed before (by run `run_id`), nothing
+// changed.
+struct LedgerFeedSummary {
+    std::string ledger;  // redacted location
+    std::string run_id;
+    bool already_fed = false;
+    std::int64_t parcels = 0;
+    std::int64_t new_cases = 0;
+    std::int64_t updated_cases = 0;  // open cases a parcel matched (seen again)
+    std::int64_t flagged_cases = 0;  // 已整改 cases that still look built (整改不到位)
+    std::vector<std::string> new_case_ids;
+    nlohmann::json to_json() const;
+};
+
+// Feeds a run's parcels (after the overlay: township, areas, centroid set; geometry in
+// `parcel_srs`) into the ledger `options.path`, creating it (GeoPackage file, or the tables in
+// the PostgreSQL schema) on first use with `parcel_srs` as its CRS. All in one transaction.
+//  - A parcel matches the open case (not 销号) of the same township with the highest ratio
+//    (options.match_rule) if that reaches options.match_threshold: the case's last_seen_run
+//    becomes this run; while the case is still 待核查 and the parcel is larger, the case takes
+//    the parcel's outline, areas and centroid (verified figures are never changed by a run).
+//  - A matched 已整改 case whose rectification is dated before this HSX is flagged
+//    "rectification not visible" (整改不到位：影像仍显示建设).
+//  - Any other parcel opens a new case <county>-<year>-<seq> in 待核查.
+//  - The same parcels again (same digest) change nothing.
+// Throws ConfigError for a bad context or rule, InputError when the ledger cannot be opened
+// or written (nothing is written then).
+LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Parcel>& parcels,
+                              const OGRSpatialReference& parcel_srs, const FeedContext& context);
+
+// `weipian run … --ledger LEDGER`: replaces config.ledger.path (a path is kept as given, i.e.
+// relative to the working directory) and re-validates. No-op for an empty `ledger`.
+void apply_ledger_override(Config& config, const std::string& ledger);
+
+}  // namespace weipian

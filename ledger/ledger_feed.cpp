@@ -1,0 +1,271 @@
+// feed_ledger: a run's parcels into the ledger (see pipeline/ledger.hpp for the rules).
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <ogr_geometry.h>
+#include <ogr_spatialref.h>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/ledger_store.hpp"
+#include "pipeline/core/township_summary.hpp"
+
+namespace weipian {
+
+namespace {
+
+std::string format_centimu(std::int64_t centimu) {
+    return format_mu(centimu) + " 亩";
+}
+
+// The bytes that identify a run's parcels: epoch dates, county, year, and per parcel its
+// township, reported areas and outline (WKB in the parcels' CRS).
+std::string parcels_digest(const std::vector<Parcel>& parcels, const OGRSpatialReference& srs, const FeedContext& context,
+                           int year) {
+    std::string bytes = "weipian ledger feed v1\n" + context.county_code + "\n" + context.qsx + "\n" + context.hsx + "\n" +
+                        std::to_string(year) + "\n";
+    char* wkt = nullptr;
+    srs.exportToWkt(&wkt);
+    bytes += wkt ? wkt : "";
+    CPLFree(wkt);
+    bytes += "\n";
+    std::vector<unsigned char> wkb;
+    for (const auto& p : parcels) {
+        bytes += p.township_code + "\t" + p.township_name + "\t" + std::to_string(to_centimu(p.area_m2)) + "\t" +
+                 std::to_string(to_centimu(p.cultivated_m2)) + "\t";
+        if (p.geometry) {
+            wkb.resize(static_cast<std::size_t>(p.geometry->WkbSize()));
+            p.geometry->exportToWkb(wkbNDR, wkb.data(), wkbVariantIso);
+            bytes.append(reinterpret_cast<const char*>(wkb.data()), wkb.size());
+        }
+        bytes += "\n";
+    }
+    return sha256_hex(bytes);
+}
+
+// A geometry GEOS can intersect: valid ones as they are, others repaired.
+// A case takes a parcel's figures: areas (and their rounding to hundredths of a 亩) and centroid.
+void take_figures(LedgerCase& c, const Parcel& p) {
+    c.area_m2 = p.area_m2;
+    c.cultivated_m2 = p.cultivated_m2;
+    c.area_centimu = to_centimu(p.area_m2);
+    c.cultivated_centimu = to_centimu(p.cultivated_m2);
+    c.centroid_x = p.centroid_x;
+    c.centroid_y = p.centroid_y;
+}
+
+OGRGeometryUniquePtr usable(const OGRGeometry& geometry) {
+    if (geometry.IsValid()) return OGRGeometryUniquePtr(geometry.clone());
+    OGRGeometryUniquePtr fixed(geometry.MakeValid());
+    return fixed ? std::move(fixed) : OGRGeometryUniquePtr(geometry.clone());
+}
+
+double intersection_area(const OGRGeometry& a, const OGRGeometry& b) {
+    OGREnvelope ea, eb;
+    a.getEnvelope(&ea);
+    b.getEnvelope(&eb);
+    if (!ea.Intersects(eb)) return 0.0;
+    OGRGeometryUniquePtr both(a.Intersection(&b));
+    if (!both || both->IsEmpty()) return 0.0;
+    const auto type = wkbFlatten(both->getGeometryType());
+    if (type == wkbPolygon || type == wkbMultiPolygon || type == wkbGeometryCollection)
+        return OGR_G_Area(OGRGeometry::ToHandle(both.get()));
+    return 0.0;
+}
+
+double surface_area(const OGRGeometry& g) {
+    return OGR_G_Area(OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&g)));
+}
+
+}  // namespace
+
+LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Parcel>& parcels,
+                              const OGRSpatialReference& parcel_srs, const FeedContext& context) {
+    if (!options.configured()) throw ConfigError("ledger: no ledger given; set ledger.path in the config or pass --ledger");
+    if (!is_county_code(context.county_code))
+        throw ConfigError("ledger: county code '" + context.county_code +
+                          "' is not 6 digits; set county.code (e.g. \"140824\"): case ids start with it");
+    const auto hsx = parse_ledger_date(context.hsx);
+    if (!hsx || *hsx != context.hsx)
+        throw ConfigError("ledger: HSX date '" + context.hsx + "' is not YYYY-MM-DD; set epochs.after.date");
+    if (options.match_rule != "overlap_ratio" && options.match_rule != "iou")
+        throw ConfigError("ledger: key 'ledger.match_rule': '" + options.match_rule + "' is not one of: overlap_ratio, iou");
+    if (!(options.match_threshold >= 0.0 && options.match_threshold <= 1.0))
+        throw ConfigError("ledger: key 'ledger.match_threshold': " + std::to_string(options.match_threshold) +
+                          " is out of range [0, 1]");
+    const int year = context.year > 0 ? context.year : std::stoi(context.hsx.substr(0, 4));
+    const std::string run_id = context.run_id.empty() ? now_utc() : context.run_id;
+    const std::string recorded_at = now_utc();
+    const std::string source = "run " + run_id;
+
+    LedgerFeedSummary summary;
+    summary.ledger = redact_ledger_location(options.path);
+    summary.run_id = run_id;
+    summary.parcels = static_cast<std::int64_t>(parcels.size());
+    const std::string digest = parcels_digest(parcels, parcel_srs, context, year);
+
+    auto store = LedgerStore::open(options.path, LedgerStore::Mode::UpdateOrCreate, &parcel_srs);
+    auto transaction = store->begin();
+    if (const auto previous = store->find_run(digest)) {
+        summary.already_fed = true;
+        summary.run_id = previous->run_id;
+        spdlog::info("ledger: these parcels were fed by run {} already; the ledger is unchanged", previous->run_id);
+        return summary;  // the transaction rolls back: nothing was written
+    }
+
+    std::vector<LedgerCase> cases = store->load_cases();
+    // When each case last became 已整改 (the date rectification was reported).
+    std::map<std::string, std::string> rectified_on;
+    for (const auto& entry : store->load_history())
+        if (entry.to_status == CaseStatus::Rectified && entry.from_status != CaseStatus::Rectified)
+            rectified_on[entry.case_id] = entry.at;
+
+    // Parcel outlines in the ledger CRS.
+    const auto from = clone_traditional(parcel_srs);
+    const auto ledger_srs = clone_traditional(store->srs());
+    std::unique_ptr<OGRCoordinateTransformation> to_ledger;
+    if (!from->IsSame(ledger_srs.get())) {
+        to_ledger.reset(OGRCreateCoordinateTransformation(from.get(), ledger_srs.get()));
+        if (!to_ledger) throw InputError("ledger: cannot transform the parcels' CRS into the ledger's CRS; check both CRSs");
+    }
+    std::vector<OGRGeometryUniquePtr> outlines;
+    outlines.reserve(parcels.size());
+    for (const auto& p : parcels) {
+        if (!p.geometry) throw InternalError("ledger: parcel " + std::to_string(p.id) + " has no geometry");
+        OGRGeometryUniquePtr g(p.geometry->clone());
+        g->assignSpatialReference(from.get());
+        if (to_ledger && g->transform(to_ledger.get()) != OGRERR_NONE)
+            throw InputError("ledger: cannot transform parcel " + std::to_string(p.id) +
+                             " into the ledger's CRS; check that the imagery's CRS fits its coordinates");
+        g->assignSpatialReference(nullptr);  // cases outlive ledger_srs; the CRS is the ledger's by convention
+        outlines.push_back(usable(*g));
+    }
+
+    // Each parcel goes to the open case of its township it overlaps most, if enough.
+    std::vector<OGRGeometryUniquePtr> case_outlines(cases.size());
+    std::vector<double> case_areas(cases.size(), 0.0);
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+        if (!cases[c].open() || !cases[c].geometry) continue;
+        case_outlines[c] = usable(*cases[c].geometry);
+        case_areas[c] = surface_area(*case_outlines[c]);
+    }
+    const bool iou = options.match_rule == "iou";
+    std::map<std::size_t, std::vector<std::size_t>> matched;  // case index -> parcel indices
+    std::vector<std::size_t> unmatched;
+    for (std::size_t i = 0; i < parcels.size(); ++i) {
+        const double area = surface_area(*outlines[i]);
+        double best_ratio = -1.0;
+        std::size_t best = cases.size();
+        for (std::size_t c = 0; c < cases.size(); ++c) {
+            if (!case_outlines[c] || cases[c].township_code != parcels[i].township_code ||
+                cases[c].township_name != parcels[i].township_name)
+                continue;
+            const double both = intersection_area(*outlines[i], *case_outlines[c]);
+            if (both <= 0.0) continue;
+            const double ratio = iou ? both / (area + case_areas[c] - both) : both / std::min(area, case_areas[c]);
+            if (ratio >= options.match_threshold && ratio > best_ratio) {
+                best_ratio = ratio;
+                best = c;
+            }
+        }
+        if (best < cases.size())
+            matched[best].push_back(i);
+        else
+            unmatched.push_back(i);
+    }
+
+    const std::size_t planned_writes = matched.size() + unmatched.size();
+    std::size_t writes = 0;
+    const auto wrote = [&] {
+        if (++writes == planned_writes / 2 + 1) pause_in_transaction_for_tests("feed");
+    };
+
+    // Cases seen again.
+    for (auto& [index, parcel_indices] : matched) {
+        LedgerCase& c = cases[index];
+        c.last_seen_run = run_id;
+        c.updated_at = recorded_at;
+        if (c.status == CaseStatus::ToVerify) {
+            // While unverified, the case takes the largest outline seen.
+            const auto largest = *std::max_element(parcel_indices.begin(), parcel_indices.end(), [&](std::size_t a, std::size_t b) {
+                return parcels[a].area_m2 < parcels[b].area_m2;
+            });
+            const Parcel& p = parcels[largest];
+            if (to_centimu(p.area_m2) > c.area_centimu) {
+                const std::string before = format_centimu(c.area_centimu);
+                c.geometry = share_geometry(outlines[largest]->clone());
+                take_figures(c, p);
+                store->append_history({-1, c.case_id, context.hsx, recorded_at, context.who, c.status, c.status,
+                                       "再次发现，范围扩大：" + before + " → " + format_centimu(c.area_centimu), source});
+            }
+        } else if (c.status == CaseStatus::Rectified) {
+            const auto rectified = rectified_on.find(c.case_id);
+            const bool after_rectification = rectified == rectified_on.end() || context.hsx > rectified->second;
+            if (after_rectification && c.flag_date != context.hsx) {
+                c.flag = "整改不到位：后时相 " + context.hsx + " 影像仍显示建设（运行 " + run_id + "）";
+                c.flag_date = context.hsx;
+                store->append_history({-1, c.case_id, context.hsx, recorded_at, context.who, c.status, c.status, c.flag, source});
+                ++summary.flagged_cases;
+            }
+        }
+        store->update_case(c);
+        ++summary.updated_cases;
+        wrote();
+    }
+
+    // New cases, numbered on from the highest number of this county and year.
+    int seq = 0;
+    for (const auto& c : cases)
+        if (c.county_code == context.county_code && c.year == year) seq = std::max(seq, c.seq);
+    for (const std::size_t i : unmatched) {
+        const Parcel& p = parcels[i];
+        LedgerCase c;
+        c.county_code = context.county_code;
+        c.year = year;
+        c.seq = ++seq;
+        c.case_id = format_case_id(c.county_code, year, c.seq);
+        c.township_name = p.township_name;
+        c.township_code = p.township_code;
+        take_figures(c, p);
+        c.qsx = context.qsx;
+        c.hsx = context.hsx;
+        c.first_seen_run = c.last_seen_run = run_id;
+        c.updated_at = recorded_at;
+        c.geometry = share_geometry(outlines[i]->clone());
+        store->insert_case(c);
+        store->append_history({-1, c.case_id, context.hsx, recorded_at, context.who, std::nullopt, CaseStatus::ToVerify,
+                               "新图斑：面积 " + format_centimu(c.area_centimu) + "，耕地 " +
+                                   format_centimu(c.cultivated_centimu),
+                               source});
+        summary.new_case_ids.push_back(c.case_id);
+        ++summary.new_cases;
+        wrote();
+    }
+    if (planned_writes == 0) pause_in_transaction_for_tests("feed");
+
+    RunRecord run;
+    run.run_id = run_id;
+    run.digest = digest;
+    run.fed_at = recorded_at;
+    run.qsx = context.qsx;
+    run.hsx = context.hsx;
+    run.year = year;
+    run.county_code = context.county_code;
+    run.cultivated_assessed = context.cultivated_assessed;
+    run.parcels = summary.parcels;
+    run.new_cases = summary.new_cases;
+    run.updated_cases = summary.updated_cases;
+    run.flagged_cases = summary.flagged_cases;
+    run.version = WEIPIAN_VERSION;
+    store->insert_run(run);
+    transaction.commit();
+    spdlog::info("ledger {}: {} parcels, {} new cases, {} seen again, {} flagged as rectification not visible",
+                 summary.ledger, summary.parcels, summary.new_cases, summary.updated_cases, summary.flagged_cases);
+    return summary;
+}
+
+}  // namespace weipian

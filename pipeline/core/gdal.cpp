@@ -1,0 +1,46 @@
+#include "pipeline/core/gdal.hpp"
+
+#include <mutex>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <gdal.h>
+#include <spdlog/spdlog.h>
+
+namespace weipian {
+
+void ensure_gdal_registered() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        GDALAllRegister();
+        // Strips are read once, tile row by tile row: a small block cache suffices, and GDAL's
+        // default (5 % of RAM, 1.2 GB here) would dominate peak memory. A user's setting wins.
+        if (!CPLGetConfigOption("GDAL_CACHEMAX", nullptr)) GDALSetCacheMax64(64LL << 20);
+        // Uncompressed GeoTIFF strips are copied straight from the file, bypassing the block
+        // cache (with a pixel-interleaved buffer, see EpochReader::read).
+        if (!CPLGetConfigOption("GTIFF_DIRECT_IO", nullptr)) CPLSetConfigOption("GTIFF_DIRECT_IO", "YES");
+        CPLSetErrorHandler([](CPLErr level, CPLErrorNum, const char* msg) {
+            if (level >= CE_Failure)
+                spdlog::debug("GDAL: {}", msg);  // failures surface through our own messages
+            else if (level == CE_Warning)
+                spdlog::debug("GDAL warning: {}", msg);
+        });
+    });
+}
+
+std::string last_gdal_error() {
+    // One line: libpq's messages (through GDAL) span several lines.
+    std::string text;
+    if (const char* message = CPLGetLastErrorMsg())
+        for (const char* c = message; *c; ++c) {
+            const bool space = *c == '\n' || *c == '\r' || *c == '\t' || *c == ' ';
+            if (!space)
+                text += *c;
+            else if (!text.empty() && text.back() != ' ')
+                text += ' ';
+        }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text.empty() ? std::string("no detail from GDAL") : text;
+}
+
+}  // namespace weipian

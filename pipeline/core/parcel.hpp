@@ -1,0 +1,33 @@
+#pragma once
+// A parcel (图斑): one polygon of new construction, as emitted for field verification.
+#include <cstdint>
+#include <string>
+
+#include <ogr_geometry.h>
+
+#include "pipeline/core/units.hpp"
+
+namespace weipian {
+
+// Name given to parcels outside every township polygon, or when no township layer is set.
+inline constexpr const char* kUnassignedTownship = "unassigned";
+
+struct Parcel {
+    std::int64_t id = 0;        // 1-based, unique in a run, in output order
+    std::int64_t patch_id = 0;  // the change patch it came from (a patch split by a township
+                                // boundary gives one parcel per township)
+    OGRGeometryUniquePtr geometry;  // Polygon or MultiPolygon in the image CRS
+    std::string township_name = kUnassignedTownship;
+    std::string township_code;
+    double area_m2 = 0;             // planar area in the area CRS
+    double cultivated_m2 = 0;       // part of area_m2 on cultivated land
+    double centroid_x = 0;          // centroid in the area CRS (easting, m)
+    double centroid_y = 0;          // centroid in the area CRS (northing, m)
+    double change_score = 0;        // mean detector score over the parcel's pixels
+    std::int64_t pixel_count = 0;   // mask pixels of the patch part
+
+    double area_mu() const { return area_m2 * kMuPerSquareMetre; }
+    double cultivated_mu() const { return cultivated_m2 * kMuPerSquareMetre; }
+};
+
+}  // namespace weipian

@@ -1,0 +1,175 @@
+#include "pipeline/main_job.hpp"
+
+#include <glob.h>
+
+#include <chrono>
+#include <limits>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pipeline/clean.hpp"
+#include "pipeline/core/atomic_output.hpp"
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/location.hpp"
+#include "pipeline/core/township_summary.hpp"
+#include "pipeline/detect.hpp"
+#include "pipeline/emit.hpp"
+#include "pipeline/ingest.hpp"
+#include "pipeline/overlay.hpp"
+#include "pipeline/polygonize.hpp"
+#include "pipeline/scheduler.hpp"
+#include "pipeline/stage.hpp"
+
+namespace weipian {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = StageClock;
+
+// The files a tile list names: each glob expanded, a pattern matching nothing kept as given.
+std::vector<fs::path> expand_tile_paths(const std::vector<std::string>& patterns) {
+    std::vector<fs::path> files;
+    for (const auto& pattern : patterns) {
+        glob_t matches{};
+        if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &matches) == 0)
+            for (std::size_t i = 0; i < matches.gl_pathc; ++i) files.emplace_back(matches.gl_pathv[i]);
+        else
+            files.emplace_back(pattern);
+        ::globfree(&matches);
+    }
+    return files;
+}
+
+}  // namespace
+
+void check_run_paths(const Config& config, const RunOptions& options) {
+    const fs::path out = config.output_dir;
+    for (const auto& tile : expand_tile_paths(config.before.tiles)) refuse_inside_output(out, tile, "input tile (before)");
+    for (const auto& tile : expand_tile_paths(config.after.tiles)) refuse_inside_output(out, tile, "input tile (after)");
+    if (!config.source.empty()) refuse_inside_output(out, config.source, "config file");
+    if (!config.aoi.empty()) refuse_inside_output(out, config.aoi, "AOI (aoi)");
+    if (!config.overlay.townships.path.empty())
+        refuse_inside_output(out, config.overlay.townships.path, "township layer (overlay.townships.path)");
+    if (!config.overlay.cultivated.path.empty())
+        refuse_inside_output(out, config.overlay.cultivated.path, "cultivated-land layer (overlay.cultivated.path)");
+    if (config.ledger.configured() && !is_postgres_ledger(config.ledger.path))
+        refuse_inside_output(out, config.ledger.path, "ledger (--ledger / ledger.path)");
+    check_output_folder(out, options.overwrite, "--out (output.dir)");
+}
+
+RunSummary run_main_job(const Config& config, const RunOptions& options) {
+    ParcelSink* const sink = options.sink;
+    DetectStage(config).validate();
+    const CleanStage clean(CleanStage::Options::from(config));
+    clean.validate();
+    const EmitStage emit(EmitStage::Options::from(config));
+    emit.validate();
+    if (config.ledger.configured() && !sink)
+        throw InternalError("run: ledger.path is set but no ledger is wired to the main job");
+    check_run_paths(config, options);
+    const auto job_start = Clock::now();
+    nlohmann::json timings = nlohmann::json::object();
+    auto start = Clock::now();
+    AlignedEpochs epochs = ingest_epochs(config);
+    if (!epochs.srs()) throw InternalError("run: ingest returned no CRS");
+    // Overlay layers are opened and checked before any pixel is read.
+    OverlayStage overlay(config.overlay, *epochs.srs(), epochs.centre_lon(), epochs.centre_lat());
+    overlay.validate();
+    timings["ingest"] = seconds_since(start);
+    spdlog::info("ingest: {}×{} px at {:.3g} m ({})", epochs.width(), epochs.height(), epochs.pixel_width_m(),
+                 epochs.describe());
+
+    // Read → detect → clean → label → polygonize, streamed.
+    start = Clock::now();
+    SceneStream stream(epochs, config);
+    StreamStats stats;
+    const float threshold = stream.threshold(stats);
+    const std::vector<PatchPolygon> polygons = stream.run(threshold, clean.min_pixels(epochs.pixel_width_m() * epochs.pixel_height_m()), {}, stats);
+    // All nodata, fully transparent, or an AOI over a gap: "no valid pixels", not "nothing found".
+    if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "run");
+    timings["stream"] = seconds_since(start);
+    spdlog::info("detect: threshold {:.3f}, {} px flagged, {} patches after cleaning ({} rows a strip, {} tokens)",
+                 threshold, stats.raw_pixels.load(), polygons.size(), stream.strip_rows(), stream.tokens());
+
+    start = Clock::now();
+    std::vector<Parcel> patches;
+    patches.reserve(polygons.size());
+    for (const auto& p : polygons) {
+        Parcel parcel;
+        parcel.patch_id = static_cast<std::int64_t>(patches.size()) + 1;
+        parcel.id = parcel.patch_id;
+        parcel.geometry = to_geometry(p.polygon, epochs.geotransform());
+        parcel.pixel_count = p.area;
+        parcel.change_score = p.score_sum / static_cast<double>(p.area);
+        patches.push_back(std::move(parcel));
+    }
+    std::vector<Parcel> parcels = overlay.run(std::move(patches));
+    timings["overlay"] = seconds_since(start);
+
+    start = Clock::now();
+    double area_m2 = 0;
+    for (const auto& p : parcels) area_m2 += p.area_m2;
+    OutputFolder staging(config.output_dir, options.overwrite, "--out (output.dir)");
+    const std::vector<TownshipSummary> rows = emit.run(staging.dir(), parcels, *epochs.srs());
+    const TownshipSummary total = total_of(rows);
+    timings["emit"] = seconds_since(start);
+
+    // The sink (the case ledger) is fed, in one transaction, before the outputs appear: a failing
+    // feed fails the run with no outputs, and a crash after the feed is harmless (the rerun is a
+    // no-op there).
+    std::optional<nlohmann::json> fed;
+    if (sink) {
+        start = Clock::now();
+        fed = sink->accept(parcels, *epochs.srs(), config);
+        timings[sink->name()] = seconds_since(start);
+    }
+    timings["total"] = seconds_since(job_start);
+
+    nlohmann::json report;
+    report["version"] = WEIPIAN_VERSION;
+    report["inputs"] = {{"before", epochs.before_files()}, {"after", epochs.after_files()},
+                        {"config", config.source.string()}, {"alignment", epochs.describe()}};
+    report["config"] = config.to_json();
+    char* wkt = nullptr;
+    epochs.srs()->exportToWkt(&wkt);
+    report["grid"] = {{"width", epochs.width()},
+                      {"height", epochs.height()},
+                      {"geotransform", epochs.geotransform()},
+                      {"pixel_size_m", {epochs.pixel_width_m(), epochs.pixel_height_m()}},
+                      {"crs_wkt", wkt ? wkt : ""}};
+    CPLFree(wkt);
+    const char* area_name = overlay.area_crs().GetName();
+    report["area_crs"] = area_name ? area_name : "";
+    report["counts"] = {{"valid_pixels", stats.valid_pixels.load()},
+                        {"flagged_pixels_raw", stats.raw_pixels.load()},
+                        {"patches", polygons.size()},
+                        {"parcels", parcels.size()},
+                        {"townships", rows.size()},
+                        {"area_m2", area_m2},
+                        {"area_mu", format_mu(total.area_centimu)},
+                        {"cultivated_cases", total.cultivated_cases},
+                        {"cultivated_mu", format_mu(total.cultivated_centimu)}};
+    if (stream.threshold_degenerate().empty()) {
+        report["threshold"] = threshold;
+    } else {
+        report["threshold"] = nullptr;  // no pixel flagged: see threshold_degenerate
+        report["threshold_degenerate"] = stream.threshold_degenerate();
+    }
+    report["streaming"] = {{"strip_rows", stream.strip_rows()}, {"halo_rows", stream.halo()}, {"tokens", stream.tokens()}};
+    report["timings_s"] = timings;            // wall clock per phase
+    report["stage_thread_s"] = stats.to_json();  // thread time per streamed stage, summed over strips
+    if (fed) report[sink->name()] = std::move(*fed);
+    write_json(staging.dir() / "run.json", report);
+    staging.commit();
+
+    RunSummary summary;
+    summary.output_dir = config.output_dir;
+    summary.parcels = static_cast<std::int64_t>(parcels.size());
+    summary.area_mu = static_cast<double>(total.area_centimu) / 100.0;
+    summary.report = std::make_shared<const nlohmann::json>(std::move(report));
+    return summary;
+}
+
+}  // namespace weipian

@@ -1,0 +1,128 @@
+// Every message of pipeline/config.cpp: each names the config file and the key (and the value
+// when there is one) and says what would be accepted.
+#include "pipeline/core/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "pipeline/core/errors.hpp"
+#include "tests/support/message_test_support.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace weipian {
+namespace {
+
+using test::message_of;
+
+const char* const kOrigin = "/data/cfg/jishan.yaml";
+
+std::string refusal(const std::string& yaml) {
+    return message_of<ConfigError>([&] { Config::parse(yaml, kOrigin); });
+}
+
+TEST(ConfigMessages, NotYamlNamesTheFileAndTheLine) {
+    const std::string m = refusal("county: {name: a}\ndetect: {threshold: 0.2\n");
+    EXPECT_CONTAINS(m, "config '/data/cfg/jishan.yaml': not valid YAML at line 3");
+}
+
+TEST(ConfigMessages, TopLevelMustBeAMapping) {
+    EXPECT_EQ(refusal("- detect\n- clean\n"), "config '/data/cfg/jishan.yaml': expected a mapping of keys at the top level");
+}
+
+TEST(ConfigMessages, SectionMustBeAMapping) {
+    EXPECT_CONTAINS(refusal("clean: 200\n"), "config '/data/cfg/jishan.yaml': key 'clean': expected a mapping of keys");
+}
+
+TEST(ConfigMessages, KeyThatIsNotAPlainNameNamesTheLine) {
+    const std::string m = refusal("clean:\n  ? [min_area_m2, connectivity]\n  : 200\n");
+    EXPECT_CONTAINS(m, "config '/data/cfg/jishan.yaml': line 2: ");
+    EXPECT_CONTAINS(m, "is not a plain name; write each setting as key: value");
+}
+
+TEST(ConfigMessages, UnknownKeyListsTheKnownKeysOfItsSection) {
+    const std::string m = refusal("clean: {min_area: 200}\n");
+    EXPECT_CONTAINS(m, "key 'clean.min_area': unknown key; known keys here: ");
+    EXPECT_CONTAINS(m, "min_area_m2");
+    EXPECT_CONTAINS(m, "connectivity");
+    EXPECT_CONTAINS(refusal("detectt: {threshold: 0.2}\n"), "key 'detectt': unknown key; known keys here: ");
+}
+
+TEST(ConfigMessages, ListWhereOneValueBelongs) {
+    EXPECT_EQ(refusal("detect: {brightness_weight: [1, 2]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'detect.brightness_weight': expected a single value, not a list or mapping");
+}
+
+TEST(ConfigMessages, MappingWhereAListBelongs) {
+    EXPECT_EQ(refusal("epochs: {before: {tiles: {a: 1}}}\n"),
+              "config '/data/cfg/jishan.yaml': key 'epochs.before.tiles': expected a value or a list of values");
+}
+
+TEST(ConfigMessages, NotANumberNamesKeyAndValue) {
+    EXPECT_EQ(refusal("clean: {min_area_m2: 200m2}\n"),
+              "config '/data/cfg/jishan.yaml': key 'clean.min_area_m2': '200m2' is not a number");
+}
+
+TEST(ConfigMessages, OutOfRangeNamesKeyValueAndRange) {
+    EXPECT_EQ(refusal("detect: {auto_k: 0.1}\n"),
+              "config '/data/cfg/jishan.yaml': key 'detect.auto_k': value 0.1 is out of range [0.5, 20]");
+    EXPECT_CONTAINS(refusal("bands: {nir: 65}\n"), "key 'bands.nir': value 65 is out of range [0, 64]");
+}
+
+TEST(ConfigMessages, WholeNumberExpected) {
+    EXPECT_EQ(refusal("processing: {threads: 2.5}\n"),
+              "config '/data/cfg/jishan.yaml': key 'processing.threads': expected a whole number, got 2.5");
+}
+
+TEST(ConfigMessages, ChoicesAreListed) {
+    EXPECT_EQ(refusal("grid: {resampling: lanczos}\n"),
+              "config '/data/cfg/jishan.yaml': key 'grid.resampling': 'lanczos' is not one of: nearest, bilinear, cubic, average");
+    EXPECT_EQ(refusal("clean: {connectivity: 6}\n"), "config '/data/cfg/jishan.yaml': key 'clean.connectivity': '6' is not one of: 4, 8");
+}
+
+TEST(ConfigMessages, SameBandForGreenAndRed) {
+    EXPECT_EQ(refusal("bands: {green: 2, red: 2}\n"),
+              "config '/data/cfg/jishan.yaml': keys 'bands.green' and 'bands.red' name the same band 2; give each role its own band");
+}
+
+TEST(ConfigMessages, CultivatedLayerWithoutClasses) {
+    EXPECT_EQ(refusal("overlay: {cultivated: {path: dltb.gpkg, classes: []}}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.cultivated.classes' is empty; list the cultivated classes, e.g. "
+              "[\"0101\", \"0102\", \"0103\"]");
+}
+
+TEST(ConfigMessages, LedgerNeedsACountyCodeAndAnAfterDate) {
+    EXPECT_EQ(refusal("ledger: {path: ledger.gpkg}\ncounty: {code: \"1408\"}\nepochs: {after: {date: \"2023-09-18\"}}\n"),
+              "config '/data/cfg/jishan.yaml': key 'county.code' must be the 6-digit county code (e.g. \"140824\") when a ledger "
+              "is set: case ids start with it");
+    EXPECT_EQ(refusal("ledger: {path: ledger.gpkg}\ncounty: {code: \"140824\"}\nepochs: {after: {date: 2023/09/18}}\n"),
+              "config '/data/cfg/jishan.yaml': key 'epochs.after.date' must be a date YYYY-MM-DD when a ledger is set (got "
+              "'2023/09/18'): it gives the cases their year");
+}
+
+TEST(ConfigMessages, MilestonesSayWhatIsWrongAndGiveAnExample) {
+    const auto milestone = [](const std::string& text) { return refusal("ledger: {milestones: [\"" + text + "\"]}\n"); };
+    EXPECT_EQ(milestone("2018-2021 50%"),
+              "config '/data/cfg/jishan.yaml': key 'ledger.milestones': '2018-2021 50%' is not 'YEARS PERCENT% by DATE'; "
+              "write e.g. \"2018-2021 50% by 2023-09-30\"");
+    EXPECT_CONTAINS(milestone("all 50% by 2023-09-30"),
+                    "key 'ledger.milestones': 'all 50% by 2023-09-30' does not start with a year or a range of years; write e.g.");
+    EXPECT_CONTAINS(milestone("2018 5.5% by 2023-09-30"),
+                    "key 'ledger.milestones': '2018 5.5% by 2023-09-30' has a percentage that is not a whole number");
+    EXPECT_CONTAINS(milestone("2018 150% by 2023-09-30"), "key 'ledger.milestones': '2018 150% by 2023-09-30' has a percentage outside 1%–100%");
+    EXPECT_CONTAINS(milestone("2018 50 by 2023-09-30"), "'2018 50 by 2023-09-30' has no percentage such as 50%");
+    EXPECT_CONTAINS(milestone("2018 50% by 30.09.2023"), "'2018 50% by 30.09.2023' has a deadline that is not a date YYYY-MM-DD");
+}
+
+TEST(ConfigMessages, MissingFileNamesThePathAndTheOption) {
+    test::TempDir dir;
+    const auto path = dir / "nope.yaml";
+    try {
+        Config::load(path);
+        FAIL() << "expected InputError";
+    } catch (const InputError& e) {
+        EXPECT_EQ(std::string(e.what()), "config: cannot read '" + path.string() + "'; check the path given to --config");
+        EXPECT_EQ(e.exit_code(), 3);
+    }
+}
+
+}  // namespace
+}  // namespace weipian

@@ -1,0 +1,286 @@
+// Emit stage: the output files (parcels.gpkg, townships.csv, summary.txt, run.json).
+#include "pipeline/emit.hpp"
+
+#include <gdal_priv.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <ogrsf_frmts.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "pipeline/emit.hpp"
+#include "tests/support/plan_figures.hpp"
+
+namespace weipian {
+namespace {
+
+namespace fs = std::filesystem;
+
+
+// m² whose to_centimu() is exactly `centimu` (亩 = m² × 0.0015).
+double m2_of(std::int64_t centimu) { return static_cast<double>(centimu) * 20.0 / 3.0; }
+
+// Parcels whose per-parcel rounded areas add up to the row's figures, shuffled.
+std::vector<Parcel> parcels_for(const std::vector<test::PlanRow>& rows, unsigned seed) {
+    std::vector<Parcel> parcels;
+    for (const auto& row : rows) {
+        for (std::int64_t i = 0; i < row.cases; ++i) {
+            Parcel parcel;
+            parcel.patch_id = static_cast<std::int64_t>(parcels.size()) + 1;
+            parcel.township_name = row.name;
+            parcel.township_code = row.code;
+            const std::int64_t area = row.area_centimu / row.cases + (i < row.area_centimu % row.cases ? 1 : 0);
+            std::int64_t cultivated = 0;
+            if (i < row.cultivated_cases) {
+                cultivated = row.cultivated_centimu / row.cultivated_cases +
+                             (i < row.cultivated_centimu % row.cultivated_cases ? 1 : 0);
+            }
+            parcel.area_m2 = m2_of(area);
+            parcel.cultivated_m2 = m2_of(cultivated);
+            parcels.push_back(std::move(parcel));
+        }
+    }
+    std::mt19937 random(seed);
+    std::shuffle(parcels.begin(), parcels.end(), random);
+    return parcels;
+}
+
+
+const std::vector<std::string> kPlan2018Lines = {
+    "1. 稷峰镇违法用地 35 宗，总面积 141.31 亩，涉及耕地 8 宗，面积 29.88 亩。",
+    "2. 化峪镇违法用地 15 宗，总面积 95.93 亩，涉及耕地 4 宗，面积 5.62 亩。",
+    "3. 太阳乡违法用地 7 宗，总面积 18.81 亩，涉及耕地 4 宗，面积 3.97 亩。",
+    "4. 翟店镇违法用地 11 宗，总面积 30.96 亩，涉及耕地 2 宗，面积 1.55 亩。",
+    "5. 清河镇违法用地 12 宗，总面积 19.5 亩，涉及耕地 2 宗，面积 1.16 亩。",
+    "6. 西社镇违法用地 34 宗，总面积 339.43 亩，涉及耕地 3 宗，面积 0.99 亩。",
+    "7. 蔡村乡违法用地 4 宗，总面积 15.57 亩，不涉及耕地。",
+};
+
+
+const std::vector<std::string> kPlan2022Lines = {
+    "1. 化峪镇违法用地 18 宗，总面积 63.31 亩，涉及耕地 5 宗，面积 13.49 亩。",
+    "2. 西社镇违法用地 33 宗，总面积 167.83 亩，涉及耕地 3 宗，面积 12.18 亩。",
+    "3. 蔡村乡违法用地 2 宗，总面积 30.41 亩，不涉及耕地。",
+    "4. 翟店镇违法用地 10 宗，总面积 22.5 亩，不涉及耕地。",
+    "5. 稷峰镇违法用地 5 宗，总面积 9.41 亩，不涉及耕地。",
+    "6. 太阳乡违法用地 2 宗，总面积 3.27 亩，不涉及耕地。",
+    "7. 清河镇违法用地 1 宗，总面积 1.12 亩，不涉及耕地。",
+};
+
+Parcel parcel_in(const std::string& name, const std::string& code, double area_m2, double cultivated_m2 = 0) {
+    Parcel parcel;
+    parcel.township_name = name;
+    parcel.township_code = code;
+    parcel.area_m2 = area_m2;
+    parcel.cultivated_m2 = cultivated_m2;
+    return parcel;
+}
+
+// Parcels are move-only, so a braced list cannot hold them.
+template <typename... P>
+std::vector<Parcel> parcels_of(P&&... parcels) {
+    std::vector<Parcel> out;
+    (out.push_back(std::forward<P>(parcels)), ...);
+    return out;
+}
+
+std::string read_all(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> parts;
+    std::string part;
+    std::istringstream in(text);
+    while (std::getline(in, part, separator)) parts.push_back(part);
+    if (!text.empty() && text.back() == separator) parts.emplace_back();
+    return parts;
+}
+
+// A fresh folder under the system temp folder, removed at the end of the test.
+class TempDir {
+public:
+    TempDir() {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        path_ = fs::temp_directory_path() / ("weipian_report_test_" + std::to_string(::getpid()) + "_" + info->name());
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// numbers
+
+TEST(OutputsTest, TownshipsCsvHasBomRowsAndATotalsRowEqualToTheirSum) {
+    TempDir temp;
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2018, 4));
+    const auto path = temp.path() / "townships.csv";
+    write_townships_csv(path, rows);
+    const auto text = read_all(path);
+    ASSERT_EQ(text.rfind("\xEF\xBB\xBF", 0), 0u);
+    const auto lines = split(text.substr(3), '\n');
+    ASSERT_EQ(lines.size(), rows.size() + 3);  // header, rows, totals, empty after the last newline
+    EXPECT_EQ(lines[0], "rank,township,code,cases,area_mu,cultivated_cases,cultivated_mu");
+    EXPECT_EQ(lines[1], "1,稷峰镇,140824100,35,141.31,8,29.88");
+    EXPECT_EQ(lines[5], "5,清河镇,140824104,12,19.50,2,1.16");
+    EXPECT_EQ(lines[7], "7,蔡村乡,140824200,4,15.57,0,0.00");
+    EXPECT_EQ(lines[8], ",合计,,118,661.51,23,43.17");
+    std::int64_t cases = 0, cultivated_cases = 0;
+    long long area = 0, cultivated = 0;  // hundredths, parsed back from the printed text
+    for (std::size_t i = 1; i <= rows.size(); ++i) {
+        const auto cells = split(lines[i], ',');
+        ASSERT_EQ(cells.size(), 7u) << lines[i];
+        cases += std::stoll(cells[3]);
+        area += std::llround(std::stod(cells[4]) * 100);
+        cultivated_cases += std::stoll(cells[5]);
+        cultivated += std::llround(std::stod(cells[6]) * 100);
+    }
+    const auto totals = split(lines[8], ',');
+    EXPECT_EQ(std::stoll(totals[3]), cases);
+    EXPECT_EQ(std::llround(std::stod(totals[4]) * 100), area);
+    EXPECT_EQ(std::stoll(totals[5]), cultivated_cases);
+    EXPECT_EQ(std::llround(std::stod(totals[6]) * 100), cultivated);
+    EXPECT_EQ(lines[9], "");
+}
+
+TEST(OutputsTest, SummaryTxtUsesThePlanWordingForCandidates) {
+    TempDir temp;
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2022, 5));
+    const auto path = temp.path() / "summary.txt";
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows);
+    const auto text = read_all(path);
+    const auto lines = split(text, '\n');
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines[0].find("稷山县"), std::string::npos);
+    EXPECT_NE(lines[0].find("2023-01-15"), std::string::npos);
+    EXPECT_NE(lines[0].find("2023-04-20"), std::string::npos);
+    EXPECT_NE(text.find("本期卫片监测共发现各类疑似违法用地 71 宗，总面积 297.85 亩（其中：耕地 8 宗，面积 25.67 "
+                        "亩）。各乡镇涉及耕地面积从大到小依次排名如下。\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("\n1. 化峪镇疑似违法用地 18 宗，总面积 63.31 亩，涉及耕地 5 宗，面积 13.49 亩。\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("\n7. 清河镇疑似违法用地 1 宗，总面积 1.12 亩，不涉及耕地。\n"), std::string::npos);
+    EXPECT_NE(text.find("外业核查"), std::string::npos);
+    EXPECT_NE(text.find("不是违法认定结论"), std::string::npos);
+}
+
+TEST(OutputsTest, SummaryTxtSaysWhenCultivatedLandWasNotAssessed) {
+    TempDir temp;
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2022, 5));
+    const auto path = temp.path() / "summary.txt";
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows);
+    EXPECT_EQ(read_all(path).find("耕地面积未核算"), std::string::npos);
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20", false}, rows);
+    EXPECT_NE(read_all(path).find("耕地面积未核算"), std::string::npos);
+}
+
+TEST(OutputsTest, SummaryTxtWithNoParcelsSaysSoInOneLine) {
+    TempDir temp;
+    const auto path = temp.path() / "summary.txt";
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, {});
+    const auto text = read_all(path);
+    EXPECT_NE(text.find("\n本期卫片监测未发现新增建设疑似违法用地图斑。\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("宗"), std::string::npos);
+}
+
+TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
+    ensure_gdal_registered();
+    TempDir temp;
+    OGRSpatialReference srs;
+    ASSERT_EQ(srs.importFromEPSG(4546), OGRERR_NONE);  // authority order on purpose
+    std::vector<Parcel> parcels;
+    for (int i = 0; i < 2; ++i) {
+        Parcel parcel = parcel_in("稷峰镇", "140824100", 10.0 + i * 10000.0, 3.4);
+        parcel.id = i + 1;
+        parcel.patch_id = 40 + i;
+        parcel.pixel_count = 100 + i;
+        parcel.change_score = 0.25;
+        parcel.centroid_x = 500150.123;
+        parcel.centroid_y = 3940150.456;
+        OGRGeometry* geometry = nullptr;
+        const double x = 500100 + i * 200;
+        const std::string wkt = "POLYGON ((" + std::to_string(x) + " 3940100," + std::to_string(x + 100) + " 3940100," +
+                                std::to_string(x + 100) + " 3940200," + std::to_string(x) + " 3940200," +
+                                std::to_string(x) + " 3940100))";
+        ASSERT_EQ(OGRGeometryFactory::createFromWkt(wkt.c_str(), nullptr, &geometry), OGRERR_NONE);
+        parcel.geometry.reset(geometry);
+        parcels.push_back(std::move(parcel));
+    }
+    const auto path = temp.path() / "parcels.gpkg";
+    write_parcels_gpkg(path, parcels, srs, {"2023-01-15", "2023-04-20"});
+    write_parcels_gpkg(path, parcels, srs, {"2023-01-15", "2023-04-20"});  // overwrites
+
+    GDALDatasetUniquePtr dataset(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
+    ASSERT_NE(dataset, nullptr);
+    OGRLayer* layer = dataset->GetLayerByName("parcels");
+    ASSERT_NE(layer, nullptr);
+    EXPECT_EQ(layer->GetFeatureCount(), 2);
+    EXPECT_EQ(wkbFlatten(layer->GetGeomType()), wkbMultiPolygon);
+    ASSERT_NE(layer->GetSpatialRef(), nullptr);
+    EXPECT_STREQ(layer->GetSpatialRef()->GetAuthorityCode(nullptr), "4546");
+    std::vector<std::string> names;
+    for (int i = 0; i < layer->GetLayerDefn()->GetFieldCount(); ++i)
+        names.emplace_back(layer->GetLayerDefn()->GetFieldDefn(i)->GetNameRef());
+    EXPECT_EQ(names, (std::vector<std::string>{"parcel_id", "patch_id", "xzmc", "xzqdm", "area_m2", "area_mu",
+                                               "cultivated_m2", "cultivated_mu", "centroid_x", "centroid_y", "qsx",
+                                               "hsx", "change_score", "pixel_count"}));
+    OGRFeatureUniquePtr first(layer->GetNextFeature());
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->GetFieldAsInteger64("parcel_id"), 1);
+    EXPECT_EQ(first->GetFieldAsInteger64("patch_id"), 40);
+    EXPECT_STREQ(first->GetFieldAsString("xzmc"), "稷峰镇");
+    EXPECT_STREQ(first->GetFieldAsString("xzqdm"), "140824100");
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("area_m2"), 10.0);
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("area_mu"), 0.02);  // 1.5 centimu rounds away from zero
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("cultivated_mu"), 0.01);
+    EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("centroid_x"), 500150.12);
+    EXPECT_STREQ(first->GetFieldAsString("qsx"), "2023-01-15");
+    EXPECT_STREQ(first->GetFieldAsString("hsx"), "2023-04-20");
+    EXPECT_EQ(first->GetFieldAsInteger64("pixel_count"), 100);
+    ASSERT_NE(first->GetGeometryRef(), nullptr);
+    EXPECT_EQ(wkbFlatten(first->GetGeometryRef()->getGeometryType()), wkbMultiPolygon);
+    OGREnvelope envelope;
+    first->GetGeometryRef()->getEnvelope(&envelope);
+    EXPECT_DOUBLE_EQ(envelope.MinX, 500100.0);  // easting stays x
+    EXPECT_DOUBLE_EQ(envelope.MinY, 3940100.0);
+    OGRFeatureUniquePtr second(layer->GetNextFeature());
+    ASSERT_NE(second, nullptr);
+    EXPECT_DOUBLE_EQ(second->GetFieldAsDouble("area_mu"), 15.02);
+}
+
+TEST(OutputsTest, WriteJsonIsPrettyPrinted) {
+    TempDir temp;
+    const auto path = temp.path() / "run.json";
+    write_json(path, nlohmann::json{{"county", "稷山县"}, {"parcels", 3}});
+    const auto text = read_all(path);
+    EXPECT_EQ(nlohmann::json::parse(text)["county"], "稷山县");
+    EXPECT_NE(text.find("\n  \"parcels\": 3"), std::string::npos) << text;
+}
+
+// The staging folder (OutputFolder) is tested in tests/pipeline/atomic_output_test.cpp.
+
+}  // namespace
+}  // namespace weipian
