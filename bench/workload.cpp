@@ -423,7 +423,8 @@ bool stamp_matches(const fs::path& stamp_path, const WorkloadSpec& spec, const s
     }
 }
 
-GDALDatasetUniquePtr create_epoch(const fs::path& path, const WorkloadSpec& spec, bool deflate) {
+// Creates the GeoTIFF at `path` (a temporary name); messages name `final_path`.
+GDALDatasetUniquePtr create_epoch(const fs::path& path, const fs::path& final_path, const WorkloadSpec& spec, bool deflate) {
     GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
     CPLStringList options;
     options.SetNameValue("TILED", "YES");
@@ -437,7 +438,7 @@ GDALDatasetUniquePtr create_epoch(const fs::path& path, const WorkloadSpec& spec
         options.SetNameValue("BIGTIFF", "IF_SAFER");
     }
     GDALDatasetUniquePtr ds(driver->Create(path.c_str(), spec.size, spec.size, 4, GDT_UInt16, options.List()));
-    if (!ds) throw InputError("workload: cannot create '" + path.string() + "'; check that the folder is writable and has space");
+    if (!ds) throw InputError("workload: cannot create '" + final_path.string() + "'; check that the folder is writable and has space");
     double gt[6] = {spec.origin_x, spec.pixel_size_m, 0, spec.origin_y, 0, -spec.pixel_size_m};
     ds->SetGeoTransform(gt);
     OGRSpatialReference srs;
@@ -516,7 +517,7 @@ WorkloadFiles make_workload(const WorkloadSpec& spec, const fs::path& dir) {
     std::vector<Output> outputs;
     auto open_output = [&](const fs::path& path, bool after, bool deflate) {
         Output o{path, std::make_unique<AtomicFile>(path, "workload"), nullptr, after};
-        o.ds = create_epoch(o.file->path(), spec, deflate);
+        o.ds = create_epoch(o.file->path(), path, spec, deflate);
         outputs.push_back(std::move(o));
     };
     open_output(files.before, false, false);

@@ -43,7 +43,7 @@ TEST(WorkloadMessages, FolderUnderAFile) {
 
 TEST(WorkloadMessages, FolderNobodyMayWrite) {
     EXPECT_EQ(message_of<InputError>([&] { make_workload(smallest(), "/proc"); }),
-              "workload: cannot create '/proc/before.tif.partial'; check that the folder is writable and has space");
+              "workload: cannot create '/proc/before.tif'; check that the folder is writable and has space");
 }
 
 }  // namespace

@@ -93,9 +93,13 @@ TEST(ConfigMessages, LedgerNeedsACountyCodeAndAnAfterDate) {
     EXPECT_EQ(refusal("ledger: {path: ledger.gpkg}\ncounty: {code: \"1408\"}\nepochs: {after: {date: \"2023-09-18\"}}\n"),
               "config '/data/cfg/jishan.yaml': key 'county.code' must be the 6-digit county code (e.g. \"140824\") when a ledger "
               "is set: case ids start with it");
-    EXPECT_EQ(refusal("ledger: {path: ledger.gpkg}\ncounty: {code: \"140824\"}\nepochs: {after: {date: 2023/09/18}}\n"),
+    EXPECT_EQ(refusal("ledger: {path: ledger.gpkg}\ncounty: {code: \"140824\"}\n"),
               "config '/data/cfg/jishan.yaml': key 'epochs.after.date' must be a date YYYY-MM-DD when a ledger is set (got "
-              "'2023/09/18'): it gives the cases their year");
+              "''): it gives the cases their year");
+    // A date that is not ISO is refused where it is read, ledger or not.
+    EXPECT_EQ(refusal("ledger: {path: ledger.gpkg}\ncounty: {code: \"140824\"}\nepochs: {after: {date: 2023/09/18}}\n"),
+              "config '/data/cfg/jishan.yaml': key 'epochs.after.date': '2023/09/18' is not a date YYYY-MM-DD on the "
+              "calendar; write e.g. 2023-09-18");
 }
 
 TEST(ConfigMessages, MilestonesSayWhatIsWrongAndGiveAnExample) {

@@ -49,20 +49,20 @@ TEST_F(LedgerExportMessages, ShapefileUnderAFile) {
     test::write_text(dir / "notes.txt", "field notes\n");
     const fs::path out = dir / "notes.txt" / "cases.shp";
     const std::string m = refusal(ExportFormat::Shapefile, out);
-    EXPECT_CONTAINS(m, "export: cannot write '" + out.string() + "': cannot create a staging folder (");
+    EXPECT_CONTAINS(m, "export: '" + (dir / "notes.txt").string() + "' is a file, not a folder; give a path in a folder");
 }
 
 TEST_F(LedgerExportMessages, ShapefileWhoseSiblingIsAFolder) {
     fs::create_directories(dir / "cases.dbf" / "x");
     const std::string m = refusal(ExportFormat::Shapefile, dir / "cases.shp");
-    EXPECT_CONTAINS(m, "export: cannot write '" + (dir / "cases.shp").string() + "': moving cases.dbf into place failed (");
+    EXPECT_CONTAINS(m, "export: '" + (dir / "cases.dbf").string() + "' is a folder, not a file; give another path (weipian never replaces a folder)");
     EXPECT_FALSE(fs::exists(dir / "cases.shp"));  // the .shp moves last: no half Shapefile under the name
 }
 
 TEST_F(LedgerExportMessages, OutThatIsAFolder) {
     fs::create_directories(dir / "cases.kml" / "old");
     const std::string m = refusal(ExportFormat::Kml, dir / "cases.kml");
-    EXPECT_CONTAINS(m, "export: cannot write '" + (dir / "cases.kml").string() + "': moving the finished file into place failed (");
+    EXPECT_CONTAINS(m, "export: '" + (dir / "cases.kml").string() + "' is a folder, not a file; give a file path (weipian never replaces a folder)");
     EXPECT_TRUE(fs::exists(dir / "cases.kml" / "old"));
     for (const auto& entry : fs::directory_iterator(dir.path()))
         EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos) << entry.path();

@@ -165,13 +165,15 @@ TEST_F(IngestMessages, AoiOutsideTheEpochs) {
 
 TEST_F(IngestMessages, PlainImagesWithoutAPixelSize) {
     GDALAllRegister();
+    // Three-band photos (a 4-band PNG is RGBA: its fourth band is alpha, not NIR).
     for (const char* name : {"before.png", "after.png"}) {
-        GDALDatasetUniquePtr mem(GetGDALDriverManager()->GetDriverByName("MEM")->Create("", 20, 20, 4, GDT_Byte, nullptr));
+        GDALDatasetUniquePtr mem(GetGDALDriverManager()->GetDriverByName("MEM")->Create("", 20, 20, 3, GDT_Byte, nullptr));
         GDALDatasetUniquePtr png(GetGDALDriverManager()->GetDriverByName("PNG")->CreateCopy(path(name).c_str(), mem.get(), FALSE,
                                                                                             nullptr, nullptr, nullptr));
     }
-    const auto r = test::run_cli("-q detect --before '" + path("before.png") + "' --after '" + path("after.png") + "' --out '" +
-                                     path("mask.tif") + "'",
+    test::write_text(dir / "rgb.yaml", "bands: {blue: 3, green: 2, red: 1, nir: 0}\n");
+    const auto r = test::run_cli("-q detect --config '" + path("rgb.yaml") + "' --before '" + path("before.png") +
+                                     "' --after '" + path("after.png") + "' --out '" + path("mask.tif") + "'",
                                  dir.path());
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_CONTAINS(r.err, path("before.png") + "' has no georeferencing; give the pixel size in metres with --pixel-size");
