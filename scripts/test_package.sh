@@ -87,7 +87,7 @@ fi
 
 # --chroot: a fresh Debian 12.
 mirror=$(grep -hsE '^(URIs:|deb) ' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
-         | grep -oE 'https?://[^ ]*/debian/?( |$)' | head -1 | tr -d ' ')
+         | grep -oE 'https?://[^ ]*/debian/?( |$)' | head -1 | tr -d ' ' || true)
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
 installed_debootstrap=0
 if ! command -v debootstrap >/dev/null; then
@@ -95,6 +95,7 @@ if ! command -v debootstrap >/dev/null; then
   installed_debootstrap=1
 fi
 root=$(mktemp -d /var/tmp/weipian-chroot.XXXXXX)
+chmod 755 "$root"   # the chroot's / : apt's _apt user and nobody must traverse it
 cleanup_chroot() {
   $sudo umount "$root/proc" 2>/dev/null || true
   $sudo rm -rf --one-file-system "$root"
