@@ -2,10 +2,26 @@
 # Set-up command 2: installs what is missing, builds, starts a private PostgreSQL/PostGIS for the
 # case ledger's tests, and runs the whole test suite (ctest). With WEIPIAN_TEST_PG already set
 # (a "PG:…" connection string to a database with PostGIS), that database is used instead.
+#   scripts/test.sh             the Release build in build/
+#   scripts/test.sh --sanitize  the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+#                               in build-asan/ (see scripts/build.sh); any report fails the test
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_dir=build
+case "${1:-}" in
+  "") ;;
+  --sanitize) build_dir=build-asan ;;
+  *) echo "usage: scripts/test.sh [--sanitize]" >&2; exit 2 ;;
+esac
 scripts/install_deps.sh
-scripts/build.sh
+scripts/build.sh "$@"
+if [ "$build_dir" = build-asan ]; then
+  # Leaks are errors (checked at every test process's exit); the suppressions file lists the
+  # leaks of libraries weipian does not own, each with its reason. UBSan stops at the first report.
+  export ASAN_OPTIONS="detect_leaks=1:strict_init_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+  export LSAN_OPTIONS="suppressions=$(pwd)/scripts/sanitizers/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+fi
 
 # A throwaway cluster for the tests: listens on a unix socket in its own folder only (no TCP
 # port to clash with), trusts local connections, and is stopped when this script ends.
@@ -51,5 +67,5 @@ start_test_postgres() {
 }
 [ -n "${WEIPIAN_TEST_PG:-}" ] || start_test_postgres
 
-cd build
+cd "$build_dir"
 ctest --output-on-failure -j"$(nproc)"
