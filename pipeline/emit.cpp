@@ -21,11 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string last_gdal_message() {
-    const char* message = CPLGetLastErrorMsg();
-    return (message && *message) ? std::string(message) : std::string("no detail from GDAL");
-}
-
 std::ofstream open_text(const fs::path& path) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     if (!out) {
@@ -61,8 +56,9 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
     ensure_gdal_registered();
     auto* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
     if (!driver) throw InternalError("outputs: this GDAL build has no GPKG driver");
-    const auto fail = [&](const std::string& what) {
-        throw InputError("outputs: cannot write '" + path.string() + "': " + what + " (" + last_gdal_error() +
+    // `detail`: GDAL's message, read before anything else (a rollback) resets it.
+    const auto fail = [&](const std::string& what, const std::string& detail = last_gdal_error()) {
+        throw InputError("outputs: cannot write '" + path.string() + "': " + what + " (" + detail +
                          "); check that the output folder is writable");
     };
     VSIUnlink(path.string().c_str());  // GPKG Create() refuses to overwrite
@@ -115,8 +111,9 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
         multi->assignSpatialReference(layer_srs.get());
         feature->SetGeometryDirectly(multi.release());
         if (layer->CreateFeature(feature.get()) != OGRERR_NONE) {
+            const std::string detail = last_gdal_error();
             dataset->RollbackTransaction();
-            fail("cannot write parcel " + std::to_string(parcel.id));
+            fail("cannot write parcel " + std::to_string(parcel.id), detail);
         }
     }
     if (dataset->CommitTransaction() != OGRERR_NONE) fail("cannot commit the parcels");

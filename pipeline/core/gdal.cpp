@@ -40,6 +40,15 @@ std::string last_gdal_error() {
                 text += ' ';
         }
     while (!text.empty() && text.back() == ' ') text.pop_back();
+    // SQLite's failures quote the whole statement (kilobytes of CREATE TABLE): keep the start
+    // and the end, where the cause ("disk I/O error") is.
+    constexpr std::size_t kMax = 400;
+    if (text.size() > kMax) {
+        std::size_t head = kMax / 2, tail = text.size() - kMax / 2;
+        while (head > 0 && (static_cast<unsigned char>(text[head]) & 0xC0) == 0x80) --head;  // UTF-8 boundaries
+        while (tail < text.size() && (static_cast<unsigned char>(text[tail]) & 0xC0) == 0x80) ++tail;
+        text = text.substr(0, head) + " … " + text.substr(tail);
+    }
     return text.empty() ? std::string("no detail from GDAL") : text;
 }
 

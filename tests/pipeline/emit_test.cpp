@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -20,6 +21,7 @@
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/emit.hpp"
+#include "tests/support/full_disk.hpp"
 #include "tests/support/plan_figures.hpp"
 
 namespace weipian {
@@ -281,6 +283,75 @@ TEST(OutputsTest, WriteJsonIsPrettyPrinted) {
 }
 
 // The staging folder (OutputFolder) is tested in tests/pipeline/atomic_output_test.cpp.
+
+
+// ---------------------------------------------------------------------------------------------
+// messages: a full disk at each step of writing the outputs (tests/support/full_disk.hpp)
+
+// 3,000 small parcels: enough that SQLite writes pages before the commit.
+std::vector<Parcel> many_parcels() {
+    std::vector<Parcel> parcels;
+    for (int i = 0; i < 3000; ++i) {
+        Parcel parcel = parcel_in("稷峰镇", "140824100", 100.0);
+        parcel.id = i + 1;
+        OGRGeometry* geometry = nullptr;
+        OGRGeometryFactory::createFromWkt("POLYGON ((0 0,1 0,1 1,0.5 1.2,0.3 1.1,0 1,0 0))", nullptr, &geometry);
+        parcel.geometry.reset(geometry);
+        parcels.push_back(std::move(parcel));
+    }
+    return parcels;
+}
+
+TEST(EmitMessages, AFullDiskAtEachStepOfTheGeoPackageNamesTheFileTheStepAndGdalsDetail) {
+    ensure_gdal_registered();
+    TempDir temp;
+    const fs::path gpkg = temp.path() / "parcels.gpkg";
+    OGRSpatialReference srs;
+    srs.importFromEPSG(4546);
+    const std::vector<Parcel> parcels = many_parcels();
+    // The step that fails moves with the room the file has: creating the file, the first parcel
+    // (SQLite spills pages), the commit, closing (GDAL adds its extension tables).
+    std::map<std::string, std::string> seen;  // the step → the whole message
+    const std::vector<std::string> steps = {"cannot create the GeoPackage (", "cannot write parcel 1 (",
+                                            "cannot commit the parcels (", "closing the GeoPackage failed ("};
+    for (rlim_t kib = 0; kib <= 1200 && seen.size() < steps.size(); kib += 8) {
+        const auto thrown = test::on_full_disk(kib * 1024, [&] {
+            write_parcels_gpkg(gpkg, parcels, srs, ParcelAttributes{"2023-04-10", "2023-09-18"});
+        });
+        if (thrown.exit_code == 0) break;
+        EXPECT_EQ(thrown.exit_code, 3) << thrown.message;
+        EXPECT_EQ(thrown.message.rfind("outputs: cannot write '" + gpkg.string() + "': ", 0), 0u) << thrown.message;
+        EXPECT_NE(thrown.message.find("; check that the output folder is writable"), std::string::npos) << thrown.message;
+        for (const auto& step : steps)
+            if (thrown.message.find(step) != std::string::npos) seen.emplace(step, thrown.message);
+    }
+    for (const auto& step : steps) EXPECT_TRUE(seen.count(step)) << "no limit gave \"" << step << "\"";
+    // GDAL's own detail is kept, not that of the rollback after it (an earlier version said
+    // "cannot rollback - no transaction is active"); SQLite's statements are shortened.
+    for (const auto& [step, message] : seen) EXPECT_LT(message.size(), 700u) << message;
+    EXPECT_EQ(seen["cannot write parcel 1 ("].find("rollback"), std::string::npos) << seen["cannot write parcel 1 ("];
+}
+
+TEST(EmitMessages, AFullDiskWhileWritingATextOutputNamesTheFile) {
+    TempDir temp;
+    const fs::path csv = temp.path() / "townships.csv";
+    const auto thrown = test::on_full_disk(0, [&] {
+        write_townships_csv(csv, summarize_by_township(parcels_of(parcel_in("稷峰镇", "140824100", 1000.0))));
+    });
+    EXPECT_EQ(thrown.exit_code, 3);
+    EXPECT_EQ(thrown.message, "outputs: writing '" + csv.string() + "' failed; check free space on the output disk");
+}
+
+TEST(EmitMessages, AnEmptyOutputDirIsAConfigError) {
+    EmitStage::Options options;
+    try {
+        EmitStage(options).validate();
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.exit_code(), 2);
+        EXPECT_STREQ(e.what(), "config: key 'output.dir' is empty; give the output folder (or pass --out)");
+    }
+}
 
 }  // namespace
 }  // namespace weipian
