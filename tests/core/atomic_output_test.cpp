@@ -4,6 +4,7 @@
 #include "pipeline/core/atomic_output.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/errors.hpp"
+#include "tests/support/full_disk.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace weipian {
@@ -268,6 +270,135 @@ TEST(OutputFolderTest, InsideComparesWholePathComponents) {
     EXPECT_EQ(message, "output: the input tile (before) '" + (temp / "a" / "t.tif").string() + "' lies inside the output folder '" +
                            (temp / "a").string() +
                            "'; weipian replaces that folder as a whole: choose an output folder that holds none of the inputs");
+}
+
+// ---- messages of the refusals and failures not covered above ---------------------------------
+
+// A file name longer than a file system allows (255 bytes): the way to make a folder or a
+// rename fail that works as root too.
+std::string name_of_length(std::size_t n) { return std::string(n, 'n'); }
+
+TEST(AtomicOutputMessages, AFolderThatCannotBeCreatedNamesItAndTheCause) {
+    TempDir temp;
+    const fs::path folder = temp / name_of_length(300);
+    const std::string message = input_error([&] { AtomicFile file(folder / "r.txt", "report"); });
+    EXPECT_EQ(message.rfind("report: cannot create the folder '" + folder.string() + "' (", 0), 0u) << message;
+    EXPECT_NE(message.find("); check the path and that its parent is writable"), std::string::npos) << message;
+}
+
+TEST(AtomicOutputMessages, AFolderWithoutWritePermissionNamesIt) {
+    // /proc/1 exists and nobody, root included, may create files in it.
+    if (::access("/proc/1", W_OK) == 0) GTEST_SKIP() << "/proc/1 is writable here";
+    const std::string message = input_error([&] { AtomicFile file("/proc/1/mask.tif", "detect"); });
+    EXPECT_EQ(message.rfind("detect: cannot write in the folder '/proc/1' (", 0), 0u) << message;
+    EXPECT_NE(message.find("); choose a writable folder or fix its permissions"), std::string::npos) << message;
+}
+
+TEST(AtomicOutputMessages, APathEndingInASeparatorIsRefusedAsAFolder) {
+    TempDir temp;
+    const std::string given = (temp / "masks").string() + "/";
+    const std::string message = input_error([&] { AtomicFile file(given, "detect"); });
+    EXPECT_EQ(message, "detect: '" + given + "' names a folder, not a file; give a file path");
+    EXPECT_FALSE(fs::exists(temp / "masks"));
+}
+
+TEST(AtomicOutputMessages, ANamedPipeAtThePathIsNotReplaced) {
+    TempDir temp;
+    const fs::path fifo = temp / "parcels.gpkg";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const std::string message = input_error([&] { AtomicFile file(fifo, "polygonize"); });
+    EXPECT_EQ(message, "polygonize: '" + fifo.string() + "' is not a regular file; give another file path");
+    EXPECT_TRUE(fs::is_fifo(fifo));
+}
+
+TEST(AtomicOutputMessages, CommittingWhatWasNeverWrittenSaysSo) {
+    TempDir temp;
+    AtomicFile file(temp / "report.txt", "report");
+    EXPECT_EQ(input_error([&] { file.commit(); }),
+              "report: nothing was written for '" + (temp / "report.txt").string() + "'; check that its folder is writable");
+    EXPECT_FALSE(fs::exists(temp / "report.txt"));
+}
+
+TEST(AtomicOutputMessages, ARenameThatFailsNamesTheFinalFileAndTheCause) {
+    TempDir temp;
+    write_text(temp / "report.txt", "old");
+    AtomicFile file(temp / "report.txt", "report");
+    fs::create_directory(file.path());  // a folder cannot replace a file: rename(2) fails (ENOTDIR)
+    const std::string message = input_error([&] { file.commit(); });
+    EXPECT_EQ(message.rfind("report: cannot move the finished file into '" + (temp / "report.txt").string() + "' (", 0), 0u)
+        << message;
+    EXPECT_NE(message.find("); check that its folder is writable"), std::string::npos) << message;
+    EXPECT_EQ(read_text(temp / "report.txt"), "old");
+}
+
+TEST(AtomicOutputMessages, CommitUnlessExistsReportsAFailedRename) {
+    TempDir temp;
+    AtomicFile file(temp / "ledger.gpkg", "ledger");  // nothing written: the rename fails (ENOENT)
+    const std::string message = input_error([&] { file.commit_unless_exists(); });
+    EXPECT_EQ(message.rfind("ledger: cannot move the finished file into '" + (temp / "ledger.gpkg").string() + "' (", 0), 0u)
+        << message;
+    EXPECT_FALSE(fs::exists(temp / "ledger.gpkg"));
+}
+
+TEST(AtomicOutputMessages, AFileSetWhoseStagingFolderCannotBeCreatedNamesTheFolder) {
+    TempDir temp;
+    const std::string name = name_of_length(250) + ".shp";  // fits; its staging name does not
+    const std::string message = input_error([&] { AtomicFileSet set(temp.path(), name, "export"); });
+    EXPECT_EQ(message.rfind("export: cannot create a staging folder in '" + temp.path().string() + "' (", 0), 0u) << message;
+    EXPECT_EQ(entries(temp.path()), std::vector<std::string>{});
+}
+
+TEST(AtomicOutputMessages, AFileSetThatCannotMoveAFileNamesIt) {
+    TempDir temp;
+    write_text(temp / "cases.dbf", "a file of the same name");
+    AtomicFileSet set(temp.path(), "cases.shp", "export");
+    fs::create_directory(set.dir() / "cases.dbf");  // a folder cannot replace that file
+    const std::string message = input_error([&] { set.commit(".shp"); });
+    EXPECT_EQ(message.rfind("export: cannot move cases.dbf into '" + temp.path().string() + "' (", 0), 0u) << message;
+    EXPECT_EQ(read_text(temp / "cases.dbf"), "a file of the same name");
+}
+
+TEST(AtomicOutputMessages, TheCurrentFolderCannotBeAnOutputFolder) {
+    for (const std::string given : {".", "..", "./"}) {
+        const std::string message = input_error([&] { OutputFolder out(given, true); });
+        EXPECT_NE(message.find("' cannot be an output folder (weipian replaces it as a whole); give --out a new folder"),
+                  std::string::npos)
+            << given << ": " << message;
+    }
+}
+
+TEST(AtomicOutputMessages, AFullDiskWhenWritingTheMarkerLeavesNoOutput) {
+    TempDir temp;
+    {
+        OutputFolder out(temp / "out", false);
+        write_text(out.dir() / "summary.txt", "written before the disk filled");
+        const auto thrown = test::on_full_disk(0, [&] { out.commit(); });
+        EXPECT_EQ(thrown.exit_code, 3);
+        EXPECT_EQ(thrown.message.rfind("output: cannot write '" + (out.dir() / ".weipian-output").string() + "'", 0), 0u)
+            << thrown.message;
+        EXPECT_NE(thrown.message.find("; check free space on the output disk"), std::string::npos) << thrown.message;
+    }
+    EXPECT_EQ(entries(temp.path()), std::vector<std::string>{});
+}
+
+TEST(AtomicOutputMessages, APreviousOutputThatCannotBeMovedAsideIsKept) {
+    TempDir temp;
+    // The name of the final folder is such that its staging sibling (".<name>.partial-<pid>")
+    // is 255 bytes, the longest a name may be; the sibling the previous output is moved to
+    // (the same and ".old") is longer, so that rename fails.
+    const std::string name = name_of_length(255 - std::string(".").size() - std::string(".partial-").size() - pid.size());
+    const fs::path final_dir = temp / name;
+    write_output(final_dir, false, {{"summary.txt", "first"}});
+    {
+        OutputFolder out(final_dir, true);
+        write_text(out.dir() / "summary.txt", "second");
+        const std::string message = input_error([&] { out.commit(); });
+        EXPECT_EQ(message.rfind("output: cannot move the previous output '" + final_dir.string() + "' aside (", 0), 0u)
+            << message;
+        EXPECT_NE(message.find("); check that its parent folder is writable"), std::string::npos) << message;
+    }
+    EXPECT_EQ(read_text(final_dir / "summary.txt"), "first");
+    EXPECT_EQ(entries(temp.path()), std::vector<std::string>{name});
 }
 
 }  // namespace
