@@ -54,7 +54,7 @@ ChangeMask DetectStage::run(const AlignedEpochs& epochs) const {
                    s.own(s.valid).copyTo(out.valid.rowRange(s.row0, s.row0 + s.rows));
                },
                stats);
-    if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "detect");
+    if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "detect: no valid pixels");
     out.valid_pixels = stats.valid_pixels;
     out.raw_pixels = stats.raw_pixels;
     out.components = CleanStage(CleanStage::Options::from(config)).run(out.mask, epochs.pixel_width_m() * epochs.pixel_height_m());

@@ -598,10 +598,10 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) 
     return out;
 }
 
-void throw_no_valid_pixels(const Config& config, const std::string& stage) {
+void throw_no_valid_pixels(const Config& config, const std::string& head) {
     std::string where = "inside the epochs' overlap";
     if (!config.aoi.empty()) where += " and the aoi '" + config.aoi + "'";
-    throw NoValidPixelsError(stage + ": no valid pixels: no pixel has data in both the before (epochs.before.tiles: " +
+    throw NoValidPixelsError(head + ": no pixel has data in both the before (epochs.before.tiles: " +
                              join_patterns(config.before.tiles) + ") and the after epoch (epochs.after.tiles: " +
                              join_patterns(config.after.tiles) + ") " + where +
                              "; check the tiles' nodata value and alpha band, and that the aoi covers imagery");

@@ -114,8 +114,8 @@ private:
 AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options = {});
 
 // Throws NoValidPixelsError: no pixel has data in both epochs (inside the overlap and the AOI).
-// `stage` starts the message ("detect", "run").
-[[noreturn]] void throw_no_valid_pixels(const Config& config, const std::string& stage);
+// `head` starts the message: the stage and "no valid pixels" ("run: no valid pixels").
+[[noreturn]] void throw_no_valid_pixels(const Config& config, const std::string& head);
 
 // Expands a list of paths/globs into sorted file paths. `key` names the setting in messages.
 std::vector<std::string> expand_tiles(const std::vector<std::string>& patterns, const std::string& key);

@@ -88,7 +88,7 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     const float threshold = stream.threshold(stats);
     const std::vector<PatchPolygon> polygons = stream.run(threshold, clean.min_pixels(epochs.pixel_width_m() * epochs.pixel_height_m()), {}, stats);
     // All nodata, fully transparent, or an AOI over a gap: "no valid pixels", not "nothing found".
-    if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "run");
+    if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "run: no valid pixels");
     timings["stream"] = seconds_since(start);
     spdlog::info("detect: threshold {:.3f}, {} px flagged, {} patches after cleaning ({} rows a strip, {} tokens)",
                  threshold, stats.raw_pixels.load(), polygons.size(), stream.strip_rows(), stream.tokens());

@@ -281,7 +281,7 @@ float SceneStream::threshold(StreamStats& stats) {
     stats.detect_ns += scratch.detect_ns.load();
     kernels::ScoreHistogram total;
     for (const auto& h : histograms) total.merge(h);
-    if (total.total() == 0) throw_no_valid_pixels(config_, "detect");
+    if (total.total() == 0) throw_no_valid_pixels(config_, "detect (detect.threshold: auto): no valid pixels");
     const float t = config_.detect.auto_method == "otsu"
                         ? kernels::otsu_threshold(total)
                         : kernels::robust_threshold(total, static_cast<float>(config_.detect.auto_k));

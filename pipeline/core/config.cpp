@@ -50,8 +50,8 @@ double read_number(const YAML::Node& node, const Context& ctx, const std::string
     // NaN passes every range comparison and infinity is no setting: refuse both by name.
     if (!std::isfinite(value)) {
         std::ostringstream range;
-        range << "'" << text << "' is not a finite number; give a number in [" << lo << ", " << hi << "]";
-        fail(ctx, key, range.str());
+        range << "[" << lo << ", " << hi << "]";
+        fail(ctx, key, "'" + text + "' is not a finite number; give a number in " + range.str());
     }
     if (value < lo || value > hi) {
         std::ostringstream range;

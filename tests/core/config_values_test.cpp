@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 
 #include "pipeline/core/errors.hpp"
@@ -41,6 +43,9 @@ TEST(ConfigValues, NanAndInfinityAreRefusedInEveryNumericKey) {
             EXPECT_NE(m.find("config '/data/jishan.yaml': key '" + full + "'"), std::string::npos) << full << " " << value << ": " << m;
             EXPECT_NE(m.find("'" + std::string(value) + "' is not a finite number"), std::string::npos) << m;
         }
+    EXPECT_NE(message_of("detect: {threshold: nan}\n").find("'nan' is not a finite number; give a number in [-1, 2]"),
+              std::string::npos)
+        << message_of("detect: {threshold: nan}\n");
 }
 
 TEST(ConfigValues, YamlSpellingsOfNanAndInfinityAreNotNumbers) {
@@ -83,6 +88,18 @@ TEST(ConfigValues, ValidateChecksDatesSetInCode) {
     }
     c.after.date = "2023-9-30";
     EXPECT_THROW(c.validate(), ConfigError);
+}
+
+TEST(ConfigValues, ValidateRefusesAMinimumAreaSetInCodeThatIsNotANumber) {
+    Config c;
+    c.source = "/data/jishan.yaml";
+    c.clean.min_area_m2 = std::nan("");
+    try {
+        c.validate();
+        FAIL() << "validate accepted clean.min_area_m2 = NaN";
+    } catch (const ConfigError& e) {
+        EXPECT_STREQ(e.what(), "config '/data/jishan.yaml': key 'clean.min_area_m2' must be a number ≥ 0");
+    }
 }
 
 TEST(ConfigValues, MilestoneDeadlineMustBeAnIsoDay) {

@@ -2,6 +2,7 @@
 // every component is valid OGC geometry (GEOS) with the area of its pixels, for both
 // connectivities, including 8-connected components pinched at diagonal corners.
 #include "pipeline/polygonize.hpp"
+#include "pipeline/core/errors.hpp"
 
 #include <cpl_conv.h>
 #include <ogr_api.h>
@@ -177,6 +178,19 @@ TEST(PixelPolygonGeometry, DiagonalPinchBecomesAValidMultiPolygon) {
     ASSERT_EQ(four.size(), 2u);
     EXPECT_EQ(wkbFlatten(to_geometry(four[0], kGeoTransform)->getGeometryType()), wkbPolygon);
     EXPECT_EQ(wkbFlatten(to_geometry(four[1], kGeoTransform)->getGeometryType()), wkbPolygon);
+}
+
+TEST(PolygonizeStageMessages, MinPixelsBelowOneIsAConfigError) {
+    // `weipian polygonize --min-pixels 0` is refused by the command line (exit 2); a caller of
+    // the stage gets the stage's own message.
+    PolygonizeStage::Options options;
+    options.min_pixels = 0;
+    try {
+        PolygonizeStage(options).validate();
+        FAIL() << "min_pixels 0 accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_STREQ(e.what(), "polygonize: min_pixels 0 must be at least 1");
+    }
 }
 
 }  // namespace

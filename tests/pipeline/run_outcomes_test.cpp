@@ -71,10 +71,10 @@ protected:
                            "  after: {tiles: [after.tif], date: \"2023-09-18\"}\n"
                            "output: {dir: out}\noverlay: {area_crs: \"EPSG:4546\"}\n" + extra);
     }
-    void expect_no_valid_pixels(const test::CliResult& r) {
+    void expect_no_valid_pixels(const test::CliResult& r, const std::string& head = "run: no valid pixels") {
         EXPECT_EQ(r.exit_code, 4) << r.err;
-        EXPECT_EQ(r.err.rfind("weipian: error: ", 0), 0u) << r.err;
-        EXPECT_NE(r.err.find("no valid pixels: no pixel has data in both the before (epochs.before.tiles: " +
+        EXPECT_EQ(r.err.rfind("weipian: error: " + head + ": ", 0), 0u) << r.err;
+        EXPECT_NE(r.err.find("no pixel has data in both the before (epochs.before.tiles: " +
                              (dir / "before.tif").string() + ") and the after epoch (epochs.after.tiles: " +
                              (dir / "after.tif").string() + ")"),
                   std::string::npos)
@@ -98,7 +98,7 @@ TEST_F(RunOutcomes, AutomaticThresholdOnNodataIsNoValidPixels) {
     write_scene(dir / "after.tif", kX0, kY0, 100, 4546);
     make_all_nodata(dir / "after.tif");
     write_config("detect: {threshold: auto}\n");
-    expect_no_valid_pixels(run());
+    expect_no_valid_pixels(run(), "detect (detect.threshold: auto): no valid pixels");
 }
 
 // The before epoch is nodata over its left half; an AOI over that half has no valid pixel,
