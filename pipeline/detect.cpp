@@ -1,11 +1,14 @@
 #include "pipeline/detect.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <stdexcept>
 #include <limits>
 #include <sstream>
 
 #include <gdal_priv.h>
 
+#include "kernels/detect.hpp"
 #include "pipeline/clean.hpp"
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/errors.hpp"
@@ -26,6 +29,14 @@ static_assert(Stage<DetectStage>);
 void DetectStage::validate() const {
     if (options_.detect.method != "construction")
         throw ConfigError("config: key 'detect.method': '" + options_.detect.method + "' is not a known detector");
+    // The kernel path WEIPIAN_SIMD asks for, resolved before any work: the kernels throw
+    // std::invalid_argument for a value they do not know or a path this CPU lacks, which is the
+    // user's setting, not a bug.
+    try {
+        kernels::resolve_kernel_path(std::getenv("WEIPIAN_SIMD"));
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(std::string("detect: the environment variable ") + e.what());
+    }
 }
 
 ChangeMask DetectStage::run(const AlignedEpochs& epochs) const {

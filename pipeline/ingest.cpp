@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include <cpl_error.h>
@@ -55,13 +56,27 @@ std::string envelope_text(const Envelope& e) {
     return out.str();
 }
 
-// Envelope `e` in `from` expressed in `to` (densified edges).
-Envelope transform_envelope(const Envelope& e, const OGRSpatialReference& from, const OGRSpatialReference& to) {
+std::string crs_label(const OGRSpatialReference& srs) {
+    const char* authority = srs.GetAuthorityName(nullptr);
+    const char* code = srs.GetAuthorityCode(nullptr);
+    const char* name = srs.GetName();
+    std::string label = name && *name ? std::string(name) : std::string("unnamed CRS");
+    if (authority && code) label += std::string(" (") + authority + ":" + code + ")";
+    return "'" + label + "'";
+}
+
+// Envelope `e` in `from` expressed in `to` (densified edges). `what` names the tiles in the
+// message ("epochs.before.tiles (a.tif, b.tif)").
+Envelope transform_envelope(const Envelope& e, const OGRSpatialReference& from, const OGRSpatialReference& to,
+                            const std::string& what) {
     if (from.IsSame(&to)) return e;
+    CPLErrorReset();
     std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&from, &to));
     Envelope out{};
     if (!ct || !ct->TransformBounds(e.minx, e.miny, e.maxx, e.maxy, &out.minx, &out.miny, &out.maxx, &out.maxy, 21))
-        throw InputError("ingest: cannot transform the epoch extent between CRSs: " + last_gdal_error());
+        throw InputError("ingest: cannot transform the epoch extent between CRSs: " + what + " is in " + crs_label(from) +
+                         ", which cannot be transformed to " + crs_label(to) + " (" + last_gdal_error() +
+                         "); reproject the tiles into one CRS (gdalwarp -t_srs) or set grid.crs to a CRS both convert to");
     return out;
 }
 
@@ -392,7 +407,8 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) 
                                      "' are not both georeferenced; give every tile of an epoch a CRS");
                 const auto from = clone_traditional(*crs[i]);
                 const auto to = clone_traditional(*epoch_srs);
-                const Envelope e = transform_envelope(raster_envelope(*tiles[i]), *from, *to);
+                const Envelope e = transform_envelope(raster_envelope(*tiles[i]), *from, *to,
+                                                      key + " ('" + epoch.files[i] + "')");
                 // Outward to the epoch's grid, so the warped tile lines up with the others.
                 const double c0 = std::floor((e.minx - origin[0]) / res_x), c1 = std::ceil((e.maxx - origin[0]) / res_x);
                 const double r0 = std::floor((origin[3] - e.maxy) / res_y), r1 = std::ceil((origin[3] - e.miny) / res_y);
@@ -462,16 +478,18 @@ AlignedEpochs ingest_epochs(const Config& config, const IngestOptions& options) 
     if (config.grid.pixel_size > 0) res_x = res_y = config.grid.pixel_size;
 
     // Common extent: the reference epoch ∩ the other epoch (in the target CRS) ∩ the AOI.
-    auto envelope_of = [&](GDALDataset& ds) {
+    auto envelope_of = [&](GDALDataset& ds, const std::string& name) {
+        const std::string what = "epochs." + name + ".tiles (" +
+                                 join_patterns(name == "before" ? config.before.tiles : config.after.tiles) + ")";
         double gt[6];
         if (ds.GetGeoTransform(gt) != CE_None || (!ds.GetSpatialRef() && options.pixel_size_m > 0))
             return Envelope{ref_gt[0], ref_gt[3] + ds.GetRasterYSize() * ref_gt[5], ref_gt[0] + ds.GetRasterXSize() * ref_gt[1], ref_gt[3]};
         const Envelope e = raster_envelope(ds);
-        if (out.srs_ && ds.GetSpatialRef()) return transform_envelope(e, *clone_traditional(*ds.GetSpatialRef()), *out.srs_);
+        if (out.srs_ && ds.GetSpatialRef()) return transform_envelope(e, *clone_traditional(*ds.GetSpatialRef()), *out.srs_, what);
         return e;
     };
-    const Envelope ref_env = envelope_of(reference);
-    const Envelope other_env = envelope_of(other);
+    const Envelope ref_env = envelope_of(reference, ref_name);
+    const Envelope other_env = envelope_of(other, after_is_reference ? "before" : "after");
     Envelope common{std::max(ref_env.minx, other_env.minx), std::max(ref_env.miny, other_env.miny),
                     std::min(ref_env.maxx, other_env.maxx), std::min(ref_env.maxy, other_env.maxy)};
     if (common.empty())
@@ -670,6 +688,9 @@ void EpochReader::read(bool after, int row0, int rows, kernels::EpochBlock& bloc
     planes.create(rows * n, width, cv_type);
     const std::size_t element = CV_ELEM_SIZE(cv_type);
     const char* interleave = ds.GetMetadataItem("INTERLEAVE", "IMAGE_STRUCTURE");
+    // GDAL says which file failed and why (libtiff: "after.tif: Read error at scanline …"):
+    // kept from this thread's messages, which a later call could reset.
+    std::optional<GdalWarnings> gdal_messages(std::in_place);
     CPLErr err;
     if (interleave && EQUAL(interleave, "PIXEL") && n > 1) {
         // Pixel-interleaved files are read into a pixel-interleaved buffer, which lets GDAL copy
@@ -695,10 +716,17 @@ void EpochReader::read(bool after, int row0, int rows, kernels::EpochBlock& bloc
         err = ds.RasterIO(GF_Read, x0, y0, width, rows, planes.data, width, rows, read_type, n, bands, 0,
                           static_cast<GSpacing>(planes.step), static_cast<GSpacing>(planes.step) * rows, nullptr);
     }
-    if (err != CE_None)
-        throw InputError(std::string("ingest: cannot read rows ") + std::to_string(row0) + "–" +
-                         std::to_string(row0 + rows) + " of the " + (after ? "after" : "before") +
-                         " epoch: " + last_gdal_error());
+    if (err != CE_None) {
+        std::string detail;
+        for (const auto& m : gdal_messages->messages()) detail += (detail.empty() ? "" : "; ") + m;
+        gdal_messages.reset();
+        if (detail.empty()) detail = last_gdal_error();
+        const std::string name = after ? "after" : "before";
+        throw InputError("ingest: cannot read rows " + std::to_string(row0) + "–" + std::to_string(row0 + rows) + " of the " +
+                         name + " epoch (epochs." + name + ".tiles: " + join_patterns(epoch.files) + "): " + detail +
+                         "; a tile is truncated or corrupt: check each with `gdalinfo -checksum FILE` and copy it again");
+    }
+    gdal_messages.reset();
     for (int i = 0; i < n; ++i) *views[i] = planes.rowRange(i * rows, (i + 1) * rows);
 
     // Validity: every role band's mask (nodata, alpha, per-dataset mask), and the AOI.

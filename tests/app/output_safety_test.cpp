@@ -251,6 +251,55 @@ TEST_F(OutputSafety, PolygonizeOnAFullDiskLeavesNoHalfWrittenGeoPackage) {
     EXPECT_EQ(leftovers(dir.path()), std::vector<std::string>{});
 }
 
+// With a little room, the GeoPackage is created and its features written, and closing it (GDAL
+// adds its extension tables then) is what fails.
+TEST_F(OutputSafety, PolygonizeOnADiskThatFillsWhileClosingNamesTheFile) {
+    write_mask(dir / "mask.tif");
+    std::string finish;
+    for (int kib = 4; kib <= 256 && finish.empty(); kib += 4) {
+        const auto r = run_on_full_disk("-q polygonize " + q(dir / "mask.tif") + " --out " + q(dir / "p.gpkg"), dir.path(), kib);
+        if (r.exit_code == 0) fs::remove(dir / "p.gpkg");
+        if (r.err.find("polygonize: cannot finish '") != std::string::npos) {
+            finish = r.err;
+            EXPECT_EQ(r.exit_code, 3) << r.err;
+        }
+    }
+    EXPECT_EQ(finish, "weipian: error: polygonize: cannot finish '" + (dir / "p.gpkg").string() + "'; check free space on its disk\n");
+    EXPECT_FALSE(fs::exists(dir / "p.gpkg"));
+    EXPECT_EQ(leftovers(dir.path()), std::vector<std::string>{});
+}
+
+TEST_F(OutputSafety, PolygonizeOverTheMaskItselfIsRefused) {
+    write_mask(dir / "mask.tif");
+    const std::string bytes = read_text(dir / "mask.tif");
+    const auto r = run_cli("-q polygonize " + q(dir / "mask.tif") + " --out " + q(dir / "mask.tif"), dir.path());
+    expect_refused(r, 3, "polygonize: --out '" + (dir / "mask.tif").string() + "' is the mask itself; give another file");
+    EXPECT_EQ(read_text(dir / "mask.tif"), bytes);
+}
+
+// A bad WEIPIAN_SIMD is the user's setting (exit 2 and the kernel's words), not an internal error.
+TEST_F(OutputSafety, AnUnknownSimdPathIsAConfigurationError) {
+    const std::string detect = "-q detect --before " + q(dir / "before.tif") + " --after " + q(dir / "after.tif") + " --out " +
+                               q(dir / "mask.tif");
+    for (const std::string args : {detect, "-q run --config " + q(config)}) {
+        const auto r = run_cli(args, dir.path(), "WEIPIAN_SIMD=bogus");
+        expect_refused(r, 2,
+                       "weipian: error: detect: the environment variable WEIPIAN_SIMD: 'bogus' is not one of auto, scalar, "
+                       "sse2, avx2; unset WEIPIAN_SIMD or set it to one of those");
+    }
+    EXPECT_FALSE(fs::exists(dir / "mask.tif"));
+}
+
+TEST_F(OutputSafety, DetectOverAnInputTileIsRefused) {
+    const std::string bytes = read_text(dir / "after.tif");
+    const auto r = run_cli("-q detect --before " + q(dir / "before.tif") + " --after " + q(dir / "after.tif") + " --out " +
+                               q(dir / "after.tif"),
+                           dir.path());
+    expect_refused(r, 3, "detect: --out '" + (dir / "after.tif").string() + "' is the input '" + (dir / "after.tif").string() +
+                             "'; give another file for the mask");
+    EXPECT_EQ(read_text(dir / "after.tif"), bytes);
+}
+
 // ---- polygonize into an existing GeoPackage ------------------------------------------------
 
 TEST_F(OutputSafety, PolygonizeIntoAGeoPackageKeepsItsOtherLayers) {
@@ -278,7 +327,9 @@ TEST_F(OutputSafety, PolygonizeRefusesToReplaceAFileThatIsNotAGeoPackage) {
     write_mask(dir / "mask.tif");
     write_text(dir / "notes.gpkg", "not a GeoPackage at all");
     const auto r = run_cli("-q polygonize " + q(dir / "mask.tif") + " --out " + q(dir / "notes.gpkg"), dir.path());
-    expect_refused(r, 3, "polygonize: '" + (dir / "notes.gpkg").string() + "' exists and is not a GeoPackage");
+    expect_refused(r, 3, "polygonize: '" + (dir / "notes.gpkg").string() +
+                             "' exists and is not a GeoPackage; weipian never replaces what it did not write: give --out a new "
+                             "file or a GeoPackage to add the layer to");
     EXPECT_EQ(read_text(dir / "notes.gpkg"), "not a GeoPackage at all");
 }
 

@@ -3,6 +3,11 @@
 // wrong and what to do.
 #include <gtest/gtest.h>
 
+#include <gdal_priv.h>
+
+#include <algorithm>
+#include <vector>
+
 #include "tests/support/message_test_support.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -83,8 +88,8 @@ TEST_F(IngestMessages, TruncatedTileNamesTheRowsAndTheEpoch) {
     fs::resize_file(dir / "after.tif", fs::file_size(dir / "after.tif") / 2);  // the header survives, the pixels do not
     const std::string m = refused(run());
     EXPECT_CONTAINS(m, "ingest: cannot read rows ");
-    EXPECT_CONTAINS(m, " of the after epoch: ");
-    // TODO(ingest): name the file; today GDAL's detail is lost ("no detail from GDAL").
+    EXPECT_CONTAINS(m, " of the after epoch (epochs.after.tiles: " + path("after.tif") + "): ");
+    EXPECT_CONTAINS(m, "; a tile is truncated or corrupt: check each with `gdalinfo -checksum FILE` and copy it again");
 }
 
 TEST_F(IngestMessages, RotatedEpoch) {
@@ -114,7 +119,11 @@ TEST_F(IngestMessages, EpochInACrsWithoutATransformation) {
         site_grid.SetLocalCS("site grid");
         ds->SetSpatialRef(&site_grid);
     }
-    EXPECT_CONTAINS(refused(run()), "ingest: cannot transform the epoch extent between CRSs");
+    const std::string m = refused(run());
+    EXPECT_CONTAINS(m, "ingest: cannot transform the epoch extent between CRSs: epochs.before.tiles (" + path("before.tif") +
+                           ") is in 'site grid', which cannot be transformed to 'CGCS2000 / 3-degree Gauss-Kruger CM 111E "
+                           "(EPSG:4546)'");
+    EXPECT_CONTAINS(m, "; reproject the tiles into one CRS (gdalwarp -t_srs) or set grid.crs to a CRS both convert to");
 }
 
 TEST_F(IngestMessages, EpochsOverlappingByLessThanAPixel) {
@@ -187,6 +196,66 @@ TEST_F(IngestMessages, PlainImagesOfDifferentSizes) {
                                  dir.path());
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_CONTAINS(r.err, "images without georeferencing must have the same size (40×40 vs 50×50)");
+}
+
+// A `bands`-band UInt16 GeoTIFF of `size` × `size` pixels at (x0, y0), EPSG:4546 unless
+// `georeferenced` is false; band `alpha` (if any) is declared alpha and set to 255.
+void write_tile(const fs::path& file, double x0, double y0, int size, int bands, bool georeferenced = true, int alpha = 0,
+                const char* interleave = "PIXEL") {
+    GDALAllRegister();
+    const std::string option = std::string("INTERLEAVE=") + interleave;
+    const char* options[] = {option.c_str(), nullptr};
+    GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create(
+        file.c_str(), size, size, bands, GDT_UInt16, const_cast<char**>(options)));
+    double gt[6] = {x0, 1, 0, y0, 0, -1};
+    ds->SetGeoTransform(gt);
+    if (georeferenced) {
+        OGRSpatialReference srs;
+        srs.importFromEPSG(4546);
+        ds->SetSpatialRef(&srs);
+    }
+    const unsigned short vegetation[4] = {300, 600, 400, 3500};
+    std::vector<unsigned short> pixels(static_cast<std::size_t>(size) * size);
+    for (int b = 1; b <= bands; ++b) {
+        std::fill(pixels.begin(), pixels.end(), b == alpha ? 255 : vegetation[(b - 1) % 4]);
+        if (b == alpha) ds->GetRasterBand(b)->SetColorInterpretation(GCI_AlphaBand);
+        EXPECT_EQ(ds->GetRasterBand(b)->RasterIO(GF_Write, 0, 0, size, size, pixels.data(), size, size, GDT_UInt16, 0, 0),
+                  CE_None);
+    }
+}
+
+TEST_F(IngestMessages, TilesOfAnEpochWithDifferentBandsAreNotMosaicked) {
+    write_scene(dir / "before.tif", kX0, kY0, 100, 4546);
+    write_tile(dir / "a1.tif", kX0, kY0, 50, 4);
+    write_tile(dir / "a2.tif", kX0 + 50, kY0, 50, 6);  // two bands more: gdalbuildvrt would leave it out
+    const std::string m = refused(run("", "epochs:\n  before: {tiles: [before.tif], date: \"2023-04-10\"}\n"
+                                          "  after: {tiles: [a1.tif, a2.tif], date: \"2023-09-18\"}\n"));
+    EXPECT_CONTAINS(m, "ingest: epochs.after.tiles: a tile cannot be mosaicked with the others (");
+    EXPECT_CONTAINS(m, "); give the epoch's tiles the same bands and data type");
+}
+
+TEST_F(IngestMessages, ATileWithoutACrsBesideOneWithACrsNamesBoth) {
+    // `weipian detect` accepts plain images; an epoch mixing one with a georeferenced tile is refused.
+    write_scene(dir / "before.tif", kX0, kY0, 100, 4546);
+    write_tile(dir / "a1.tif", kX0, kY0, 50, 4);
+    write_tile(dir / "a2.tif", kX0 + 50, kY0, 50, 4, false);
+    const auto r = test::run_cli("-q detect --before '" + path("before.tif") + "' --after '" + path("a1.tif") + "' '" +
+                                     path("a2.tif") + "' --out '" + path("mask.tif") + "'",
+                                 dir.path());
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_CONTAINS(r.err, "'" + path("a2.tif") + "' and '" + path("a1.tif") +
+                               "' are not both georeferenced; give every tile of an epoch a CRS");
+}
+
+// The band mask of a tile with an alpha band is that band: a truncated alpha fails where the
+// validity mask is read.
+TEST_F(IngestMessages, AnAlphaBandThatCannotBeReadNamesTheEpoch) {
+    write_scene(dir / "before.tif", kX0, kY0, 50, 4546);
+    // Band-interleaved, uncompressed: the alpha band's pixels are the end of the file.
+    write_tile(dir / "after.tif", kX0, kY0, 50, 5, true, 5, "BAND");
+    fs::resize_file(dir / "after.tif", fs::file_size(dir / "after.tif") - 50 * 50);  // half the alpha band gone
+    const std::string m = refused(run());
+    EXPECT_CONTAINS(m, "ingest: cannot read the validity mask of the after epoch: ");
 }
 
 }  // namespace

@@ -76,10 +76,11 @@ struct CliResult {
     std::string out, err;
 };
 
-// Runs the weipian binary with `args` (already quoted), capturing stdout and stderr.
-inline CliResult run_cli(const std::string& args, const fs::path& scratch) {
+// Runs the weipian binary with `args` (already quoted), capturing stdout and stderr; `env`
+// ("NAME=value …") is set for it alone.
+inline CliResult run_cli(const std::string& args, const fs::path& scratch, const std::string& env = "") {
     const fs::path out = scratch / "cli.stdout", err = scratch / "cli.stderr";
-    const std::string command = std::string("'") + WEIPIAN_BINARY + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const std::string command = (env.empty() ? std::string() : "env " + env + " ") + std::string("'") + WEIPIAN_BINARY + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
     const int status = std::system(command.c_str());
     CliResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
