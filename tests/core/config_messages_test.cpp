@@ -5,19 +5,17 @@
 #include <gtest/gtest.h>
 
 #include "pipeline/core/errors.hpp"
+#include "tests/support/config_support.hpp"
 #include "tests/support/message_test_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {
 
-using test::message_of;
 
 const char* const kOrigin = "/data/cfg/jishan.yaml";
 
-std::string refusal(const std::string& yaml) {
-    return message_of<ConfigError>([&] { Config::parse(yaml, kOrigin); });
-}
+std::string refusal(const std::string& yaml) { return test::config_refusal(yaml, kOrigin); }
 
 TEST(ConfigMessages, NotYamlNamesTheFileAndTheLine) {
     const std::string m = refusal("county: {name: a}\ndetect: {threshold: 0.2\n");

@@ -4,18 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/errors.hpp"
+#include "tests/support/config_support.hpp"
 
 namespace weipian {
 namespace {
 
-std::string message_of(const std::string& yaml) {
-    try {
-        Config::parse(yaml, "/data/jishan.yaml");
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "";
-}
+std::string message_of(const std::string& yaml) { return test::config_refusal(yaml); }
 
 TEST(Config, DefaultsMatchTheDocumentedValues) {
     const Config c = Config::parse("", "/data/empty.yaml");

@@ -10,18 +10,12 @@
 #include <string>
 
 #include "pipeline/core/errors.hpp"
+#include "tests/support/config_support.hpp"
 
 namespace weipian {
 namespace {
 
-std::string message_of(const std::string& yaml) {
-    try {
-        Config::parse(yaml, "/data/jishan.yaml");
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "";
-}
+std::string message_of(const std::string& yaml) { return test::config_refusal(yaml); }
 
 std::string epochs(const std::string& before_date, const std::string& after_date) {
     return "epochs:\n  before: {tiles: [b.tif], date: \"" + before_date + "\"}\n  after: {tiles: [a.tif], date: \"" +
