@@ -3,12 +3,14 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <opencv2/core.hpp>
 #include <tbb/global_control.h>
 
 #include "kernels/features.hpp"
+#include "kernels/forest.hpp"
 
 namespace {
 
@@ -83,5 +85,71 @@ void BM_ToFeatureGrid(benchmark::State& state) {
     add_pixel_counters(state, static_cast<double>(width) * kStripRows);
 }
 BENCHMARK(BM_ToFeatureGrid)->ArgNames({"width", "stride"})->Args({4096, 1})->Args({4096, 2})->Args({4096, 4});
+
+// A complete random tree ensemble: `trees` trees of depth `depth` (2^depth leaves each) over
+// `features` features with splits uniform in [0, 1), children numbered after their parent.
+TreeEnsemble random_ensemble(int trees, int depth, int features, int seed) {
+    cv::RNG rng(static_cast<std::uint64_t>(seed));
+    TreeEnsemble e;
+    e.feature_count = features;
+    for (int t = 0; t < trees; ++t) {
+        const auto root = static_cast<std::int32_t>(e.nodes.size());
+        e.roots.push_back(root);
+        const int count = (1 << (depth + 1)) - 1;  // heap order: children of i are 2i + 1, 2i + 2
+        for (int i = 0; i < count; ++i) {
+            TreeNode n;
+            if (2 * i + 1 < count) {
+                n.feature = rng.uniform(0, features);
+                n.split = static_cast<float>(rng.uniform(0.0, 1.0));
+                n.left = root + 2 * i + 1;
+                n.right = root + 2 * i + 2;
+            } else {
+                n.leaf = static_cast<float>(rng.uniform(-0.1, 0.1));
+            }
+            e.nodes.push_back(n);
+        }
+    }
+    return e;
+}
+
+// Args: width, percentage of pixels passing the gate, parallel (0/1). 150 trees of depth 6 over
+// 70 planes of kStripRows rows; px/s counts every pixel of the plane, evaluated or gated out.
+void BM_PredictPlanes(benchmark::State& state) {
+    const int width = static_cast<int>(state.range(0));
+    const int percent = static_cast<int>(state.range(1));
+    const bool parallel = state.range(2) != 0;
+    std::unique_ptr<tbb::global_control> one_core;
+    if (!parallel) one_core = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, 1);
+    constexpr int kFeatures = 70;
+    const TreeEnsemble ensemble = random_ensemble(150, 6, kFeatures, 9);
+    cv::RNG rng(13);
+    std::vector<cv::Mat> planes(kFeatures);
+    for (cv::Mat& p : planes) {
+        p.create(kStripRows, width, CV_32FC1);
+        rng.fill(p, cv::RNG::UNIFORM, 0.0, 1.0);
+    }
+    // Gate on plane 0: uniform in [0, 1), so a minimum of 1 − percent/100 passes `percent` %.
+    const EvaluationGate gate{percent < 100 ? 0 : -1, 1.0f - static_cast<float>(percent) / 100.0f};
+    cv::Mat probability;
+    PredictWorkspace workspace;
+    std::int64_t evaluated = 0;
+    for (auto _ : state) {
+        evaluated = predict_planes(ensemble, planes, cv::Mat(), gate, probability, workspace, parallel);
+        benchmark::DoNotOptimize(probability.data);
+    }
+    state.SetLabel(parallel ? "all cores" : "one core");
+    state.counters["evaluated"] = static_cast<double>(evaluated);
+    state.counters["Mrow/s"] = benchmark::Counter(static_cast<double>(evaluated) * static_cast<double>(state.iterations()) / 1e6,
+                                                  benchmark::Counter::kIsRate);
+    add_pixel_counters(state, static_cast<double>(width) * kStripRows);
+}
+BENCHMARK(BM_PredictPlanes)
+    ->ArgNames({"width", "gate%", "parallel"})
+    ->Args({1024, 10, 0})
+    ->Args({1024, 100, 0})
+    ->Args({1024, 10, 1})
+    ->Args({1024, 100, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -18,12 +19,13 @@ namespace {
 // 70 features) stay in L1/L2.
 constexpr int kBatch = 64;
 
-// Evaluation form of a tree node: a leaf points to itself on both sides, so every sample takes
-// exactly the tree's depth steps with no branch on the node kind.
+// Evaluation form of a tree node (12 bytes): the children of a split are adjacent, so the next
+// node is left + !(x[feature] < split) with no branch. A leaf has split NaN (never "less") and
+// left = itself − 1, so it steps to itself: every sample takes exactly the tree's depth steps.
 struct FlatNode {
     std::int32_t feature;
     float split;
-    std::int32_t left, right;
+    std::int32_t left;
 };
 
 struct FlatEnsemble {
@@ -35,41 +37,44 @@ struct FlatEnsemble {
 
 std::string str(std::int64_t v) { return std::to_string(v); }
 
-// Trees renumbered tree by tree in depth-first order (a tree's nodes are contiguous).
+// Trees renumbered tree by tree, breadth first, the two children of a split in adjacent slots.
+// Slot 0 is a dummy so that a root leaf's left (itself − 1) is a valid index.
 FlatEnsemble flatten(const TreeEnsemble& e) {
     FlatEnsemble f;
-    f.nodes.reserve(e.nodes.size());
-    f.leaf.reserve(e.nodes.size());
+    f.nodes.reserve(e.nodes.size() + 1);
+    f.leaf.reserve(e.nodes.size() + 1);
+    f.nodes.push_back({0, 0.0f, 0});
+    f.leaf.push_back(0.0f);
+    struct Item {
+        std::int32_t source, slot;
+        int depth;
+    };
+    std::vector<Item> queue;
     for (const std::int32_t root : e.roots) {
-        f.roots.push_back(static_cast<std::int32_t>(f.nodes.size()));
+        const auto root_slot = static_cast<std::int32_t>(f.nodes.size());
+        f.roots.push_back(root_slot);
+        f.nodes.emplace_back();
+        f.leaf.push_back(0.0f);
         int depth = 0;
-        // Iterative DFS; children are written after their parent, parent links patched on the way.
-        struct Item {
-            std::int32_t source;
-            std::int32_t parent;  // flat index of the parent, -1 for the root
-            bool left;
-            int depth;
-        };
-        std::vector<Item> todo{{root, -1, false, 0}};
-        while (!todo.empty()) {
-            const Item item = todo.back();
-            todo.pop_back();
+        queue.assign(1, Item{root, root_slot, 0});
+        for (std::size_t q = 0; q < queue.size(); ++q) {
+            const Item item = queue[q];
             const TreeNode& n = e.nodes[static_cast<std::size_t>(item.source)];
-            const auto self = static_cast<std::int32_t>(f.nodes.size());
-            if (item.parent >= 0) {
-                FlatNode& p = f.nodes[static_cast<std::size_t>(item.parent)];
-                (item.left ? p.left : p.right) = self;
-            }
+            FlatNode& slot = f.nodes[static_cast<std::size_t>(item.slot)];
             if (n.feature < 0) {
-                f.nodes.push_back({0, 0.0f, self, self});
-                f.leaf.push_back(n.leaf);
+                slot = {0, std::numeric_limits<float>::quiet_NaN(), item.slot - 1};
+                f.leaf[static_cast<std::size_t>(item.slot)] = n.leaf;
                 depth = std::max(depth, item.depth);
-            } else {
-                f.nodes.push_back({n.feature, n.split, -1, -1});
-                f.leaf.push_back(0.0f);
-                todo.push_back({n.right, self, false, item.depth + 1});
-                todo.push_back({n.left, self, true, item.depth + 1});
+                continue;
             }
+            const auto left = static_cast<std::int32_t>(f.nodes.size());
+            slot = {n.feature, n.split, left};
+            f.nodes.emplace_back();
+            f.nodes.emplace_back();
+            f.leaf.push_back(0.0f);
+            f.leaf.push_back(0.0f);
+            queue.push_back({n.left, left, item.depth + 1});
+            queue.push_back({n.right, left + 1, item.depth + 1});
         }
         f.depth.push_back(depth);
     }
@@ -78,22 +83,41 @@ FlatEnsemble flatten(const TreeEnsemble& e) {
 
 float sigmoid(float margin) { return 1.0f / (1.0f + std::exp(-margin)); }
 
-// Margins of `count` samples (sample-major, `features` floats each) into `margin`.
+// Margins of `count` samples (sample-major, `features` floats each) into `margin`. Samples go
+// through a tree in groups of kLanes independent walks held in registers (the loads of one
+// walk's steps depend on each other; the lanes hide that latency).
 void evaluate_batch(const FlatEnsemble& f, float base_margin, const float* samples, int features, int count,
                     float* margin) {
-    std::int32_t at[kBatch];
+    constexpr int kLanes = 8;
     for (int s = 0; s < count; ++s) margin[s] = base_margin;
     const FlatNode* nodes = f.nodes.data();
+    const float* leaf = f.leaf.data();
+    const std::size_t stride = static_cast<std::size_t>(features);
     for (std::size_t t = 0; t < f.roots.size(); ++t) {
         const std::int32_t root = f.roots[t];
-        for (int s = 0; s < count; ++s) at[s] = root;
-        for (int level = 0; level < f.depth[t]; ++level) {
-            for (int s = 0; s < count; ++s) {
-                const FlatNode& n = nodes[at[s]];
-                at[s] = samples[static_cast<std::size_t>(s) * features + n.feature] < n.split ? n.left : n.right;
+        const int depth = f.depth[t];
+        int s = 0;
+        for (; s + kLanes <= count; s += kLanes) {
+            const float* x = samples + static_cast<std::size_t>(s) * stride;
+            std::int32_t at[kLanes];
+            for (int l = 0; l < kLanes; ++l) at[l] = root;
+            for (int level = 0; level < depth; ++level) {
+                for (int l = 0; l < kLanes; ++l) {
+                    const FlatNode& n = nodes[at[l]];
+                    at[l] = n.left + static_cast<std::int32_t>(!(x[static_cast<std::size_t>(l) * stride + static_cast<std::size_t>(n.feature)] < n.split));
+                }
             }
+            for (int l = 0; l < kLanes; ++l) margin[s + l] += leaf[at[l]];
         }
-        for (int s = 0; s < count; ++s) margin[s] += f.leaf[static_cast<std::size_t>(at[s])];
+        for (; s < count; ++s) {
+            const float* x = samples + static_cast<std::size_t>(s) * stride;
+            std::int32_t at = root;
+            for (int level = 0; level < depth; ++level) {
+                const FlatNode& n = nodes[at];
+                at = n.left + static_cast<std::int32_t>(!(x[n.feature] < n.split));
+            }
+            margin[s] += leaf[at];
+        }
     }
 }
 
