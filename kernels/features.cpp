@@ -37,16 +37,18 @@ std::vector<const char*> band_names(const FeatureSpec& spec) {
 enum Scratch { kBright, kVeg, kBox5, kLbp, kGx, kGy, kBandBefore, kSmooth = kBandBefore + 8,
                kDiff, kMask = kDiff + 4, kScratchCount };
 
+// (a − b)/(a + b), 0 when a + b == 0; the division never sees 0, so the loops vectorise.
 float normalized_difference(float a, float b) {
     const float s = a + b;
-    return s != 0.0f ? (a - b) / s : 0.0f;
+    const float q = (a - b) / (s != 0.0f ? s : 1.0f);
+    return s != 0.0f ? q : 0.0f;
 }
 
-// Reflect-101 index of i in [0, n).
+// Reflect-101 index of i in [0, n), folding as often as needed (cv::borderInterpolate's rule),
+// so windows wider than the block stay inside it.
 int reflect101(int i, int n) {
     if (n == 1) return 0;
-    if (i < 0) return -i;
-    if (i >= n) return 2 * n - 2 - i;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
     return i;
 }
 
@@ -127,25 +129,18 @@ void epoch_pixels(const FeatureEpoch& e, const FeatureSpec& spec, int lo, int hi
         float* sat = planes[static_cast<std::size_t>(out + nb + kSat)].ptr<float>(oy);
         float* hue = planes[static_cast<std::size_t>(out + nb + kHue)].ptr<float>(oy);
         const float* bl = blue ? blue : green;  // (R, G, G) without blue
-        for (int x = 0; x < width; ++x) {
+        for (int x = 0; x < width; ++x) {  // branch-free (selects), so that it vectorises
             const float r = red[x], g = green[x], b = bl[x];
             const float mx = std::max(r, std::max(g, b));
             const float mn = std::min(r, std::min(g, b));
             const float d = mx - mn;
-            sat[x] = mx > 0.0f ? d / mx : 0.0f;
-            float h = 0.0f;
-            if (d > 0.0f) {
-                if (mx == r)
-                    h = (g - b) / d;
-                else if (mx == g)
-                    h = 2.0f + (b - r) / d;
-                else
-                    h = 4.0f + (r - g) / d;
-                h /= 6.0f;
-                if (h < 0.0f) h += 1.0f;
-                if (h >= 1.0f) h = 0.0f;
-            }
-            hue[x] = h;
+            sat[x] = mx > 0.0f ? d / (mx > 0.0f ? mx : 1.0f) : 0.0f;
+            const float dd = d > 0.0f ? d : 1.0f;
+            const float sector = mx == r ? (g - b) / dd : (mx == g ? 2.0f + (b - r) / dd : 4.0f + (r - g) / dd);
+            float h = sector / 6.0f;
+            h = h < 0.0f ? h + 1.0f : h;
+            h = h >= 1.0f ? 0.0f : h;
+            hue[x] = d > 0.0f ? h : 0.0f;
         }
     }
 }

@@ -149,6 +149,38 @@ TEST(ComputeFeatures, EdgeDensityCountsTheBrightSideOfAStep) {
     EXPECT_NEAR(at(planes, spec, "before.lbp7", 3, 0), 14.f / 49.f, 1e-6);
 }
 
+TEST(ComputeFeatures, WindowsWiderThanTheBlockFoldBackAsOpenCVReflects) {
+    // A 6×5 block: the 15×15 and 21×21 windows fold (reflect 101) more than once.
+    const FeatureSpec spec{false, false, 1};
+    cv::Mat b(6, 5, CV_32FC1);
+    cv::RNG rng(3);
+    rng.fill(b, cv::RNG::UNIFORM, 0.0, 100.0);
+    const FeatureEpoch e = grey(b);
+    std::vector<cv::Mat> planes;
+    FeatureWorkspace ws;
+    compute_features(e, e, 0, 6, spec, planes, ws);
+    auto window = [&](int y, int x, int k, double& mean, double& sd) {
+        double s1 = 0, s2 = 0;
+        for (int dy = -k / 2; dy <= k / 2; ++dy)
+            for (int dx = -k / 2; dx <= k / 2; ++dx) {
+                const double v = b.at<float>(cv::borderInterpolate(y + dy, 6, cv::BORDER_REFLECT_101),
+                                             cv::borderInterpolate(x + dx, 5, cv::BORDER_REFLECT_101));
+                s1 += v;
+                s2 += v * v;
+            }
+        mean = s1 / (k * k);
+        sd = std::sqrt(std::max(0.0, s2 / (k * k) - mean * mean));
+    };
+    for (int y = 0; y < 6; ++y)
+        for (int x = 0; x < 5; ++x) {
+            double mean, sd;
+            window(y, x, 15, mean, sd);
+            EXPECT_NEAR(at(planes, spec, "before.std15", y, x), sd, 1e-3);
+            window(y, x, 21, mean, sd);
+            EXPECT_NEAR(at(planes, spec, "before.bright_box21", y, x), mean, 1e-3);
+        }
+}
+
 TEST(ComputeFeatures, InvalidPixelsReadAsZeroAndStayFinite) {
     const FeatureSpec spec{false, false, 1};
     FeatureEpoch before = grey(filled(6, 6, 50)), after = grey(filled(6, 6, 50));
@@ -161,7 +193,8 @@ TEST(ComputeFeatures, InvalidPixelsReadAsZeroAndStayFinite) {
     compute_features(before, after, 0, 6, spec, planes, ws);
     EXPECT_EQ(at(planes, spec, "before.red", 2, 2), 0.f);
     EXPECT_EQ(at(planes, spec, "construction", 2, 2), 0.f);
-    for (const cv::Mat& p : planes) EXPECT_TRUE(cv::checkRange(p));
+    const std::vector<std::string> names = feature_names(spec);
+    for (std::size_t i = 0; i < planes.size(); ++i) EXPECT_TRUE(cv::checkRange(planes[i])) << names[i];
 }
 
 // Random epochs with four bands and a few invalid pixels.
