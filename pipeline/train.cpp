@@ -495,7 +495,8 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
     const kernels::FeatureSpec spec = feature_spec_for(inputs.front().config.bands, stride);
     const std::vector<std::string> names = kernels::feature_names(spec);
     double pixel_m = 0;
-    for (const auto& p : scenes) pixel_m += p.pixel_w / n;
+    for (const auto& p : scenes) pixel_m += p.pixel_w;
+    pixel_m /= n;  // the mean pixel width
 
     // Samples, once: folds select rows by scene.
     Samples samples;
