@@ -67,6 +67,8 @@ CommandAction add_train_command(CLI::App& app) {
     cmd->add_option("--eta", o->train.eta, "learning rate")->check(CLI::Range(0.001, 1.0));
     cmd->add_option("--samples", o->train.samples, "samples per pair, half changed and half unchanged")
         ->check(CLI::Range(2, 10000000));
+    cmd->add_option("--unchanged-ratio", o->train.unchanged_ratio, "unchanged samples per changed sample (1 = balanced)")
+        ->check(CLI::Range(0.1, 20.0));
     cmd->add_option("--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
     return [o]() {
         const int folds = parse_folds(o->cv);

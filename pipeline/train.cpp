@@ -168,7 +168,8 @@ void sample_scene(const Prepared& p, int index, const kernels::FeatureSpec& spec
     std::vector<std::int32_t> chosen;
     draw(changed, half, rng, chosen);
     const std::size_t n_changed = chosen.size();
-    const std::size_t n_unchanged = std::min(n_changed, unchanged.size());  // balanced
+    const std::size_t n_unchanged =
+        std::min(static_cast<std::size_t>(std::llround(static_cast<double>(n_changed) * options.unchanged_ratio)), unchanged.size());
     const std::size_t n_near = std::min(static_cast<std::size_t>(std::llround(n_unchanged * options.near_fraction)), unchanged_near.size());
     std::vector<std::int32_t> negatives;
     draw(unchanged_near, n_near, rng, negatives);
@@ -628,6 +629,7 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
     for (std::size_t i = 0; i < scenes.size(); ++i) scenes_json.push_back(inputs[i].name);
     json params = xgboost_params(options);
     params["samples_per_pair"] = options.samples;
+    params["unchanged_ratio"] = options.unchanged_ratio;
     params["near_fraction"] = options.near_fraction;
     params["near_radius_m"] = options.near_radius_m;
     params["gate_quantile"] = options.gate_quantile;

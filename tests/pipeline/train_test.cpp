@@ -69,6 +69,9 @@ TEST(Train, SameInputsAndSeedGiveTheSameModelFile) {
     // 24² / 4 + 20² / 4 = 244 changed cells: all of them, and as many unchanged.
     EXPECT_EQ(first.samples, 488);
     EXPECT_EQ(first.model.training["changed_samples"], 244);
+    TrainOptions ratio = fast_options();
+    ratio.unchanged_ratio = 2;
+    EXPECT_EQ(train_model(scenes, small_config(), ratio).samples, 244 + 488);
     TrainOptions other = fast_options();
     other.seed = 6;
     EXPECT_NE(model_json_text(train_model(scenes, small_config(), other).model), model_json_text(first.model));
