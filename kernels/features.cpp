@@ -108,7 +108,10 @@ void epoch_pixels(const FeatureEpoch& e, const FeatureSpec& spec, int lo, int hi
             float* dst = scratch[static_cast<std::size_t>(masked_index + b)].ptr<float>(y - lo);
             m[b] = dst;
             if (valid) {
-                for (int x = 0; x < width; ++x) dst[x] = valid[x] ? src[x] : 0.0f;
+                for (int x = 0; x < width; ++x) {
+                    const float v = src[x];  // loaded unconditionally: the select vectorises
+                    dst[x] = valid[x] ? v : 0.0f;
+                }
             } else {
                 std::copy(src, src + width, dst);
             }
@@ -313,7 +316,10 @@ void average_cells(const cv::Mat& in, const cv::Mat& valid, int stride, cv::Mat&
                 o[cx] += s;
             }
         }
-        for (int cx = 0; cx < cols; ++cx) o[cx] = v[cx] ? o[cx] / area : 0.0f;
+        for (int cx = 0; cx < cols; ++cx) {
+            const float mean = o[cx] / area;
+            o[cx] = v[cx] ? mean : 0.0f;
+        }
     }
 }
 
