@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/message_test_support.hpp"
+
 namespace weipian::kernels {
 namespace {
 
@@ -256,12 +258,7 @@ TEST(ComputeFeatures, RefusesBlocksThatDoNotFit) {
     std::vector<cv::Mat> planes;
     FeatureWorkspace ws;
     auto message = [&](const FeatureEpoch& b, const FeatureEpoch& a, int top, int rows, const FeatureSpec& s) {
-        try {
-            compute_features(b, a, top, rows, s, planes, ws);
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-        return std::string("no error");
+        return test::message_of<std::invalid_argument>([&] { compute_features(b, a, top, rows, s, planes, ws); });
     };
     EXPECT_EQ(message(e, e, 2, 3, spec),
               "compute_features: rows [2, 5) are not a non-empty range inside the block's 4 rows");
@@ -323,12 +320,7 @@ TEST(ToFeatureGrid, AveragesCellsAndInvalidatesCellsWithAnyInvalidPixel) {
 TEST(ToFeatureGrid, RefusesWhatItCannotAverage) {
     auto message = [](const EpochBlock& in, int stride) {
         FeatureEpoch out;
-        try {
-            to_feature_grid(in, stride, out);
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-        return std::string("no error");
+        return test::message_of<std::invalid_argument>([&] { to_feature_grid(in, stride, out); });
     };
     EpochBlock in;
     in.green = cv::Mat(6, 5, CV_8UC1, cv::Scalar(1));
