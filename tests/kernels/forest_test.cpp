@@ -114,9 +114,12 @@ TreeEnsemble random_ensemble(int trees, int depth, int features, int seed) {
     return e;
 }
 
-TEST(PredictPlanes, EqualsTheReferencePerPixelSeriallyAndInParallel) {
+class PredictDepth : public ::testing::TestWithParam<int> {};
+
+// Stumps, XGBoost's default depth 6, and deep trees.
+TEST_P(PredictDepth, EqualsTheReferencePerPixelSeriallyAndInParallel) {
     const int features = 12;
-    const TreeEnsemble e = random_ensemble(25, 6, features, 7);
+    const TreeEnsemble e = random_ensemble(GetParam() > 10 ? 8 : 25, GetParam(), features, 7);
     validate_ensemble(e);
     cv::RNG rng(11);
     std::vector<cv::Mat> planes(static_cast<std::size_t>(features));
@@ -146,6 +149,8 @@ TEST(PredictPlanes, EqualsTheReferencePerPixelSeriallyAndInParallel) {
     EXPECT_EQ(n, expected);
     EXPECT_GT(n, 53 * 141 / 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Depths, PredictDepth, ::testing::Values(1, 6, 13));
 
 TEST(PredictPlanes, RefusesPlanesThatDoNotFitTheModel) {
     const TreeEnsemble e = two_trees();
