@@ -101,14 +101,14 @@ TEST(BuildingIndex, TheRoofScoresHighAndTheRoadZero) {
     EpochBlock e;
     e.green = roof_and_road(true);
     e.red = e.green / 2;  // b = max of the visible bands = green
-    const BuildingIndexParams p{2, 22, 5};  // lengths 2, 7, 12, 17, 22: four differences per direction
+    const BuildingIndexParams p{2, 22, 5};  // scales 2, 7, 12, 17, 22 (S = 5), lines up to 27
     cv::Mat mbi;
     building_index(e, p, mbi);
     ASSERT_EQ(mbi.type(), CV_32FC1);
     // Lines of 2 and 7 fit the 9×9 roof in every direction (the diagonal of 7 too), 12 in none:
-    // the top-hat jumps by 190 between 7 and 12 in each direction, once in 16 differences.
-    EXPECT_FLOAT_EQ(mbi.at<float>(14, 14), 190.f * 4 / 16);
-    EXPECT_FLOAT_EQ(mbi.at<float>(10, 18), 190.f * 4 / 16);
+    // the top-hat jumps by 190 between 7 and 12 in each direction, once in 4 · 5 differences.
+    EXPECT_FLOAT_EQ(mbi.at<float>(14, 14), 190.f * 4 / 20);
+    EXPECT_FLOAT_EQ(mbi.at<float>(10, 18), 190.f * 4 / 20);
     // The road: the 0° line keeps it at every length, the others remove it at every length.
     EXPECT_EQ(mbi.at<float>(40, 30), 0.f);
     EXPECT_EQ(mbi.at<float>(40, 5), 0.f);
@@ -125,7 +125,7 @@ TEST(BuildingIndex, ChangeIsAfterMinusBeforeAndZeroWhereInvalid) {
     after.valid.at<std::uint8_t>(12, 12) = 0;
     cv::Mat change;
     building_index_change(before, after, BuildingIndexParams{2, 22, 5}, change);
-    EXPECT_FLOAT_EQ(change.at<float>(14, 14), 47.5f);
+    EXPECT_FLOAT_EQ(change.at<float>(14, 14), 38.f);
     EXPECT_EQ(change.at<float>(12, 12), 0.f);
     EXPECT_EQ(change.at<float>(40, 30), 0.f);
     EXPECT_EQ(cv::countNonZero(change), 80);  // the roof's 81 pixels but the invalid one
@@ -136,8 +136,10 @@ TEST(BuildingIndex, RefusesWhatItCannotIndex) {
     e.green = cv::Mat(8, 8, CV_8UC1, cv::Scalar(1));
     e.red = e.green.clone();
     cv::Mat out;
-    EXPECT_EQ(invalid_argument_of([&] { building_index(e, BuildingIndexParams{2, 6, 5}, out); }),
-              "building_index: line lengths need min_length ≥ 1, step ≥ 1 and min_length + step ≤ max_length (got 2..6 by 5)");
+    EXPECT_EQ(invalid_argument_of([&] { building_index(e, BuildingIndexParams{6, 2, 5}, out); }),
+              "building_index: line lengths need min_length ≥ 1, step ≥ 1 and max_length ≥ min_length (got 6..2 by 5)");
+    EXPECT_EQ(invalid_argument_of([&] { building_index(e, BuildingIndexParams{2, 52, 0}, out); }),
+              "building_index: line lengths need min_length ≥ 1, step ≥ 1 and max_length ≥ min_length (got 2..52 by 0)");
     EXPECT_EQ(invalid_argument_of([&] { building_index(EpochBlock{}, BuildingIndexParams{}, out); }),
               "building_index: the epoch has no green or red band");
     EpochBlock doubles = e;
