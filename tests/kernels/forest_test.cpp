@@ -191,6 +191,11 @@ TEST(ProbabilityToMask, UpsamplesFromCellCentresSmoothsAndThresholds) {
     EXPECT_FLOAT_EQ(smooth.at<float>(2, 1), 1.0f / 3.0f);
     EXPECT_EQ(mask.at<std::uint8_t>(2, 1), smooth.at<float>(2, 1) >= 1.0f / 3.0f ? 1 : 0);
     EXPECT_EQ(mask.at<std::uint8_t>(2, 0), 0);
+    // The smoothed probability may replace the input.
+    cv::Mat in_place = p.clone();
+    probability_to_mask(in_place, 2, 0, 0.5f, cv::Mat(), mask, &in_place);
+    ASSERT_EQ(in_place.size(), cv::Size(4, 4));
+    EXPECT_FLOAT_EQ(in_place.at<float>(1, 1), 0.25f);
     // Stride 1 keeps the grid.
     probability_to_mask(p, 1, 0, 0.5f, cv::Mat(), mask);
     EXPECT_EQ(mask.size(), cv::Size(2, 2));
