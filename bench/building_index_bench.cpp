@@ -55,7 +55,7 @@ BENCHMARK(BM_ReconstructByDilation)
     ->Args({1024, 1})
     ->Unit(benchmark::kMillisecond);
 
-// Args: size. MBI of one epoch with Huang & Zhang's lengths 2..52 by 5 (44 top-hats).
+// Args: size. MBI of one epoch with Huang & Zhang's lengths 2..52 by 5 (48 top-hats: 12 lengths × 4 directions).
 void BM_BuildingIndex(benchmark::State& state) {
     const int size = static_cast<int>(state.range(0));
     EpochBlock e;

@@ -112,9 +112,9 @@ cv::Mat line_element(int length, int direction_deg) {
 }
 
 void check_params(const BuildingIndexParams& p) {
-    if (p.min_length < 1 || p.step < 1 || p.min_length + p.step > p.max_length)
-        throw std::invalid_argument("building_index: line lengths need min_length ≥ 1, step ≥ 1 and min_length + step ≤ "
-                                    "max_length (got " + std::to_string(p.min_length) + ".." + std::to_string(p.max_length) +
+    if (p.min_length < 1 || p.step < 1 || p.max_length < p.min_length)
+        throw std::invalid_argument("building_index: line lengths need min_length ≥ 1, step ≥ 1 and max_length ≥ "
+                                    "min_length (got " + std::to_string(p.min_length) + ".." + std::to_string(p.max_length) +
                                     " by " + std::to_string(p.step) + ")");
 }
 
@@ -150,7 +150,7 @@ void mbi_of_brightness(const cv::Mat& b, const BuildingIndexParams& p, cv::Mat& 
     int terms = 0;
     for (const int direction : {0, 45, 90, 135}) {
         top_hat_by_reconstruction(b, p.min_length, direction, previous);
-        for (int s = p.min_length; s + p.step <= p.max_length; s += p.step) {
+        for (int s = p.min_length; s <= p.max_length; s += p.step) {
             top_hat_by_reconstruction(b, s + p.step, direction, current);
             cv::absdiff(current, previous, diff);
             mbi += diff;

@@ -16,8 +16,8 @@
 //   TH(d, s)  = b − γ_R(b, SE(d, s))      white top-hat by reconstruction: γ_R is the reconstruction
 //                                        by dilation of the opening of b by a line of s pixels in
 //                                        direction d ∈ {0°, 45°, 90°, 135°}, under b
-//   DMP(d, s) = |TH(d, s + Δs) − TH(d, s)| for s = s_min, s_min + Δs, … while s + Δs ≤ s_max
-//   MBI       = mean of DMP over the 4 directions and those scales.
+//   DMP(d, s) = |TH(d, s + Δs) − TH(d, s)| for s = s_min, s_min + Δs, …, ≤ s_max (S scales)
+//   MBI       = Σ_{d,s} DMP(d, s) / (4 · S)  (their eq.: the mean over directions and scales).
 // Bright structures that are short in every direction (roofs) leave the top-hat between two
 // scales in every direction and score high; long thin bright structures (roads) are kept by the
 // line along them at every scale and score low. The change dMBI = MBI_after − MBI_before
@@ -64,8 +64,9 @@ struct BuildingIndexParams {
 // MBI (CV_32FC1, the block's size, in the units of the bands) of one epoch: b = max of the
 // visible bands (blue if present, green, red) of `epoch` (any type EpochBlock allows); invalid
 // pixels (`epoch.valid` 0) take the minimum of the valid brightness (background, never a roof)
-// and get MBI 0. Throws std::invalid_argument for missing or mismatched bands, or parameters with
-// min_length < 1, step < 1 or min_length + step > max_length.
+// and get MBI 0. Lines up to max_length + step are used. Throws std::invalid_argument for
+// missing or mismatched bands, or parameters with min_length < 1, step < 1 or
+// max_length < min_length.
 void building_index(const EpochBlock& epoch, const BuildingIndexParams& params, cv::Mat& mbi);
 
 // dMBI = MBI_after − MBI_before (CV_32FC1), 0 where either epoch is invalid. Same errors, and

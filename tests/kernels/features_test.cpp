@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/message_test_support.hpp"
+
 namespace weipian::kernels {
 namespace {
 
@@ -28,6 +30,21 @@ FeatureEpoch grey(const cv::Mat& bright) {
     FeatureEpoch e;
     e.green = bright.clone();
     e.red = bright.clone();
+    return e;
+}
+
+// Random epochs with four bands and a few invalid pixels.
+FeatureEpoch random_epoch(int rows, int cols, int seed) {
+    cv::RNG rng(static_cast<std::uint64_t>(seed));
+    FeatureEpoch e;
+    for (cv::Mat* m : {&e.blue, &e.green, &e.red, &e.nir}) {
+        m->create(rows, cols, CV_32FC1);
+        rng.fill(*m, cv::RNG::UNIFORM, 0.0, 1000.0);
+    }
+    cv::Mat noise(rows, cols, CV_8UC1);
+    rng.fill(noise, cv::RNG::UNIFORM, 0, 32);
+    e.valid = noise != 0;
+    e.valid /= 255;
     return e;
 }
 
@@ -181,6 +198,21 @@ TEST(ComputeFeatures, WindowsWiderThanTheBlockFoldBackAsOpenCVReflects) {
         }
 }
 
+TEST(ComputeFeatures, SinglePixelAndSingleColumnBlocks) {
+    const FeatureSpec spec{true, true, 1};
+    for (const cv::Size size : {cv::Size(1, 1), cv::Size(1, 4), cv::Size(3, 1)}) {
+        const FeatureEpoch before = random_epoch(size.height, size.width, 4), after = random_epoch(size.height, size.width, 5);
+        std::vector<cv::Mat> planes;
+        FeatureWorkspace ws;
+        compute_features(before, after, 0, size.height, spec, planes, ws);
+        ASSERT_EQ(planes.size(), 64u);
+        for (const cv::Mat& p : planes) {
+            EXPECT_EQ(p.size(), size);
+            EXPECT_TRUE(cv::checkRange(p));
+        }
+    }
+}
+
 TEST(ComputeFeatures, InvalidPixelsReadAsZeroAndStayFinite) {
     const FeatureSpec spec{false, false, 1};
     FeatureEpoch before = grey(filled(6, 6, 50)), after = grey(filled(6, 6, 50));
@@ -195,21 +227,6 @@ TEST(ComputeFeatures, InvalidPixelsReadAsZeroAndStayFinite) {
     EXPECT_EQ(at(planes, spec, "construction", 2, 2), 0.f);
     const std::vector<std::string> names = feature_names(spec);
     for (std::size_t i = 0; i < planes.size(); ++i) EXPECT_TRUE(cv::checkRange(planes[i])) << names[i];
-}
-
-// Random epochs with four bands and a few invalid pixels.
-FeatureEpoch random_epoch(int rows, int cols, int seed) {
-    cv::RNG rng(static_cast<std::uint64_t>(seed));
-    FeatureEpoch e;
-    for (cv::Mat* m : {&e.blue, &e.green, &e.red, &e.nir}) {
-        m->create(rows, cols, CV_32FC1);
-        rng.fill(*m, cv::RNG::UNIFORM, 0.0, 1000.0);
-    }
-    cv::Mat noise(rows, cols, CV_8UC1);
-    rng.fill(noise, cv::RNG::UNIFORM, 0, 32);
-    e.valid = noise != 0;
-    e.valid /= 255;
-    return e;
 }
 
 FeatureEpoch rows_of(const FeatureEpoch& e, int begin, int end) {
@@ -256,12 +273,7 @@ TEST(ComputeFeatures, RefusesBlocksThatDoNotFit) {
     std::vector<cv::Mat> planes;
     FeatureWorkspace ws;
     auto message = [&](const FeatureEpoch& b, const FeatureEpoch& a, int top, int rows, const FeatureSpec& s) {
-        try {
-            compute_features(b, a, top, rows, s, planes, ws);
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-        return std::string("no error");
+        return test::message_of<std::invalid_argument>([&] { compute_features(b, a, top, rows, s, planes, ws); });
     };
     EXPECT_EQ(message(e, e, 2, 3, spec),
               "compute_features: rows [2, 5) are not a non-empty range inside the block's 4 rows");
@@ -323,12 +335,7 @@ TEST(ToFeatureGrid, AveragesCellsAndInvalidatesCellsWithAnyInvalidPixel) {
 TEST(ToFeatureGrid, RefusesWhatItCannotAverage) {
     auto message = [](const EpochBlock& in, int stride) {
         FeatureEpoch out;
-        try {
-            to_feature_grid(in, stride, out);
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-        return std::string("no error");
+        return test::message_of<std::invalid_argument>([&] { to_feature_grid(in, stride, out); });
     };
     EpochBlock in;
     in.green = cv::Mat(6, 5, CV_8UC1, cv::Scalar(1));
