@@ -131,6 +131,30 @@ TEST(Train, LearnedProbabilityFindsTheRoofsOfAHeldOutPair) {
     EXPECT_GT(e["f1"].get<double>(), 0.8);
 }
 
+TEST(Learned, FeatureStripsWithHalosEqualTheWholeScene) {
+    test::TempDir dir;
+    const auto a = test::write_labelled_pair(dir.path(), "a", 90, {{20, 30, 24}}, 4);
+    const AlignedEpochs epochs = ingest_epochs(scene_of(a, "a").config);
+    const FeatureScene scene = read_feature_scene(epochs, 2);
+    EXPECT_EQ(scene.rows(), 45);
+    EXPECT_EQ(scene.image_rows, 90);
+    const kernels::FeatureSpec spec = feature_spec_for(BandRoles{}, 2);
+    std::vector<cv::Mat> whole;
+    for_each_feature_strip(scene, spec, 1000, [&](int top, int rows, const std::vector<cv::Mat>& planes) {
+        EXPECT_EQ(top, 0);
+        EXPECT_EQ(rows, 45);
+        for (const auto& p : planes) whole.push_back(p.clone());
+    });
+    int strips = 0;
+    for_each_feature_strip(scene, spec, 7, [&](int top, int rows, const std::vector<cv::Mat>& planes) {
+        ++strips;
+        ASSERT_EQ(planes.size(), whole.size());
+        for (std::size_t k = 0; k < planes.size(); ++k)
+            EXPECT_EQ(cv::norm(planes[k], whole[k].rowRange(top, top + rows), cv::NORM_INF), 0.0) << "plane " << k << " top " << top;
+    });
+    EXPECT_EQ(strips, 7);  // 45 rows in strips of 7
+}
+
 TEST(TrainMessages, LabelWithoutChange) {
     test::TempDir dir;
     const auto a = test::write_labelled_pair(dir.path(), "a", 64, {{20, 20, 16}}, 1, 0.5, false);
