@@ -17,6 +17,7 @@
 
 #include "kernels/threshold.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/model.hpp"
 
 namespace weipian {
 namespace {
@@ -92,8 +93,14 @@ void copy_overlap(const Strip& from, Strip& to) {
 
 std::vector<std::pair<std::string, double>> StreamStats::stage_seconds() const {
     auto s = [](const std::atomic<std::int64_t>& ns) { return static_cast<double>(ns.load()) * 1e-9; };
-    return {{"read", s(read_ns)}, {"detect", s(detect_ns)}, {"clean", s(clean_ns)}, {"label", s(label_ns)},
-            {"polygonize", s(polygonize_ns)}};
+    std::vector<std::pair<std::string, double>> out = {{"read", s(read_ns)}};
+    if (features_ns.load() > 0 || predict_ns.load() > 0) {
+        out.insert(out.end(), {{"features", s(features_ns)}, {"predict", s(predict_ns)}, {"upsample", s(upsample_ns)}});
+    } else {
+        out.emplace_back("detect", s(detect_ns));
+    }
+    out.insert(out.end(), {{"clean", s(clean_ns)}, {"label", s(label_ns)}, {"polygonize", s(polygonize_ns)}});
+    return out;
 }
 
 nlohmann::json StreamStats::to_json() const {
@@ -207,21 +214,100 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
     return patches;
 }
 
+// One worker's buffers for the learned path: the image block with its reach, the feature grid,
+// the planes and the image-grid probability of the block; reused strip after strip.
+struct LearnedScratch {
+    kernels::EpochBlock before, after;        // image rows of the block (views into the reader, or padded copies)
+    kernels::EpochBlock padded_before, padded_after;
+    kernels::FeatureEpoch grid_before, grid_after;
+    std::vector<cv::Mat> planes;
+    kernels::FeatureWorkspace features;
+    kernels::PredictWorkspace predict;
+    cv::Mat grid_valid, probability, image_valid, mask, image_probability;
+    std::vector<double> sums;                  // per feature, over sampled valid feature-grid pixels
+    std::int64_t samples = 0;
+};
+
 struct SceneStream::Workers {
     explicit Workers(const AlignedEpochs& epochs) : readers([&epochs] { return epochs.open_reader(); }) {}
     tbb::enumerable_thread_specific<std::unique_ptr<EpochReader>> readers;
+    tbb::enumerable_thread_specific<LearnedScratch> learned;
 };
 
-SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config)
-    : epochs_(epochs), config_(config), workers_(std::make_unique<Workers>(epochs)) {
+namespace {
+
+// `in` padded at the bottom and right with zero-valued, invalid pixels to `rows` × `cols`
+// (a partial feature-grid cell is then invalid, as to_feature_grid defines it).
+void pad_block(const kernels::EpochBlock& in, int rows, int cols, kernels::EpochBlock& out) {
+    auto pad = [&](const cv::Mat& src, cv::Mat& dst) {
+        if (src.empty()) {
+            dst.release();
+            return;
+        }
+        cv::copyMakeBorder(src, dst, 0, rows - src.rows, 0, cols - src.cols, cv::BORDER_CONSTANT, cv::Scalar(0));
+    };
+    pad(in.blue, out.blue);
+    pad(in.green, out.green);
+    pad(in.red, out.red);
+    pad(in.nir, out.nir);
+    pad(in.valid, out.valid);
+}
+
+}  // namespace
+
+std::string out_of_distribution(const LearnedModel& model, const std::vector<double>& scene_means) {
+    if (scene_means.size() != model.feature_stats.size())
+        throw InternalError("detect: " + std::to_string(scene_means.size()) + " scene feature means for a model with " +
+                            std::to_string(model.feature_stats.size()) + " feature statistics");
+    const std::vector<std::string> names = kernels::feature_names(model.roles);
+    std::vector<std::string> outside;
+    for (std::size_t i = 0; i < scene_means.size(); ++i) {
+        const auto& f = model.feature_stats[i];
+        if (scene_means[i] < f.p01 || scene_means[i] > f.p99) outside.push_back(i < names.size() ? names[i] : std::to_string(i));
+    }
+    const std::size_t count = scene_means.size();
+    const std::size_t limit = std::max<std::size_t>(1, (count + 9) / 10);
+    if (outside.size() < limit) return "";
+    std::ostringstream msg;
+    msg << "detect: this imagery falls outside the model's training data: the scene mean of " << outside.size() << " of "
+        << count << " features lies outside the training p01–p99 range (";
+    for (std::size_t i = 0; i < outside.size() && i < 5; ++i) msg << (i ? ", " : "") << outside[i];
+    if (outside.size() > 5) msg << ", …";
+    msg << "); models do not travel between sensors and regions: check the parcels on site before trusting them, or train a "
+           "model on labelled pairs or ledger verdicts of this imagery (weipian train)";
+    return msg.str();
+}
+
+SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config, std::shared_ptr<const LearnedModel> model)
+    : epochs_(epochs), config_(config), model_(std::move(model)), workers_(std::make_unique<Workers>(epochs)) {
+    if (config.detect.method == "learned" && !model_)
+        model_ = std::make_shared<const LearnedModel>(load_model(config.detect.model));
+    if (config.detect.method != "learned") model_.reset();
     open_px_ = kernels::radius_in_pixels(config.clean.open_radius_m, epochs.pixel_width_m());
     close_px_ = kernels::radius_in_pixels(config.clean.close_radius_m, epochs.pixel_width_m());
     // Opening then closing reads 2·(r_open + r_close) rows beyond a strip's own rows.
     halo_ = 2 * (open_px_ + close_px_);
-    // At most 2 Mpx a strip, so that buffers stay bounded for very wide scenes: 256 rows at
-    // 8192 px, 128 at 16384 px (peak RSS 397 MB → 330 MB for the 16384² workload, measured).
-    const int budget_rows = std::max(16, (1 << 21) / std::max(1, epochs.width()) / 16 * 16);
-    strip_rows_ = std::min({std::max(std::min(config.processing.block_size, budget_rows), halo_), epochs.height()});
+    if (model_) {
+        kernels::FeatureSpec roles = model_->roles;
+        roles.blue = epochs.roles().blue > 0;
+        roles.nir = epochs.roles().nir > 0;
+        roles.stride = model_->stride;
+        check_model_fits(*model_, roles, epochs.pixel_width_m(), "detect (detect.model: " + config.detect.model + ")");
+        const int stride = model_->stride;
+        reach_.probability = 1 + (model_->smooth_radius + stride - 1) / stride;
+        reach_.features = kernels::feature_halo(model_->roles);
+        // Own feature rows so that own + 2·reach rows of planes stay within kLearnedPlanePixels.
+        const int grid_width = (epochs.width() + stride - 1) / stride;
+        const int plane_rows = static_cast<int>(kLearnedPlanePixels / std::max(1, grid_width));
+        const int own = std::max({8, plane_rows - 2 * reach_.probability, (halo_ + stride - 1) / stride});
+        strip_rows_ = own * stride;
+        if (strip_rows_ >= epochs.height()) strip_rows_ = (epochs.height() + stride - 1) / stride * stride;
+    } else {
+        // At most 2 Mpx a strip, so that buffers stay bounded for very wide scenes: 256 rows at
+        // 8192 px, 128 at 16384 px (peak RSS 397 MB → 330 MB for the 16384² workload, measured).
+        const int budget_rows = std::max(16, (1 << 21) / std::max(1, epochs.width()) / 16 * 16);
+        strip_rows_ = std::min({std::max(std::min(config.processing.block_size, budget_rows), halo_), epochs.height()});
+    }
     const double strip_pixels = (static_cast<double>(strip_rows_) + 2.0 * halo_) * epochs.width();
     if (strip_pixels > kMaxStripPixels) {
         std::ostringstream msg;
@@ -257,8 +343,76 @@ void SceneStream::detect_rows(Strip& s, float threshold, StreamStats& stats) {
     stats.raw_pixels += cv::countNonZero(mask);
 }
 
+void SceneStream::learned_rows(Strip& s, float threshold, StreamStats& stats) {
+    const LearnedModel& model = *model_;
+    const int stride = model.stride;
+    const int width = epochs_.width(), height = epochs_.height();
+    const int grid_width = (width + stride - 1) / stride, grid_height = (height + stride - 1) / stride;
+    // Feature-grid rows: own [g0, g1), probability [p0, p1), features read [q0, q1).
+    const int g0 = s.row0 / stride, g1 = (s.row0 + s.rows + stride - 1) / stride;
+    const int p0 = std::max(0, g0 - reach_.probability), p1 = std::min(grid_height, g1 + reach_.probability);
+    const int q0 = std::max(0, p0 - reach_.features), q1 = std::min(grid_height, p1 + reach_.features);
+    const int image0 = q0 * stride, image_rows = std::min(height, q1 * stride) - image0;
+    LearnedScratch& w = workers_->learned.local();
+
+    auto start = Clock::now();
+    auto& reader = workers_->readers.local();
+    reader->read(false, image0, image_rows, w.before);
+    reader->read(true, image0, image_rows, w.after);
+    stats.read_ns += ns_since(start);
+
+    start = Clock::now();
+    const bool pad = image_rows != (q1 - q0) * stride || width != grid_width * stride;
+    if (pad) {
+        pad_block(w.before, (q1 - q0) * stride, grid_width * stride, w.padded_before);
+        pad_block(w.after, (q1 - q0) * stride, grid_width * stride, w.padded_after);
+    }
+    const kernels::EpochBlock& before = pad ? w.padded_before : w.before;
+    const kernels::EpochBlock& after = pad ? w.padded_after : w.after;
+    kernels::to_feature_grid(before, stride, w.grid_before);
+    kernels::to_feature_grid(after, stride, w.grid_after);
+    kernels::compute_features(w.grid_before, w.grid_after, p0 - q0, p1 - p0, model.roles, w.planes, w.features);
+    stats.features_ns += ns_since(start);
+
+    start = Clock::now();
+    cv::bitwise_and(w.grid_before.valid.rowRange(p0 - q0, p1 - q0), w.grid_after.valid.rowRange(p0 - q0, p1 - q0), w.grid_valid);
+    stats.evaluated_pixels += kernels::predict_planes(model.ensemble, w.planes, w.grid_valid, model.gate, w.probability, w.predict, false);
+    stats.predict_ns += ns_since(start);
+
+    start = Clock::now();
+    // Image rows [p0·stride, p1·stride) of both epochs' pixel validity (padding is invalid).
+    const int block0 = (p0 - q0) * stride, block_rows = (p1 - p0) * stride;
+    cv::bitwise_and(before.valid.rowRange(block0, block0 + block_rows), after.valid.rowRange(block0, block0 + block_rows), w.image_valid);
+    kernels::probability_to_mask(w.probability, stride, model.smooth_radius, threshold, w.image_valid, w.mask, &w.image_probability);
+    const cv::Rect own(0, s.row0 - p0 * stride, width, s.rows);
+    cv::Mat mask = s.own(s.mask), valid = s.own(s.valid);
+    w.mask(own).copyTo(mask);
+    w.image_valid(own).copyTo(valid);
+    w.image_probability(own).copyTo(s.score);
+    stats.upsample_ns += ns_since(start);
+    stats.valid_pixels += cv::countNonZero(valid);
+    stats.raw_pixels += cv::countNonZero(mask);
+
+    // Scene feature means for the out-of-distribution check: every 4th own feature row.
+    const auto n = w.planes.size();
+    if (w.sums.size() != n) w.sums.assign(n, 0.0);
+    for (int y = g0 + (4 - g0 % 4) % 4; y < g1; y += 4) {
+        const std::uint8_t* ok = w.grid_valid.ptr<std::uint8_t>(y - p0);
+        for (std::size_t f = 0; f < n; ++f) {
+            const float* v = w.planes[f].ptr<float>(y - p0);
+            double sum = 0;
+            for (int x = 0; x < grid_width; ++x)
+                if (ok[x]) sum += v[x];
+            w.sums[f] += sum;
+        }
+        w.samples += cv::countNonZero(w.grid_valid.row(y - p0));
+    }
+}
+
 float SceneStream::threshold(StreamStats& stats) {
     degenerate_.clear();
+    if (model_)
+        return static_cast<float>(config_.detect.threshold_given && config_.detect.threshold ? *config_.detect.threshold : model_->threshold);
     if (config_.detect.threshold) return static_cast<float>(*config_.detect.threshold);
     // Scores of every pixel with data in both epochs: the unchanged mode near 0 and the change
     // tail (the vegetation test then applies as usual).
@@ -325,15 +479,40 @@ std::vector<PatchPolygon> SceneStream::run(float threshold, std::int64_t min_pix
                                            const std::function<void(const Strip&)>& sink, StreamStats& stats) {
     StripStages stages;
     stages.halo = halo_;
-    stages.fill = [&](Strip& s) { detect_rows(s, threshold, stats); };
+    if (model_)
+        stages.fill = [&](Strip& s) { learned_rows(s, threshold, stats); };
+    else
+        stages.fill = [&](Strip& s) { detect_rows(s, threshold, stats); };
     stages.clean = [&](Strip& s) {
         const auto start = Clock::now();
         kernels::open_close(s.mask, open_px_, close_px_, s.valid, s.morphology);
         stats.clean_ns += ns_since(start);
     };
     stages.sink = sink;
-    return label_and_polygonize(epochs_.width(), epochs_.height(), strip_rows_, tokens_, config_.clean.connectivity,
-                                min_pixels, stages, stats);
+    for (auto& w : workers_->learned) {
+        w.sums.clear();
+        w.samples = 0;
+    }
+    auto patches = label_and_polygonize(epochs_.width(), epochs_.height(), strip_rows_, tokens_, config_.clean.connectivity,
+                                        min_pixels, stages, stats);
+    if (model_) {
+        std::vector<double> sums;
+        std::int64_t samples = 0;
+        for (const auto& w : workers_->learned) {
+            if (sums.size() < w.sums.size()) sums.resize(w.sums.size(), 0.0);
+            for (std::size_t f = 0; f < w.sums.size(); ++f) sums[f] += w.sums[f];
+            samples += w.samples;
+        }
+        feature_means_.clear();
+        if (samples > 0) {
+            for (double sum : sums) feature_means_.push_back(sum / static_cast<double>(samples));
+            if (!model_->feature_stats.empty()) {
+                const std::string warning = out_of_distribution(*model_, feature_means_);
+                if (!warning.empty()) spdlog::warn("{}", warning);
+            }
+        }
+    }
+    return patches;
 }
 
 }  // namespace weipian
