@@ -127,9 +127,9 @@ nlohmann::json describe_detector(const Config& config, const LearnedModel* model
         out["model"] = {{"path", config.detect.model},
                         {"sha256", config.detect.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(file_sha256(config.detect.model))},
                         {"feature_set", model->feature_set},
-                        {"stride", model->stride},
+                        {"stride", model->spec.stride},
                         {"pixel_size_m", model->pixel_size_m},
-                        {"training_digest", model->training_digest},
+                        {"training_digest", model->training.is_object() ? model->training.value("digest", "") : ""},
                         {"model_threshold", model->threshold}};
     }
     return out;

@@ -17,6 +17,7 @@
 
 #include "kernels/threshold.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/learned.hpp"
 #include "pipeline/model.hpp"
 
 namespace weipian {
@@ -215,16 +216,13 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
 }
 
 // One worker's buffers for the learned path: the image block with its reach, the feature grid,
-// the planes and the image-grid probability of the block; reused strip after strip.
+// the planes (in `block`) and the image-grid probability of the block; reused strip after strip.
 struct LearnedScratch {
-    kernels::EpochBlock before, after;        // image rows of the block (views into the reader, or padded copies)
-    kernels::EpochBlock padded_before, padded_after;
+    kernels::EpochBlock before, after;  // image rows of the block (views into the reader's buffers)
     kernels::FeatureEpoch grid_before, grid_after;
-    std::vector<cv::Mat> planes;
-    kernels::FeatureWorkspace features;
-    kernels::PredictWorkspace predict;
-    cv::Mat grid_valid, probability, image_valid, mask, image_probability;
-    std::vector<double> sums;                  // per feature, over sampled valid feature-grid pixels
+    LearnedWorkspace block;
+    cv::Mat probability, image_valid, mask, image_probability;
+    std::vector<double> sums;  // per feature, over sampled valid feature-grid pixels
     std::int64_t samples = 0;
 };
 
@@ -236,21 +234,10 @@ struct SceneStream::Workers {
 
 namespace {
 
-// `in` padded at the bottom and right with zero-valued, invalid pixels to `rows` × `cols`
-// (a partial feature-grid cell is then invalid, as to_feature_grid defines it).
-void pad_block(const kernels::EpochBlock& in, int rows, int cols, kernels::EpochBlock& out) {
-    auto pad = [&](const cv::Mat& src, cv::Mat& dst) {
-        if (src.empty()) {
-            dst.release();
-            return;
-        }
-        cv::copyMakeBorder(src, dst, 0, rows - src.rows, 0, cols - src.cols, cv::BORDER_CONSTANT, cv::Scalar(0));
-    };
-    pad(in.blue, out.blue);
-    pad(in.green, out.green);
-    pad(in.red, out.red);
-    pad(in.nir, out.nir);
-    pad(in.valid, out.valid);
+// Rows [row0, row0 + rows) and the first `cols` columns of a block (views).
+kernels::EpochBlock crop(const kernels::EpochBlock& b, int row0, int rows, int cols) {
+    const auto part = [&](const cv::Mat& m) { return m.empty() ? cv::Mat() : m(cv::Rect(0, row0, cols, rows)); };
+    return {part(b.blue), part(b.green), part(b.red), part(b.nir), part(b.valid)};
 }
 
 }  // namespace
@@ -259,7 +246,7 @@ std::string out_of_distribution(const LearnedModel& model, const std::vector<dou
     if (scene_means.size() != model.feature_stats.size())
         throw InternalError("detect: " + std::to_string(scene_means.size()) + " scene feature means for a model with " +
                             std::to_string(model.feature_stats.size()) + " feature statistics");
-    const std::vector<std::string> names = kernels::feature_names(model.roles);
+    const std::vector<std::string> names = kernels::feature_names(model.spec);
     std::vector<std::string> outside;
     for (std::size_t i = 0; i < scene_means.size(); ++i) {
         const auto& f = model.feature_stats[i];
@@ -288,19 +275,23 @@ SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config, std:
     // Opening then closing reads 2·(r_open + r_close) rows beyond a strip's own rows.
     halo_ = 2 * (open_px_ + close_px_);
     if (model_) {
-        kernels::FeatureSpec roles = model_->roles;
-        roles.blue = epochs.roles().blue > 0;
-        roles.nir = epochs.roles().nir > 0;
-        roles.stride = model_->stride;
-        check_model_fits(*model_, roles, epochs.pixel_width_m(), "detect (detect.model: " + config.detect.model + ")");
-        const int stride = model_->stride;
+        check_model_fits(*model_, epochs.roles(), epochs.pixel_width_m(), "detect.model '" + config.detect.model + "'");
+        const int stride = model_->spec.stride;
+        if (epochs.width() < stride || epochs.height() < stride) {
+            std::ostringstream msg;
+            msg << "detect: the scene is " << epochs.width() << " × " << epochs.height()
+                << " px, smaller than one feature-grid cell of the model (stride " << stride << " px); use a larger scene";
+            throw InputError(msg.str());
+        }
         reach_.probability = 1 + (model_->smooth_radius + stride - 1) / stride;
-        reach_.features = kernels::feature_halo(model_->roles);
+        reach_.features = kernels::feature_halo(model_->spec);
         // Own feature rows so that own + 2·reach rows of planes stay within kLearnedPlanePixels.
-        const int grid_width = (epochs.width() + stride - 1) / stride;
-        const int plane_rows = static_cast<int>(kLearnedPlanePixels / std::max(1, grid_width));
+        const int grid_width = std::max(1, epochs.width() / stride);
+        const int plane_rows = static_cast<int>(kLearnedPlanePixels / grid_width);
         const int own = std::max({8, plane_rows - 2 * reach_.probability, (halo_ + stride - 1) / stride});
-        strip_rows_ = own * stride;
+        // processing.block_size lowers it (rounded down to the stride, at least the clean halo).
+        const int asked = std::max({1, config.processing.block_size / stride, (halo_ + stride - 1) / stride});
+        strip_rows_ = std::min(own, asked) * stride;
         if (strip_rows_ >= epochs.height()) strip_rows_ = (epochs.height() + stride - 1) / stride * stride;
     } else {
         // At most 2 Mpx a strip, so that buffers stay bounded for very wide scenes: 256 rows at
@@ -345,67 +336,88 @@ void SceneStream::detect_rows(Strip& s, float threshold, StreamStats& stats) {
 
 void SceneStream::learned_rows(Strip& s, float threshold, StreamStats& stats) {
     const LearnedModel& model = *model_;
-    const int stride = model.stride;
+    const int stride = model.spec.stride;
     const int width = epochs_.width(), height = epochs_.height();
-    const int grid_width = (width + stride - 1) / stride, grid_height = (height + stride - 1) / stride;
+    // The feature grid covers the largest multiple of the stride (pipeline/learned.hpp); the
+    // image rows and columns beyond it get probability 0.
+    const int grid_width = width / stride, grid_height = height / stride;
     // Feature-grid rows: own [g0, g1), probability [p0, p1), features read [q0, q1).
-    const int g0 = s.row0 / stride, g1 = (s.row0 + s.rows + stride - 1) / stride;
+    const int g0 = std::min(grid_height, s.row0 / stride);
+    const int g1 = std::min(grid_height, (s.row0 + s.rows + stride - 1) / stride);
     const int p0 = std::max(0, g0 - reach_.probability), p1 = std::min(grid_height, g1 + reach_.probability);
     const int q0 = std::max(0, p0 - reach_.features), q1 = std::min(grid_height, p1 + reach_.features);
-    const int image0 = q0 * stride, image_rows = std::min(height, q1 * stride) - image0;
+    // Image rows read: the feature rows', and at the bottom edge the rows beyond the grid too.
+    const int image0 = std::min(q0 * stride, s.row0);
+    const int image1 = std::max(q1 == grid_height ? height : q1 * stride, s.row0 + s.rows);
     LearnedScratch& w = workers_->learned.local();
 
     auto start = Clock::now();
     auto& reader = workers_->readers.local();
-    reader->read(false, image0, image_rows, w.before);
-    reader->read(true, image0, image_rows, w.after);
+    reader->read(false, image0, image1 - image0, w.before);
+    reader->read(true, image0, image1 - image0, w.after);
     stats.read_ns += ns_since(start);
 
+    // Pixel validity of every row read (both epochs).
     start = Clock::now();
-    const bool pad = image_rows != (q1 - q0) * stride || width != grid_width * stride;
-    if (pad) {
-        pad_block(w.before, (q1 - q0) * stride, grid_width * stride, w.padded_before);
-        pad_block(w.after, (q1 - q0) * stride, grid_width * stride, w.padded_after);
-    }
-    const kernels::EpochBlock& before = pad ? w.padded_before : w.before;
-    const kernels::EpochBlock& after = pad ? w.padded_after : w.after;
-    kernels::to_feature_grid(before, stride, w.grid_before);
-    kernels::to_feature_grid(after, stride, w.grid_after);
-    kernels::compute_features(w.grid_before, w.grid_after, p0 - q0, p1 - p0, model.roles, w.planes, w.features);
+    if (w.before.valid.empty() && w.after.valid.empty()) {
+        w.image_valid.create(image1 - image0, width, CV_8UC1);
+        w.image_valid.setTo(1);
+    } else if (!w.before.valid.empty() && !w.after.valid.empty())
+        cv::bitwise_and(w.before.valid, w.after.valid, w.image_valid);
+    else if (!w.before.valid.empty())
+        w.before.valid.copyTo(w.image_valid);
+    else if (!w.after.valid.empty())
+        w.after.valid.copyTo(w.image_valid);
+    cv::Mat mask = s.own(s.mask), valid = s.own(s.valid);
+    w.image_valid.rowRange(s.row0 - image0, s.row0 - image0 + s.rows).copyTo(valid);
+    mask.setTo(0);
+    s.score.setTo(0);
+
+    // Feature grid, planes, gate and ensemble: the steps of the whole scene's
+    // (pipeline/learned.hpp: to_feature_grid on the cropped grid, then learned_block_probability's
+    // compute_features and predict_planes, called here one by one to time them apart).
+    const int grid0 = q0 * stride - image0, grid_rows = (q1 - q0) * stride;  // the grid's image rows in the block
+    kernels::to_feature_grid(crop(w.before, grid0, grid_rows, grid_width * stride), stride, w.grid_before);
+    kernels::to_feature_grid(crop(w.after, grid0, grid_rows, grid_width * stride), stride, w.grid_after);
+    kernels::compute_features(w.grid_before, w.grid_after, p0 - q0, p1 - p0, model.spec, w.block.planes, w.block.features);
     stats.features_ns += ns_since(start);
 
     start = Clock::now();
-    cv::bitwise_and(w.grid_before.valid.rowRange(p0 - q0, p1 - q0), w.grid_after.valid.rowRange(p0 - q0, p1 - q0), w.grid_valid);
-    stats.evaluated_pixels += kernels::predict_planes(model.ensemble, w.planes, w.grid_valid, model.gate, w.probability, w.predict, false);
+    cv::bitwise_and(w.grid_before.valid.rowRange(p0 - q0, p1 - q0), w.grid_after.valid.rowRange(p0 - q0, p1 - q0), w.block.valid);
+    stats.evaluated_pixels +=
+        kernels::predict_planes(model.ensemble, w.block.planes, w.block.valid, model.gate, w.probability, w.block.predict, false);
     stats.predict_ns += ns_since(start);
 
+    // Upsampled, smoothed and thresholded over the block's probability rows; the strip keeps its own.
     start = Clock::now();
-    // Image rows [p0·stride, p1·stride) of both epochs' pixel validity (padding is invalid).
-    const int block0 = (p0 - q0) * stride, block_rows = (p1 - p0) * stride;
-    cv::bitwise_and(before.valid.rowRange(block0, block0 + block_rows), after.valid.rowRange(block0, block0 + block_rows), w.image_valid);
-    kernels::probability_to_mask(w.probability, stride, model.smooth_radius, threshold, w.image_valid, w.mask, &w.image_probability);
-    const cv::Rect own(0, s.row0 - p0 * stride, width, s.rows);
-    cv::Mat mask = s.own(s.mask), valid = s.own(s.valid);
-    w.mask(own).copyTo(mask);
-    w.image_valid(own).copyTo(valid);
-    w.image_probability(own).copyTo(s.score);
+    const int block0 = p0 * stride - image0, block_rows = (p1 - p0) * stride;
+    kernels::probability_to_mask(w.probability, stride, model.smooth_radius, threshold,
+                                 w.image_valid(cv::Rect(0, block0, grid_width * stride, block_rows)), w.mask, &w.image_probability);
+    const int own0 = s.row0, own1 = std::min(s.row0 + s.rows, grid_height * stride);
+    if (own1 > own0) {
+        const cv::Rect from(0, own0 - p0 * stride, grid_width * stride, own1 - own0);
+        const cv::Rect to(0, own0 - s.row0, grid_width * stride, own1 - own0);
+        cv::Mat mask_to = mask(to), score_to = s.score(to);
+        w.mask(from).copyTo(mask_to);
+        w.image_probability(from).copyTo(score_to, w.image_valid(cv::Rect(0, own0 - image0, grid_width * stride, own1 - own0)));
+    }
     stats.upsample_ns += ns_since(start);
     stats.valid_pixels += cv::countNonZero(valid);
     stats.raw_pixels += cv::countNonZero(mask);
 
     // Scene feature means for the out-of-distribution check: every 4th own feature row.
-    const auto n = w.planes.size();
+    const auto n = w.block.planes.size();
     if (w.sums.size() != n) w.sums.assign(n, 0.0);
     for (int y = g0 + (4 - g0 % 4) % 4; y < g1; y += 4) {
-        const std::uint8_t* ok = w.grid_valid.ptr<std::uint8_t>(y - p0);
+        const std::uint8_t* ok = w.block.valid.ptr<std::uint8_t>(y - p0);
         for (std::size_t f = 0; f < n; ++f) {
-            const float* v = w.planes[f].ptr<float>(y - p0);
+            const float* v = w.block.planes[f].ptr<float>(y - p0);
             double sum = 0;
             for (int x = 0; x < grid_width; ++x)
                 if (ok[x]) sum += v[x];
             w.sums[f] += sum;
         }
-        w.samples += cv::countNonZero(w.grid_valid.row(y - p0));
+        w.samples += cv::countNonZero(w.block.valid.row(y - p0));
     }
 }
 
