@@ -191,7 +191,9 @@ void local_std(const cv::Mat& bright, int off, cv::Mat* const (&out)[3], std::ve
     constexpr int kRestart = 64;
     const int h = bright.rows, w = bright.cols, rows = out[0]->rows;
     const int padded = w + 2 * kPad;
-    buffer.resize(static_cast<std::size_t>(6 * padded));
+    buffer.resize(static_cast<std::size_t>(6 * padded + 2 * w));
+    double* sums_v = buffer.data() + static_cast<std::size_t>(6 * padded);
+    double* sums_q = sums_v + w;
     double* v[3];
     double* q[3];
     for (int i = 0; i < 3; ++i) {
@@ -232,10 +234,9 @@ void local_std(const cv::Mat& bright, int off, cv::Mat* const (&out)[3], std::ve
                 vi[w - 1 + k] = vi[reflect101(w - 1 + k, w)];
                 qi[w - 1 + k] = qi[reflect101(w - 1 + k, w)];
             }
-            const double n = static_cast<double>((2 * r + 1) * (2 * r + 1));
-            float* o = out[i]->ptr<float>(j);
+            const double inv_n = 1.0 / static_cast<double>((2 * r + 1) * (2 * r + 1));
             double sv = 0, sq = 0;
-            for (int x = 0; x < w; ++x) {
+            for (int x = 0; x < w; ++x) {  // window sums into sums_v / sums_q (sequential)
                 if (x % kRestart == 0) {
                     sv = 0;
                     sq = 0;
@@ -247,8 +248,14 @@ void local_std(const cv::Mat& bright, int off, cv::Mat* const (&out)[3], std::ve
                     sv += vi[x + r] - vi[x - r - 1];
                     sq += qi[x + r] - qi[x - r - 1];
                 }
-                const double mean = sv / n;
-                o[x] = static_cast<float>(std::sqrt(std::max(0.0, sq / n - mean * mean)));
+                sums_v[x] = sv;
+                sums_q[x] = sq;
+            }
+            float* o = out[i]->ptr<float>(j);
+            for (int x = 0; x < w; ++x) {  // moments to the deviation (vectorisable)
+                const double mean = sums_v[x] * inv_n;
+                const double var = sums_q[x] * inv_n - mean * mean;
+                o[x] = std::sqrt(static_cast<float>(var > 0.0 ? var : 0.0));
             }
         }
     }
