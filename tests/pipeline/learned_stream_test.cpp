@@ -287,10 +287,11 @@ TEST(LearnedStream, AModelForAnotherPixelSizeOrOtherBandsIsRefused) {
     const std::string m = test::message_of<ConfigError>([&] { SceneStream(epochs, config, model); });
     EXPECT_CONTAINS(m, "detect.model '/models/levir.json' was trained on 0.5 m pixels but the imagery's are 2 m");
     config.bands.nir = 0;
+    const AlignedEpochs no_nir = ingest_epochs(config);
     LearnedModel two_metre = hand_model();
     two_metre.pixel_size_m = 2.0;
     const std::string bands = test::message_of<ConfigError>(
-        [&] { SceneStream(epochs, config, std::make_shared<const LearnedModel>(two_metre)); });
+        [&] { SceneStream(no_nir, config, std::make_shared<const LearnedModel>(two_metre)); });
     EXPECT_CONTAINS(bands, "detect.model '/models/levir.json' was trained on bands");
 }
 
