@@ -165,7 +165,7 @@ void sample_scene(const Prepared& p, int index, const kernels::FeatureSpec& spec
     std::vector<std::int32_t> chosen;
     draw(changed, half, rng, chosen);
     const std::size_t n_changed = chosen.size();
-    const std::size_t n_unchanged = std::min(half, unchanged.size());
+    const std::size_t n_unchanged = std::min(n_changed, unchanged.size());  // balanced
     const std::size_t n_near = std::min(static_cast<std::size_t>(std::llround(n_unchanged * options.near_fraction)), unchanged_near.size());
     std::vector<std::int32_t> negatives;
     draw(unchanged_near, n_near, rng, negatives);
@@ -182,7 +182,6 @@ void sample_scene(const Prepared& p, int index, const kernels::FeatureSpec& spec
     for (std::size_t i = 0; i < chosen.size(); ++i) rows.emplace_back(chosen[i], 1.0F);
     for (const auto i : negatives) rows.emplace_back(i, 0.0F);
     std::sort(rows.begin(), rows.end());
-    (void)n_changed;
     // Features strip by strip; gather the chosen cells.
     std::size_t next = 0;
     const int f = out.features;
@@ -437,8 +436,9 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
     const int n = static_cast<int>(inputs.size());
     const int folds = options.folds < 0 ? n : options.folds;
     if (folds == 1 || folds > n)
-        throw ConfigError("train: --cv " + std::to_string(folds) + " needs at least " + std::to_string(std::max(folds, 2)) +
-                          " pairs to hold out, " + std::to_string(n) + " given");
+        throw ConfigError("train: --cv " + (options.folds < 0 ? std::string("loo") : std::to_string(folds)) +
+                          " needs at least " + std::to_string(std::max(folds, 2)) + " pairs to hold out, " +
+                          std::to_string(n) + " given");
     const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
 
     // Read every scene once.

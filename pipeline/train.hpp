@@ -53,7 +53,8 @@ struct TrainOptions {
     int depth = 6;                // max_depth
     double eta = 0.2;             // learning rate
     double subsample = 0.8;       // row subsampling per tree
-    int samples = 20000;          // samples per scene: half changed, half unchanged (fewer when absent)
+    int samples = 20000;          // samples per scene: half changed, as many unchanged (fewer when the
+                                  // scene has fewer changed feature-grid cells)
     double near_fraction = 0.5;   // of the unchanged samples, drawn within near_radius_m of change
     double near_radius_m = 10;
     double gate_quantile = 0.01;  // gate minimum: this quantile of the changed samples' gate feature
