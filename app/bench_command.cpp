@@ -50,13 +50,29 @@ struct BenchOptions {
     std::string model;  // learned: an existing model; empty = train one on a small generated workload
     int train_size = 1024;
     int trees = TrainOptions{}.trees;
+    std::string gate = TrainOptions{}.gate_feature;
+    int stride = 0;  // 0 = train's default for the pixel size
 };
+
+// CPU time (user + system) of this process so far, seconds: what the job costs the cores,
+// whatever else the machine runs (wall time ≥ CPU time / cores).
+double cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
+fs::path bench_model_path(const BenchOptions& o, const fs::path& dir) {
+    return dir / ("model_" + (o.gate.empty() ? std::string("nogate") : o.gate) + "_" + std::to_string(o.trees) + "_s" +
+                  std::to_string(o.stride) + ".json");
+}
 
 // The learned case's model: trained on a small workload of another seed (its truth, the new
 // buildings, is the label), written to `path`; reused when `path` exists. Returns its path.
 fs::path bench_model(const BenchOptions& o, const fs::path& dir) {
     if (!o.model.empty()) return o.model;
-    const fs::path path = dir / "model.json";
+    const fs::path path = bench_model_path(o, dir);
     if (fs::exists(path)) {
         std::cout << "model: reused " << path.string() << "\n";
         return path;
@@ -77,6 +93,8 @@ fs::path bench_model(const BenchOptions& o, const fs::path& dir) {
                 if (blob.contains(x, y)) scene.label.at<std::uint8_t>(y, x) = 1;
     TrainOptions options;
     options.trees = o.trees;
+    options.gate_feature = o.gate;
+    options.stride = o.stride;
     const TrainResult result = train_model({scene}, Config{}, options);
     save_model(path, result.model);
     char line[256];
@@ -183,10 +201,12 @@ int run_bench(const BenchOptions& o) {
 
     const bool hwm_reset = reset_peak_rss();
     const auto start = Clock::now();
+    const double cpu_start = cpu_seconds();
     RunOptions run_options;
     run_options.overwrite = true;  // the run folder of a previous bench in the same workdir
     const RunSummary summary = run_main_job(config, run_options);
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu_start;
     const double job_rss = hwm_reset ? vm_hwm_mb() : 0, process_rss = peak_rss_mb();
 
     std::cout << "machine: " << cores << " cores; threads used: " << workers << "\n";
@@ -219,7 +239,8 @@ int run_bench(const BenchOptions& o) {
     }
     // Thread seconds per streamed stage, summed over strips (the cores' work, not wall time).
     std::cout << "  streamed stage (thread s, summed over strips)\n";
-    for (const auto& [name, seconds] : summary.report->value("stage_thread_s", nlohmann::json::object()).items()) {
+    const nlohmann::json thread_seconds = summary.report->value("stage_thread_s", nlohmann::json::object());
+    for (const auto& [name, seconds] : thread_seconds.items()) {
         char row[128];
         std::snprintf(row, sizeof row, "    %-18s %9.3f\n", name.c_str(), seconds.get<double>());
         std::cout << row;
@@ -227,6 +248,9 @@ int run_bench(const BenchOptions& o) {
     const double rate = pixels / wall;  // pixels of one epoch per second, end to end
     char line[256];
     std::snprintf(line, sizeof line, "end to end: %.2f s, %.1f Mpx/s (pixels of one epoch; both epochs read)\n", wall, rate / 1e6);
+    std::cout << line;
+    std::snprintf(line, sizeof line, "CPU: %.2f s user+system during the job (%.2f s on %d idle cores at best; wall %.2f s)\n", cpu,
+                  cpu / workers, workers, wall);
     std::cout << line;
     std::int64_t truth_parcels = 0;
     {
@@ -253,7 +277,7 @@ int run_bench(const BenchOptions& o) {
         std::error_code ec;
         remove_previous_output(dir / "run");  // only what the run wrote
         if (own_dir && o.model.empty() && o.method == "learned") {  // the model and its training workload made above
-            fs::remove(dir / "model.json", ec);
+            fs::remove(bench_model_path(o, dir), ec);
             fs::remove_all(dir / "train_workload", ec);
         }
         if (own_dir && files.generated) {  // the files the generator wrote, then the folder if nothing else is in it
@@ -284,12 +308,16 @@ CommandAction add_bench_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--county-name", o->county_name, "county name in the projection line")->capture_default_str();
     cmd->add_option("--method", o->method, "detector: construction, or learned (a model trained on a small generated workload "
-                                           "of the next seed, kept as model.json in the workload folder)")
+                                           "of the next seed, kept as model_<gate>_<trees>.json in the workload folder)")
         ->check(CLI::IsMember({"construction", "learned"}))
         ->capture_default_str();
     cmd->add_option("--model", o->model, "learned: use this model file instead of training one");
     cmd->add_option("--train-size", o->train_size, "learned: side of the training workload, px")
         ->check(CLI::Range(256, 8192))
+        ->capture_default_str();
+    cmd->add_option("--gate", o->gate, "learned: feature plane the trained model is gated on (\"\" = none)")->capture_default_str();
+    cmd->add_option("--stride", o->stride, "learned: feature-grid stride of the trained model (0 = 2 below 1 m pixels, else 1)")
+        ->check(CLI::Range(0, 8))
         ->capture_default_str();
     cmd->add_option("--trees", o->trees, "learned: boosting rounds of the trained model")->check(CLI::Range(1, 2000))->capture_default_str();
     return [o]() {
