@@ -71,8 +71,8 @@ fs::path bench_model_path(const BenchOptions& o, const fs::path& dir) {
 // The learned case's model: trained on a small workload of another seed (its truth, the new
 // buildings, is the label), written to `path`; reused when `path` exists. Returns its path.
 fs::path bench_model(const BenchOptions& o, const fs::path& dir) {
-    if (!o.model.empty()) return o.model;
-    const fs::path path = bench_model_path(o, dir);
+    if (!o.model.empty() && (fs::exists(o.model) || !o.make_only)) return o.model;
+    const fs::path path = o.model.empty() ? bench_model_path(o, dir) : fs::path(o.model);
     if (fs::exists(path)) {
         std::cout << "model: reused " << path.string() << "\n";
         return path;
@@ -311,7 +311,9 @@ CommandAction add_bench_command(CLI::App& app) {
                                            "of the next seed, kept as model_<gate>_<trees>.json in the workload folder)")
         ->check(CLI::IsMember({"construction", "learned"}))
         ->capture_default_str();
-    cmd->add_option("--model", o->model, "learned: use this model file instead of training one");
+    cmd->add_option("--model", o->model,
+                    "learned: use this model file instead of training one (with --make-only: trained and written there when it "
+                    "does not exist)");
     cmd->add_option("--train-size", o->train_size, "learned: side of the training workload, px")
         ->check(CLI::Range(256, 8192))
         ->capture_default_str();

@@ -107,8 +107,10 @@ std::string threshold_degeneracy(const kernels::ScoreHistogram& histogram, float
 
 // Most feature-grid pixels whose planes one learned strip holds at once (its own feature rows
 // plus the reach of upsampling and smoothing, times the feature grid's width): with about 70
-// CV_32F planes, 2^18 px is 70 MB of planes per worker thread.
-inline constexpr double kLearnedPlanePixels = 262144;
+// CV_32F planes, 2^17 px is 34 MB of planes per worker thread (plus the kernels' scratch and the
+// reader's buffers for the strip and its reach: peak RSS 464 MB at 2^18 on the 8192² workload with
+// stride 3, measured).
+inline constexpr double kLearnedPlanePixels = 131072;
 
 // The scene's mean of each feature plane (over sampled valid feature-grid pixels) against the
 // model's training statistics: "" when fewer than max(1, 10 %) of the features have their scene
