@@ -23,6 +23,8 @@
 #include "pipeline/learned.hpp"
 #include "pipeline/main_job.hpp"
 #include "pipeline/model.hpp"
+#include "pipeline/train.hpp"
+#include "tests/support/learned_scenes.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/message_test_support.hpp"
 #include "tests/support/test_support.hpp"
@@ -344,6 +346,79 @@ TEST(LearnedStream, RunRecordsTheMethodTheModelsDigestAndTheThreshold) {
     EXPECT_EQ(describe_detector(config, &model, 0.3f)["threshold_source"], "config");
     Config index;
     EXPECT_EQ(describe_detector(index, nullptr, 0.15f).dump(), R"({"method":"construction","threshold":0.15000000596046448})");
+}
+
+// A model trained on one labelled pair (pipeline/train.hpp) and written as `weipian train` writes
+// it, next to a YAML config that names it relative to the config's folder.
+struct TrainedRun {
+    fs::path config, model;
+    LearnedModel trained;
+};
+
+TrainedRun write_trained_run(const fs::path& dir, const std::string& detect_extra = "") {
+    const auto a = test::write_labelled_pair(dir, "a", 96, {{20, 30, 24}, {60, 60, 20}}, 1);
+    const auto b = test::write_labelled_pair(dir, "b", 96, {{50, 10, 22}, {8, 64, 18}}, 2);
+    LabelledScene scene;
+    scene.name = "a";
+    scene.config.before.tiles = {a.before.string()};
+    scene.config.after.tiles = {a.after.string()};
+    scene.label_path = a.label;
+    TrainOptions o;
+    o.trees = 15;
+    o.depth = 3;
+    o.samples = 600;
+    o.threads = 1;
+    o.seed = 5;
+    TrainedRun run;
+    run.trained = train_model({scene}, Config{}, o).model;
+    fs::create_directories(dir / "models");
+    run.model = dir / "models" / "scrub.json";
+    save_model(run.model, run.trained);
+    run.config = dir / "run.yaml";
+    test::write_text(run.config, "epochs:\n  before: {tiles: [" + b.before.string() + "]}\n  after: {tiles: [" + b.after.string() +
+                                     "]}\ndetect: {method: learned, model: models/scrub.json" + detect_extra +
+                                     "}\nclean: {min_area_m2: 20}\noutput: {dir: out}\n");
+    return run;
+}
+
+TEST(LearnedRun, RunJsonRecordsTheMethodTheModelFilesDigestAndTheModelsThreshold) {
+    TempDir dir;
+    const TrainedRun run = write_trained_run(dir.path());
+    const Config config = Config::load(run.config);
+    EXPECT_EQ(config.detect.model, run.model.lexically_normal().string());
+    const RunSummary summary = run_main_job(config, RunOptions{});
+    const nlohmann::json& d = (*summary.report)["detector"];
+    EXPECT_EQ(d["method"], "learned");
+    EXPECT_EQ(d["threshold_source"], "model");
+    EXPECT_FLOAT_EQ(d["threshold"].get<float>(), static_cast<float>(run.trained.threshold));
+    EXPECT_EQ(d["model"]["sha256"], file_sha256(run.model));
+    EXPECT_EQ(d["model"]["training_digest"], run.trained.training.value("digest", ""));
+    EXPECT_GT(d["evaluated_pixels"].get<std::int64_t>(), 0);
+    // Both new roofs of scene b (22² and 18² px at 0.5 m, above the 20 m² unit) are found.
+    EXPECT_EQ(summary.parcels, 2);
+    const nlohmann::json written = nlohmann::json::parse(test::read_text(dir / "out" / "run.json"));
+    EXPECT_EQ(written["detector"], d);
+    EXPECT_EQ(written["config"]["detect"]["model"], config.detect.model);
+    for (const char* stage : {"read", "features", "predict", "upsample", "clean", "label", "polygonize"})
+        EXPECT_TRUE(written["stage_thread_s"].contains(stage)) << stage;
+}
+
+TEST(LearnedRun, AConfiguredThresholdIsRecordedAsTheConfigs) {
+    TempDir dir;
+    const TrainedRun run = write_trained_run(dir.path(), ", threshold: 0.9");
+    const RunSummary summary = run_main_job(Config::load(run.config), RunOptions{});
+    EXPECT_EQ((*summary.report)["detector"]["threshold_source"], "config");
+    EXPECT_FLOAT_EQ((*summary.report)["detector"]["threshold"].get<float>(), 0.9f);
+}
+
+TEST(LearnedRun, AMissingModelIsExit3AndNothingIsWritten) {
+    TempDir dir;
+    const TrainedRun run = write_trained_run(dir.path());
+    fs::remove(run.model);
+    const auto r = test::run_cli("-q run --config '" + run.config.string() + "'", dir.path());
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_CONTAINS(r.err, run.model.lexically_normal().string());
+    EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
 }  // namespace
