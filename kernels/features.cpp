@@ -37,16 +37,22 @@ std::vector<const char*> band_names(const FeatureSpec& spec) {
 enum Scratch { kBright, kVeg, kBox5, kLbp, kGx, kGy, kBandBefore, kSmooth = kBandBefore + 8,
                kDiff, kMask = kDiff + 4, kScratchCount };
 
+// 1 where `c` holds, else 0: selects written as arithmetic so that GCC vectorises the loops
+// (it does not if-convert float selects around divisions).
+inline float one_if(bool c) { return static_cast<float>(c); }
+
+// (a − b)/(a + b), 0 when a + b == 0 (the division sees 1 there).
 float normalized_difference(float a, float b) {
     const float s = a + b;
-    return s != 0.0f ? (a - b) / s : 0.0f;
+    const float zero = one_if(s == 0.0f);
+    return (a - b) / (s + zero) * (1.0f - zero);
 }
 
-// Reflect-101 index of i in [0, n).
+// Reflect-101 index of i in [0, n), folding as often as needed (cv::borderInterpolate's rule),
+// so windows wider than the block stay inside it.
 int reflect101(int i, int n) {
     if (n == 1) return 0;
-    if (i < 0) return -i;
-    if (i >= n) return 2 * n - 2 - i;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
     return i;
 }
 
@@ -102,7 +108,10 @@ void epoch_pixels(const FeatureEpoch& e, const FeatureSpec& spec, int lo, int hi
             float* dst = scratch[static_cast<std::size_t>(masked_index + b)].ptr<float>(y - lo);
             m[b] = dst;
             if (valid) {
-                for (int x = 0; x < width; ++x) dst[x] = valid[x] ? src[x] : 0.0f;
+                for (int x = 0; x < width; ++x) {
+                    const float v = src[x];  // loaded unconditionally: the select vectorises
+                    dst[x] = valid[x] ? v : 0.0f;
+                }
             } else {
                 std::copy(src, src + width, dst);
             }
@@ -127,25 +136,23 @@ void epoch_pixels(const FeatureEpoch& e, const FeatureSpec& spec, int lo, int hi
         float* sat = planes[static_cast<std::size_t>(out + nb + kSat)].ptr<float>(oy);
         float* hue = planes[static_cast<std::size_t>(out + nb + kHue)].ptr<float>(oy);
         const float* bl = blue ? blue : green;  // (R, G, G) without blue
-        for (int x = 0; x < width; ++x) {
+        for (int x = 0; x < width; ++x) {  // branch-free, so that it vectorises
             const float r = red[x], g = green[x], b = bl[x];
             const float mx = std::max(r, std::max(g, b));
             const float mn = std::min(r, std::min(g, b));
             const float d = mx - mn;
-            sat[x] = mx > 0.0f ? d / mx : 0.0f;
-            float h = 0.0f;
-            if (d > 0.0f) {
-                if (mx == r)
-                    h = (g - b) / d;
-                else if (mx == g)
-                    h = 2.0f + (b - r) / d;
-                else
-                    h = 4.0f + (r - g) / d;
-                h /= 6.0f;
-                if (h < 0.0f) h += 1.0f;
-                if (h >= 1.0f) h = 0.0f;
-            }
-            hue[x] = h;
+            const float lit = one_if(mx > 0.0f);
+            sat[x] = d / (mx * lit + (1.0f - lit)) * lit;
+            const float grey = one_if(d == 0.0f);
+            const float dd = d + grey;
+            const float is_r = one_if(mx == r);
+            const float is_g = (1.0f - is_r) * one_if(mx == g);
+            const float is_b = (1.0f - is_r) * (1.0f - is_g);
+            const float sector = is_r * ((g - b) / dd) + is_g * (2.0f + (b - r) / dd) + is_b * (4.0f + (r - g) / dd);
+            float h = sector / 6.0f;
+            h += one_if(h < 0.0f);
+            h *= one_if(h < 1.0f);
+            hue[x] = h * (1.0f - grey);
         }
     }
 }
@@ -309,7 +316,10 @@ void average_cells(const cv::Mat& in, const cv::Mat& valid, int stride, cv::Mat&
                 o[cx] += s;
             }
         }
-        for (int cx = 0; cx < cols; ++cx) o[cx] = v[cx] ? o[cx] / area : 0.0f;
+        for (int cx = 0; cx < cols; ++cx) {
+            const float mean = o[cx] / area;
+            o[cx] = v[cx] ? mean : 0.0f;
+        }
     }
 }
 
@@ -425,8 +435,8 @@ void compute_features(const FeatureEpoch& before, const FeatureEpoch& after, int
                 float* d = plane(diff + i).ptr<float>(y);
                 for (int x = 0; x < width; ++x) {
                     float v = a[x] - b[x];
-                    if (v >= 0.5f) v -= 1.0f;
-                    if (v < -0.5f) v += 1.0f;
+                    v -= one_if(v >= 0.5f);
+                    v += one_if(v < -0.5f);
                     d[x] = v;
                 }
             }

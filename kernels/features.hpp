@@ -28,7 +28,8 @@
 //                  max ≤ 0), hue in turns [0, 1) (0 where max == min; OpenCV's sector rule)
 //   grad1, grad2   magnitude √(gx² + gy²) of the unnormalised 3×3 Sobel derivatives of the
 //                  brightness and of its 5×5 box mean
-//   std3/7/15      √max(0, E[x²] − E[x]²) of the brightness over k × k (moments in double)
+//   std3/7/15      √max(0, E[x²] − E[x]²) of the brightness over k × k (moments in double;
+//                  a flat window gives 0 to their rounding, ~1e-8 of the brightness)
 //   bright_box5/11/21, vi_box5/11/21   k × k box means of brightness and vi
 //   lbp7           fraction of the 7×7 window whose 8-neighbour LBP code of the brightness
 //                  (bit = neighbour ≥ centre) has exactly two 0/1 transitions around the circle:
@@ -83,7 +84,8 @@ struct FeatureEpoch {
 // types or sizes.
 void to_feature_grid(const EpochBlock& in, int stride, FeatureEpoch& out);
 
-// Scratch buffers reused across blocks (one per worker).
+// Scratch buffers reused across blocks (one per worker): about 20 planes of the block's rows
+// plus 2·feature_halo, and a few rows of double moments.
 struct FeatureWorkspace {
     std::vector<cv::Mat> scratch;
     std::vector<double> moments;

@@ -244,8 +244,9 @@ void probability_to_mask(const cv::Mat& probability, int stride, int smooth_radi
     if (!valid.empty() && (valid.type() != CV_8UC1 || valid.size() != image))
         throw std::invalid_argument("probability_to_mask: validity must be CV_8UC1 of the image grid (" + str(image.width) +
                                     " × " + str(image.height) + ") or empty");
-    cv::Mat local;
-    cv::Mat& p = probability_out ? *probability_out : local;
+    cv::Mat local;  // also when probability_out is the input itself, which resize would reallocate under us
+    const bool separate = probability_out && probability_out != &probability && probability_out->data != probability.data;
+    cv::Mat& p = separate ? *probability_out : local;
     if (stride == 1)
         probability.copyTo(p);
     else
@@ -260,6 +261,7 @@ void probability_to_mask(const cv::Mat& probability, int stride, int smooth_radi
         std::uint8_t* m = mask.ptr<std::uint8_t>(y);
         for (int x = 0; x < image.width; ++x) m[x] = (q[x] >= threshold && (!v || v[x])) ? 1 : 0;
     }
+    if (probability_out && !separate) *probability_out = local;
 }
 
 }  // namespace weipian::kernels

@@ -59,7 +59,9 @@ struct PredictWorkspace {
 // walked for the whole batch before the next (a leaf points to itself, so each tree takes its
 // depth in branch-free steps). `planes` are ensemble.feature_count CV_32FC1
 // planes of one size. Returns the number of pixels evaluated. Parallel over rows (TBB) when
-// `parallel`. Throws std::invalid_argument on a plane count, size or type mismatch.
+// `parallel` (each worker then uses its own workspace; the results are the same bits). Throws
+// std::invalid_argument on a plane count, size or type mismatch, a gate feature not below
+// feature_count, or an ensemble validate_ensemble refuses.
 std::int64_t predict_planes(const TreeEnsemble& ensemble, const std::vector<cv::Mat>& planes,
                             const cv::Mat& valid, const EvaluationGate& gate, cv::Mat& probability,
                             PredictWorkspace& workspace, bool parallel = false);

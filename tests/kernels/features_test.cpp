@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/message_test_support.hpp"
+
 namespace weipian::kernels {
 namespace {
 
@@ -28,6 +30,21 @@ FeatureEpoch grey(const cv::Mat& bright) {
     FeatureEpoch e;
     e.green = bright.clone();
     e.red = bright.clone();
+    return e;
+}
+
+// Random epochs with four bands and a few invalid pixels.
+FeatureEpoch random_epoch(int rows, int cols, int seed) {
+    cv::RNG rng(static_cast<std::uint64_t>(seed));
+    FeatureEpoch e;
+    for (cv::Mat* m : {&e.blue, &e.green, &e.red, &e.nir}) {
+        m->create(rows, cols, CV_32FC1);
+        rng.fill(*m, cv::RNG::UNIFORM, 0.0, 1000.0);
+    }
+    cv::Mat noise(rows, cols, CV_8UC1);
+    rng.fill(noise, cv::RNG::UNIFORM, 0, 32);
+    e.valid = noise != 0;
+    e.valid /= 255;
     return e;
 }
 
@@ -149,6 +166,53 @@ TEST(ComputeFeatures, EdgeDensityCountsTheBrightSideOfAStep) {
     EXPECT_NEAR(at(planes, spec, "before.lbp7", 3, 0), 14.f / 49.f, 1e-6);
 }
 
+TEST(ComputeFeatures, WindowsWiderThanTheBlockFoldBackAsOpenCVReflects) {
+    // A 6×5 block: the 15×15 and 21×21 windows fold (reflect 101) more than once.
+    const FeatureSpec spec{false, false, 1};
+    cv::Mat b(6, 5, CV_32FC1);
+    cv::RNG rng(3);
+    rng.fill(b, cv::RNG::UNIFORM, 0.0, 100.0);
+    const FeatureEpoch e = grey(b);
+    std::vector<cv::Mat> planes;
+    FeatureWorkspace ws;
+    compute_features(e, e, 0, 6, spec, planes, ws);
+    auto window = [&](int y, int x, int k, double& mean, double& sd) {
+        double s1 = 0, s2 = 0;
+        for (int dy = -k / 2; dy <= k / 2; ++dy)
+            for (int dx = -k / 2; dx <= k / 2; ++dx) {
+                const double v = b.at<float>(cv::borderInterpolate(y + dy, 6, cv::BORDER_REFLECT_101),
+                                             cv::borderInterpolate(x + dx, 5, cv::BORDER_REFLECT_101));
+                s1 += v;
+                s2 += v * v;
+            }
+        mean = s1 / (k * k);
+        sd = std::sqrt(std::max(0.0, s2 / (k * k) - mean * mean));
+    };
+    for (int y = 0; y < 6; ++y)
+        for (int x = 0; x < 5; ++x) {
+            double mean, sd;
+            window(y, x, 15, mean, sd);
+            EXPECT_NEAR(at(planes, spec, "before.std15", y, x), sd, 1e-3);
+            window(y, x, 21, mean, sd);
+            EXPECT_NEAR(at(planes, spec, "before.bright_box21", y, x), mean, 1e-3);
+        }
+}
+
+TEST(ComputeFeatures, SinglePixelAndSingleColumnBlocks) {
+    const FeatureSpec spec{true, true, 1};
+    for (const cv::Size size : {cv::Size(1, 1), cv::Size(1, 4), cv::Size(3, 1)}) {
+        const FeatureEpoch before = random_epoch(size.height, size.width, 4), after = random_epoch(size.height, size.width, 5);
+        std::vector<cv::Mat> planes;
+        FeatureWorkspace ws;
+        compute_features(before, after, 0, size.height, spec, planes, ws);
+        ASSERT_EQ(planes.size(), 64u);
+        for (const cv::Mat& p : planes) {
+            EXPECT_EQ(p.size(), size);
+            EXPECT_TRUE(cv::checkRange(p));
+        }
+    }
+}
+
 TEST(ComputeFeatures, InvalidPixelsReadAsZeroAndStayFinite) {
     const FeatureSpec spec{false, false, 1};
     FeatureEpoch before = grey(filled(6, 6, 50)), after = grey(filled(6, 6, 50));
@@ -161,22 +225,8 @@ TEST(ComputeFeatures, InvalidPixelsReadAsZeroAndStayFinite) {
     compute_features(before, after, 0, 6, spec, planes, ws);
     EXPECT_EQ(at(planes, spec, "before.red", 2, 2), 0.f);
     EXPECT_EQ(at(planes, spec, "construction", 2, 2), 0.f);
-    for (const cv::Mat& p : planes) EXPECT_TRUE(cv::checkRange(p));
-}
-
-// Random epochs with four bands and a few invalid pixels.
-FeatureEpoch random_epoch(int rows, int cols, int seed) {
-    cv::RNG rng(static_cast<std::uint64_t>(seed));
-    FeatureEpoch e;
-    for (cv::Mat* m : {&e.blue, &e.green, &e.red, &e.nir}) {
-        m->create(rows, cols, CV_32FC1);
-        rng.fill(*m, cv::RNG::UNIFORM, 0.0, 1000.0);
-    }
-    cv::Mat noise(rows, cols, CV_8UC1);
-    rng.fill(noise, cv::RNG::UNIFORM, 0, 32);
-    e.valid = noise != 0;
-    e.valid /= 255;
-    return e;
+    const std::vector<std::string> names = feature_names(spec);
+    for (std::size_t i = 0; i < planes.size(); ++i) EXPECT_TRUE(cv::checkRange(planes[i])) << names[i];
 }
 
 FeatureEpoch rows_of(const FeatureEpoch& e, int begin, int end) {
@@ -223,12 +273,7 @@ TEST(ComputeFeatures, RefusesBlocksThatDoNotFit) {
     std::vector<cv::Mat> planes;
     FeatureWorkspace ws;
     auto message = [&](const FeatureEpoch& b, const FeatureEpoch& a, int top, int rows, const FeatureSpec& s) {
-        try {
-            compute_features(b, a, top, rows, s, planes, ws);
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-        return std::string("no error");
+        return test::message_of<std::invalid_argument>([&] { compute_features(b, a, top, rows, s, planes, ws); });
     };
     EXPECT_EQ(message(e, e, 2, 3, spec),
               "compute_features: rows [2, 5) are not a non-empty range inside the block's 4 rows");
@@ -290,12 +335,7 @@ TEST(ToFeatureGrid, AveragesCellsAndInvalidatesCellsWithAnyInvalidPixel) {
 TEST(ToFeatureGrid, RefusesWhatItCannotAverage) {
     auto message = [](const EpochBlock& in, int stride) {
         FeatureEpoch out;
-        try {
-            to_feature_grid(in, stride, out);
-        } catch (const std::invalid_argument& error) {
-            return std::string(error.what());
-        }
-        return std::string("no error");
+        return test::message_of<std::invalid_argument>([&] { to_feature_grid(in, stride, out); });
     };
     EpochBlock in;
     in.green = cv::Mat(6, 5, CV_8UC1, cv::Scalar(1));

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/message_test_support.hpp"
+
 namespace weipian::kernels {
 namespace {
 
@@ -25,13 +27,10 @@ TreeEnsemble two_trees() {
     return e;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const std::invalid_argument& error) {
-        return error.what();
-    }
-    return "no error";
+// The message of the std::invalid_argument `f` throws.
+template <typename F>
+std::string invalid_argument_of(F&& f) {
+    return test::message_of<std::invalid_argument>(std::forward<F>(f));
 }
 
 TEST(Ensemble, MarginsAreTheLeavesOfTheDocumentedRule) {
@@ -53,7 +52,7 @@ TEST(Ensemble, ValidationNamesTheBrokenNode) {
     auto message = [](const std::function<void(TreeEnsemble&)>& edit) {
         TreeEnsemble e = two_trees();
         edit(e);
-        return error_of([&] { validate_ensemble(e); });
+        return invalid_argument_of([&] { validate_ensemble(e); });
     };
     EXPECT_EQ(message([](TreeEnsemble& e) { e.nodes[5].right = 8; }),
               "validate_ensemble: node 5 has child 8 outside the 8 nodes");
@@ -115,9 +114,12 @@ TreeEnsemble random_ensemble(int trees, int depth, int features, int seed) {
     return e;
 }
 
-TEST(PredictPlanes, EqualsTheReferencePerPixelSeriallyAndInParallel) {
+class PredictDepth : public ::testing::TestWithParam<int> {};
+
+// Stumps, XGBoost's default depth 6, and deep trees.
+TEST_P(PredictDepth, EqualsTheReferencePerPixelSeriallyAndInParallel) {
     const int features = 12;
-    const TreeEnsemble e = random_ensemble(25, 6, features, 7);
+    const TreeEnsemble e = random_ensemble(GetParam() > 10 ? 8 : 25, GetParam(), features, 7);
     validate_ensemble(e);
     cv::RNG rng(11);
     std::vector<cv::Mat> planes(static_cast<std::size_t>(features));
@@ -148,22 +150,24 @@ TEST(PredictPlanes, EqualsTheReferencePerPixelSeriallyAndInParallel) {
     EXPECT_GT(n, 53 * 141 / 2);
 }
 
+INSTANTIATE_TEST_SUITE_P(Depths, PredictDepth, ::testing::Values(1, 6, 13));
+
 TEST(PredictPlanes, RefusesPlanesThatDoNotFitTheModel) {
     const TreeEnsemble e = two_trees();
     const std::vector<cv::Mat> planes = {cv::Mat(2, 3, CV_32FC1, cv::Scalar(0)), cv::Mat(2, 3, CV_32FC1, cv::Scalar(0))};
     cv::Mat probability;
     PredictWorkspace ws;
-    EXPECT_EQ(error_of([&] { predict_planes(e, {planes[0]}, cv::Mat(), {}, probability, ws); }),
+    EXPECT_EQ(invalid_argument_of([&] { predict_planes(e, {planes[0]}, cv::Mat(), {}, probability, ws); }),
               "predict_planes: 1 feature planes for a model of 2 features");
-    EXPECT_EQ(error_of([&] { predict_planes(e, {planes[0], cv::Mat(2, 4, CV_32FC1)}, cv::Mat(), {}, probability, ws); }),
+    EXPECT_EQ(invalid_argument_of([&] { predict_planes(e, {planes[0], cv::Mat(2, 4, CV_32FC1)}, cv::Mat(), {}, probability, ws); }),
               "predict_planes: feature planes must all be CV_32FC1 of one size");
-    EXPECT_EQ(error_of([&] { predict_planes(e, planes, cv::Mat(3, 3, CV_8UC1), {}, probability, ws); }),
+    EXPECT_EQ(invalid_argument_of([&] { predict_planes(e, planes, cv::Mat(3, 3, CV_8UC1), {}, probability, ws); }),
               "predict_planes: validity must be CV_8UC1 of the planes' size or empty");
-    EXPECT_EQ(error_of([&] { predict_planes(e, planes, cv::Mat(), EvaluationGate{2, 0.f}, probability, ws); }),
+    EXPECT_EQ(invalid_argument_of([&] { predict_planes(e, planes, cv::Mat(), EvaluationGate{2, 0.f}, probability, ws); }),
               "predict_planes: the gate's feature 2 is not below the model's 2 features");
     TreeEnsemble broken = e;
     broken.nodes[0].left = 0;
-    EXPECT_EQ(error_of([&] { predict_planes(broken, planes, cv::Mat(), {}, probability, ws); }),
+    EXPECT_EQ(invalid_argument_of([&] { predict_planes(broken, planes, cv::Mat(), {}, probability, ws); }),
               "validate_ensemble: node 0 has child 0 that does not follow it (a cycle)");
 }
 
@@ -187,6 +191,11 @@ TEST(ProbabilityToMask, UpsamplesFromCellCentresSmoothsAndThresholds) {
     EXPECT_FLOAT_EQ(smooth.at<float>(2, 1), 1.0f / 3.0f);
     EXPECT_EQ(mask.at<std::uint8_t>(2, 1), smooth.at<float>(2, 1) >= 1.0f / 3.0f ? 1 : 0);
     EXPECT_EQ(mask.at<std::uint8_t>(2, 0), 0);
+    // The smoothed probability may replace the input.
+    cv::Mat in_place = p.clone();
+    probability_to_mask(in_place, 2, 0, 0.5f, cv::Mat(), mask, &in_place);
+    ASSERT_EQ(in_place.size(), cv::Size(4, 4));
+    EXPECT_FLOAT_EQ(in_place.at<float>(1, 1), 0.25f);
     // Stride 1 keeps the grid.
     probability_to_mask(p, 1, 0, 0.5f, cv::Mat(), mask);
     EXPECT_EQ(mask.size(), cv::Size(2, 2));
@@ -196,13 +205,13 @@ TEST(ProbabilityToMask, UpsamplesFromCellCentresSmoothsAndThresholds) {
 TEST(ProbabilityToMask, RefusesWhatDoesNotFit) {
     const cv::Mat p(2, 2, CV_32FC1, cv::Scalar(0));
     cv::Mat mask;
-    EXPECT_EQ(error_of([&] { probability_to_mask(cv::Mat(2, 2, CV_8UC1), 2, 0, 0.5f, cv::Mat(), mask); }),
+    EXPECT_EQ(invalid_argument_of([&] { probability_to_mask(cv::Mat(2, 2, CV_8UC1), 2, 0, 0.5f, cv::Mat(), mask); }),
               "probability_to_mask: the probability must be a non-empty CV_32FC1 plane");
-    EXPECT_EQ(error_of([&] { probability_to_mask(p, 0, 0, 0.5f, cv::Mat(), mask); }),
+    EXPECT_EQ(invalid_argument_of([&] { probability_to_mask(p, 0, 0, 0.5f, cv::Mat(), mask); }),
               "probability_to_mask: stride must be 1..8 (got 0)");
-    EXPECT_EQ(error_of([&] { probability_to_mask(p, 2, -1, 0.5f, cv::Mat(), mask); }),
+    EXPECT_EQ(invalid_argument_of([&] { probability_to_mask(p, 2, -1, 0.5f, cv::Mat(), mask); }),
               "probability_to_mask: the smoothing radius must be ≥ 0 (got -1)");
-    EXPECT_EQ(error_of([&] { probability_to_mask(p, 2, 0, 0.5f, cv::Mat(2, 2, CV_8UC1), mask); }),
+    EXPECT_EQ(invalid_argument_of([&] { probability_to_mask(p, 2, 0, 0.5f, cv::Mat(2, 2, CV_8UC1), mask); }),
               "probability_to_mask: validity must be CV_8UC1 of the image grid (4 × 4) or empty");
 }
 
