@@ -102,14 +102,22 @@ CommandAction add_train_command(CLI::App& app) {
             s.label_path = p.label;
             scenes.push_back(std::move(s));
         }
-        // Names must tell the pairs apart in the figures: the after image's name, or its path.
-        for (std::size_t i = 0; i < scenes.size(); ++i)
-            for (std::size_t j = 0; j < scenes.size(); ++j)
-                if (i != j && scenes[i].name == scenes[j].name) scenes[i].name = pairs[i].after;
+        // Names must tell the pairs apart in the figures: the after image's file name, else its
+        // folder and file name (oscd-s2/<city>/after.tif), else its path.
+        const auto unique = [&] {
+            for (std::size_t i = 0; i < scenes.size(); ++i)
+                for (std::size_t j = i + 1; j < scenes.size(); ++j)
+                    if (scenes[i].name == scenes[j].name) return false;
+            return true;
+        };
+        if (!unique())
+            for (std::size_t i = 0; i < scenes.size(); ++i)
+                scenes[i].name = (fs::path(pairs[i].after).parent_path().filename() / fs::path(pairs[i].after).filename()).string();
+        if (!unique())
+            for (std::size_t i = 0; i < scenes.size(); ++i) scenes[i].name = pairs[i].after;
 
         TrainOptions options = o->train;
         options.folds = folds;
-        options.threads = workers;
         const bool terminal = ::isatty(STDERR_FILENO) != 0;
         if (terminal)
             options.progress = [](const std::string& line) { std::cerr << "\r\033[K" << line << std::flush; };

@@ -11,6 +11,9 @@
 #include <openssl/evp.h>
 #include <opencv2/imgproc.hpp>
 #include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_invoke.h>
+#include <mutex>
 #include <xgboost/c_api.h>
 #include <yaml-cpp/yaml.h>
 
@@ -211,10 +214,9 @@ struct Booster {
     }
 };
 
-json xgboost_params(const TrainOptions& o, int threads) {
-    return {{"objective", "binary:logistic"}, {"tree_method", "hist"}, {"max_depth", o.depth},
-            {"eta", o.eta},                   {"subsample", o.subsample}, {"rounds", o.trees},
-            {"nthread", threads},             {"seed", o.seed}};
+json xgboost_params(const TrainOptions& o) {
+    return {{"objective", "binary:logistic"}, {"tree_method", "hist"}, {"max_depth", o.depth}, {"eta", o.eta},
+            {"subsample", o.subsample},       {"rounds", o.trees},     {"seed", o.seed}};
 }
 
 std::string param_text(double v) {
@@ -235,7 +237,7 @@ json train_booster(const Samples& samples, const std::vector<bool>& use, const T
         y.push_back(samples.y[r]);
     }
     Booster b;
-    xgb_check(XGDMatrixCreateFromMat(x.data(), y.size(), static_cast<bst_ulong>(samples.features), std::nanf(""), &b.data),
+    xgb_check(XGDMatrixCreateFromMat_omp(x.data(), y.size(), static_cast<bst_ulong>(samples.features), std::nanf(""), &b.data, threads),
               "DMatrix");
     xgb_check(XGDMatrixSetFloatInfo(b.data, "label", y.data(), y.size()), "labels");
     xgb_check(XGBoosterCreate(&b.data, 1, &b.booster), "booster");
@@ -330,19 +332,17 @@ LearnedModel make_model(const json& xgb, const kernels::FeatureSpec& spec, const
     return m;
 }
 
-// Probabilities of the scenes, the threshold that maximises pixel F1 over the scenes in `fit`
-// (their own predictions), and the fraction of valid cells gated out.
+// Probabilities of the scenes in `keep`, the probability histogram of the labelled pixels of
+// the scenes in `fit`, and the valid and evaluated (not gated out) cells of both.
 struct Predictions {
     std::vector<cv::Mat> probability;  // image grid, per scene (empty when not asked)
-    double threshold = 0.5;
+    std::vector<std::int64_t> changed = std::vector<std::int64_t>(kSteps + 1), unchanged = std::vector<std::int64_t>(kSteps + 1);
     std::int64_t evaluated = 0, valid_cells = 0;
 };
 
-Predictions predict_scenes(const LearnedModel& model, const std::vector<Prepared>& scenes, const std::vector<bool>& fit,
-                           const std::vector<bool>& keep, const TrainOptions& options, const std::string& stage) {
-    Predictions out;
+void predict_scenes(const LearnedModel& model, const std::vector<Prepared>& scenes, const std::vector<bool>& fit,
+                    const std::vector<bool>& keep, const TrainOptions& options, const std::string& stage, Predictions& out) {
     out.probability.resize(scenes.size());
-    std::vector<std::int64_t> changed(kSteps + 1), unchanged(kSteps + 1);
     for (std::size_t i = 0; i < scenes.size(); ++i) {
         if (!fit[i] && !keep[i]) continue;
         if (options.progress)
@@ -350,11 +350,41 @@ Predictions predict_scenes(const LearnedModel& model, const std::vector<Prepared
                              std::to_string(scenes.size()) + ")");
         const cv::Mat grid = feature_grid_probability(model, scenes[i].scene, &out.evaluated, &out.valid_cells);
         cv::Mat probability = image_probability(grid, scenes[i].scene, model.smooth_radius);
-        if (fit[i]) add_histogram(probability, scenes[i].label, scenes[i].scene.image_valid, changed, unchanged);
+        if (fit[i]) add_histogram(probability, scenes[i].label, scenes[i].scene.image_valid, out.changed, out.unchanged);
         if (keep[i]) out.probability[i] = std::move(probability);
     }
-    out.threshold = best_f1_threshold(changed, unchanged);
-    return out;
+}
+
+// The threshold for a model trained on the scenes in `use`, from probabilities those scenes'
+// samples did not train: the used scenes split in two halves (alternately, in order), each
+// half predicted by a model trained on the other. A model predicts its own training pixels
+// over-confidently (every changed cell of a small scene is a sample), which would push the
+// threshold up. With one scene, `model`'s own predictions.
+double choose_threshold(const LearnedModel& model, const Samples& samples, const std::vector<Prepared>& scenes,
+                        const std::vector<bool>& use, const kernels::FeatureSpec& spec, const std::vector<std::string>& names,
+                        const TrainOptions& options, int threads, double pixel_m, const std::string& stage) {
+    const std::vector<bool> none(scenes.size(), false);
+    std::vector<bool> halves[2] = {none, none};
+    int used = 0;
+    for (std::size_t i = 0; i < scenes.size(); ++i)
+        if (use[i]) halves[used++ % 2][i] = true;
+    Predictions pred[2];
+    if (used < 2) {
+        predict_scenes(model, scenes, use, none, options, stage, pred[0]);
+    } else {
+        const auto half = [&](int h) {
+            const std::string inner = stage + ", threshold model " + std::to_string(h + 1) + "/2";
+            const json xgb = train_booster(samples, halves[1 - h], options, threads, inner);
+            const LearnedModel m = make_model(xgb, spec, names, samples, halves[1 - h], options, pixel_m);
+            predict_scenes(m, scenes, halves[h], none, options, inner, pred[h]);
+        };
+        tbb::parallel_invoke([&] { half(0); }, [&] { half(1); });
+        for (int k = 0; k <= kSteps; ++k) {
+            pred[0].changed[static_cast<std::size_t>(k)] += pred[1].changed[static_cast<std::size_t>(k)];
+            pred[0].unchanged[static_cast<std::size_t>(k)] += pred[1].unchanged[static_cast<std::size_t>(k)];
+        }
+    }
+    return best_f1_threshold(pred[0].changed, pred[0].unchanged);
 }
 
 FeatureStat stat_of(std::vector<float> v) {
@@ -430,7 +460,15 @@ std::vector<PairFiles> read_pair_list(const fs::path& path) {
     return pairs;
 }
 
-TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& config, const TrainOptions& options) {
+TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& config, const TrainOptions& given) {
+    // Progress comes from parallel folds: one line at a time.
+    std::mutex progress_mutex;
+    TrainOptions options = given;
+    if (given.progress)
+        options.progress = [&](const std::string& line) {
+            const std::lock_guard<std::mutex> lock(progress_mutex);
+            given.progress(line);
+        };
     const auto start = StageClock::now();
     if (inputs.empty()) throw InternalError("train: no scenes");
     const int n = static_cast<int>(inputs.size());
@@ -439,7 +477,6 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
         throw ConfigError("train: --cv " + (options.folds < 0 ? std::string("loo") : std::to_string(folds)) +
                           " needs at least " + std::to_string(std::max(folds, 2)) + " pairs to hold out, " +
                           std::to_string(n) + " given");
-    const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
 
     // Read every scene once.
     int stride = 0;
@@ -473,24 +510,45 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
         json fold_list = json::array();
         double tp = 0, fp = 0, fn = 0, ref = 0, found = 0, flagged = 0, correct = 0;
         double hit = 0, n_changed = 0, alarm = 0, n_unchanged = 0;
-        for (int k = 0; k < folds; ++k) {
+        // Folds in parallel (each XGBoost training single-threaded: results do not depend on
+        // the schedule), then their figures in order.
+        struct FoldResult {
+            double threshold = 0;
+            std::vector<std::pair<int, json>> scores;  // held-out scene, its figures
+        };
+        std::vector<FoldResult> results(static_cast<std::size_t>(folds));
+        tbb::parallel_for(0, folds, [&](int k) {
             std::vector<bool> use(static_cast<std::size_t>(n)), held(static_cast<std::size_t>(n));
-            std::string held_names;
             for (int i = 0; i < n; ++i) {
                 held[static_cast<std::size_t>(i)] = i % folds == k;
                 use[static_cast<std::size_t>(i)] = !held[static_cast<std::size_t>(i)];
-                if (held[static_cast<std::size_t>(i)]) held_names += (held_names.empty() ? "" : ", ") + scenes[static_cast<std::size_t>(i)].name;
             }
             const std::string stage = "train: fold " + std::to_string(k + 1) + "/" + std::to_string(folds);
-            const json xgb = train_booster(samples, use, options, threads, stage);
-            const LearnedModel model = make_model(xgb, spec, names, samples, use, options, pixel_m);
-            const Predictions pred = predict_scenes(model, scenes, use, held, options, stage);
-            json fold = {{"fold", k + 1}, {"held_out", json::array()}, {"threshold", pred.threshold}};
-            for (int i = 0; i < n; ++i) {
-                if (!held[static_cast<std::size_t>(i)]) continue;
+            LearnedModel model;
+            double threshold = 0;
+            tbb::parallel_invoke(
+                [&] { model = make_model(train_booster(samples, use, options, 1, stage), spec, names, samples, use, options, pixel_m); },
+                [&] {
+                    if (n - 1 >= 2)
+                        threshold = choose_threshold(LearnedModel(), samples, scenes, use, spec, names, options, 1, pixel_m, stage);
+                });
+            if (n - 1 < 2) threshold = choose_threshold(model, samples, scenes, use, spec, names, options, 1, pixel_m, stage);
+            Predictions pred;
+            predict_scenes(model, scenes, std::vector<bool>(static_cast<std::size_t>(n), false), held, options, stage, pred);
+            FoldResult& out = results[static_cast<std::size_t>(k)];
+            out.threshold = threshold;
+            for (int i = 0; i < n; ++i)
+                if (held[static_cast<std::size_t>(i)]) {
+                    json r = score_scene(scenes[static_cast<std::size_t>(i)], pred.probability[static_cast<std::size_t>(i)], threshold, config);
+                    r["scene"] = scenes[static_cast<std::size_t>(i)].name;
+                    out.scores.emplace_back(i, std::move(r));
+                }
+        });
+        for (int k = 0; k < folds; ++k) {
+            const FoldResult& f = results[static_cast<std::size_t>(k)];
+            json fold = {{"fold", k + 1}, {"held_out", json::array()}, {"threshold", f.threshold}};
+            for (const auto& [i, r] : f.scores) {
                 const Prepared& p = scenes[static_cast<std::size_t>(i)];
-                json r = score_scene(p, pred.probability[static_cast<std::size_t>(i)], pred.threshold, config);
-                r["scene"] = p.name;
                 if (r.value("label_kind", "") == "sparse") {
                     hit += r.value("flagged_changed", 0.0);
                     n_changed += r.value("changed_samples", 0.0);
@@ -507,7 +565,7 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
                 }
                 if (options.report)
                     options.report("fold " + std::to_string(k + 1) + "/" + std::to_string(folds) + " (" + p.name +
-                                   "): threshold " + fixed(pred.threshold, 2) + ", " + figures_text(r));
+                                   "): threshold " + fixed(f.threshold, 2) + ", " + figures_text(r));
                 fold["held_out"].push_back(r);
             }
             fold_list.push_back(fold);
@@ -547,10 +605,16 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
 
     // The final model on every scene.
     const std::vector<bool> all(static_cast<std::size_t>(n), true), none(static_cast<std::size_t>(n), false);
-    const json xgb = train_booster(samples, all, options, threads, "train: final model");
-    LearnedModel model = make_model(xgb, spec, names, samples, all, options, pixel_m);
-    const Predictions pred = predict_scenes(model, scenes, all, none, options, "train: final model");
-    model.threshold = pred.threshold;
+    LearnedModel model;
+    double threshold = 0;
+    tbb::parallel_invoke(
+        [&] { model = make_model(train_booster(samples, all, options, 1, "train: final model"), spec, names, samples, all, options, pixel_m); },
+        [&] {
+            if (n >= 2) threshold = choose_threshold(LearnedModel(), samples, scenes, all, spec, names, options, 1, pixel_m, "train: final model");
+        });
+    model.threshold = n >= 2 ? threshold : choose_threshold(model, samples, scenes, all, spec, names, options, 1, pixel_m, "train: final model");
+    Predictions pred;  // for the share of cells the gate keeps from the trees
+    predict_scenes(model, scenes, all, none, options, "train: final model", pred);
     model.cv = cv_json;
     for (int f = 0; f < samples.features; ++f) {
         std::vector<float> column(samples.rows());
@@ -561,8 +625,7 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
     for (const float y : samples.y) positives += y > 0.5F ? 1 : 0;
     json scenes_json = json::array();
     for (std::size_t i = 0; i < scenes.size(); ++i) scenes_json.push_back(inputs[i].name);
-    json params = xgboost_params(options, threads);
-    params.erase("nthread");
+    json params = xgboost_params(options);
     params["samples_per_pair"] = options.samples;
     params["near_fraction"] = options.near_fraction;
     params["near_radius_m"] = options.near_radius_m;

@@ -6,9 +6,18 @@
 //
 // Cross-validation (K folds by scene, or leave one scene out): for each fold a model is trained
 // on the other scenes' samples, its threshold is the one that maximises pixel F1 over the
-// training scenes' own full-image probabilities (the held-out scene is never looked at), and
-// the held-out scene's mask (probability ≥ threshold, cleaned as clean.* says) is scored with
-// evaluate_mask. The final model is trained on every scene and its threshold chosen the same way.
+// training scenes' full-image probabilities (the held-out scene is never looked at), and the
+// held-out scene's mask (probability ≥ threshold, cleaned as clean.* says) is scored with
+// evaluate_mask. Those training-scene probabilities come from two more models, each trained on
+// half the training scenes and predicting the other half: a model's probabilities on its own
+// samples are over-confident (on LEVIR every changed cell is a sample), which raised the
+// threshold to 0.63–0.65 and cost recall. The final model is trained on every scene and its
+// threshold chosen the same way.
+//
+// Threads: every XGBoost training runs on one thread (XGBoost's OpenMP team spin-waits: on a
+// busy 2-core machine two threads took 57 s where one took 9 s), and the independent trainings
+// (folds, the threshold models, the final model) run in parallel under TBB. A model therefore
+// does not depend on the thread count.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -62,7 +71,6 @@ struct TrainOptions {
     int smooth_radius = -1;       // image px; -1 = the stride
     std::uint64_t seed = 1;
     int folds = 0;                // 0 = no cross-validation; -1 = leave one scene out; K ≥ 2 folds
-    int threads = 0;              // XGBoost threads; 0 = TBB's concurrency
     // Called with a line of progress (terminal use: overwritten in place); may be empty.
     std::function<void(const std::string&)> progress;
     // Called with each cross-validation line as it is known (per fold, then pooled); may be empty.

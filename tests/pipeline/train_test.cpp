@@ -40,7 +40,6 @@ TrainOptions fast_options() {
     o.trees = 15;
     o.depth = 3;
     o.samples = 600;
-    o.threads = 1;
     o.seed = 5;
     return o;
 }
