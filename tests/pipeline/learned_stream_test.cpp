@@ -367,7 +367,6 @@ TrainedRun write_trained_run(const fs::path& dir, const std::string& detect_extr
     o.trees = 15;
     o.depth = 3;
     o.samples = 600;
-    o.threads = 1;
     o.seed = 5;
     TrainedRun run;
     run.trained = train_model({scene}, Config{}, o).model;
