@@ -165,6 +165,7 @@ CommandAction add_evaluate_command(CLI::App& app) {
         result["after"] = o->after.front();
         result["label"] = *label;
         result["threshold"] = change.threshold;
+        if (change.detector) result["detector"] = *change.detector;
         result["flagged_pixels"] = flagged;
         result["flagged_area_m2"] = flagged * epochs.pixel_width_m() * epochs.pixel_height_m();
         std::cout << result.dump(2) << "\n";

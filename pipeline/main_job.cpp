@@ -61,7 +61,8 @@ void check_run_paths(const Config& config, const RunOptions& options) {
 
 RunSummary run_main_job(const Config& config, const RunOptions& options) {
     ParcelSink* const sink = options.sink;
-    DetectStage(config).validate();
+    const DetectStage detect(config);
+    detect.validate();  // learned: the model is loaded (and refused when missing or corrupt) before any pixel is read
     const CleanStage clean(CleanStage::Options::from(config));
     clean.validate();
     const EmitStage emit(EmitStage::Options::from(config));
@@ -83,15 +84,15 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
 
     // Read → detect → clean → label → polygonize, streamed.
     start = Clock::now();
-    SceneStream stream(epochs, config);
+    SceneStream stream(epochs, config, detect.model());  // learned: the model is checked against the epochs here
     StreamStats stats;
     const float threshold = stream.threshold(stats);
     const std::vector<PatchPolygon> polygons = stream.run(threshold, clean.min_pixels(epochs.pixel_width_m() * epochs.pixel_height_m()), {}, stats);
     // All nodata, fully transparent, or an AOI over a gap: "no valid pixels", not "nothing found".
     if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "run: no valid pixels");
     timings["stream"] = seconds_since(start);
-    spdlog::info("detect: threshold {:.3f}, {} px flagged, {} patches after cleaning ({} rows a strip, {} tokens)",
-                 threshold, stats.raw_pixels.load(), polygons.size(), stream.strip_rows(), stream.tokens());
+    spdlog::info("detect: {} threshold {:.3f}, {} px flagged, {} patches after cleaning ({} rows a strip, {} tokens)",
+                 config.detect.method, threshold, stats.raw_pixels.load(), polygons.size(), stream.strip_rows(), stream.tokens());
 
     start = Clock::now();
     std::vector<Parcel> patches;
@@ -157,6 +158,8 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
         report["threshold"] = nullptr;  // no pixel flagged: see threshold_degenerate
         report["threshold_degenerate"] = stream.threshold_degenerate();
     }
+    report["detector"] = describe_detector(config, stream.model(), threshold);
+    if (stream.learned()) report["detector"]["evaluated_pixels"] = stats.evaluated_pixels.load();
     report["streaming"] = {{"strip_rows", stream.strip_rows()}, {"halo_rows", stream.halo()}, {"tokens", stream.tokens()}};
     report["timings_s"] = timings;            // wall clock per phase
     report["stage_thread_s"] = stats.to_json();  // thread time per streamed stage, summed over strips

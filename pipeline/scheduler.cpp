@@ -17,6 +17,8 @@
 
 #include "kernels/threshold.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/learned.hpp"
+#include "pipeline/model.hpp"
 
 namespace weipian {
 namespace {
@@ -92,8 +94,14 @@ void copy_overlap(const Strip& from, Strip& to) {
 
 std::vector<std::pair<std::string, double>> StreamStats::stage_seconds() const {
     auto s = [](const std::atomic<std::int64_t>& ns) { return static_cast<double>(ns.load()) * 1e-9; };
-    return {{"read", s(read_ns)}, {"detect", s(detect_ns)}, {"clean", s(clean_ns)}, {"label", s(label_ns)},
-            {"polygonize", s(polygonize_ns)}};
+    std::vector<std::pair<std::string, double>> out = {{"read", s(read_ns)}};
+    if (features_ns.load() > 0 || predict_ns.load() > 0) {
+        out.insert(out.end(), {{"features", s(features_ns)}, {"predict", s(predict_ns)}, {"upsample", s(upsample_ns)}});
+    } else {
+        out.emplace_back("detect", s(detect_ns));
+    }
+    out.insert(out.end(), {{"clean", s(clean_ns)}, {"label", s(label_ns)}, {"polygonize", s(polygonize_ns)}});
+    return out;
 }
 
 nlohmann::json StreamStats::to_json() const {
@@ -207,21 +215,90 @@ std::vector<PatchPolygon> label_and_polygonize(int width, int height, int strip_
     return patches;
 }
 
+// One worker's buffers for the learned path: the image block with its reach, the feature grid,
+// the planes (in `block`) and the image-grid probability of the block; reused strip after strip.
+struct LearnedScratch {
+    kernels::EpochBlock before, after;  // image rows of the block (views into the reader's buffers)
+    kernels::FeatureEpoch grid_before, grid_after;
+    LearnedWorkspace block;
+    cv::Mat probability, image_valid, mask, image_probability;
+    std::vector<double> sums;  // per feature, over sampled valid feature-grid pixels
+    std::int64_t samples = 0;
+};
+
 struct SceneStream::Workers {
     explicit Workers(const AlignedEpochs& epochs) : readers([&epochs] { return epochs.open_reader(); }) {}
     tbb::enumerable_thread_specific<std::unique_ptr<EpochReader>> readers;
+    tbb::enumerable_thread_specific<LearnedScratch> learned;
 };
 
-SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config)
-    : epochs_(epochs), config_(config), workers_(std::make_unique<Workers>(epochs)) {
+namespace {
+
+// Rows [row0, row0 + rows) and the first `cols` columns of a block (views).
+kernels::EpochBlock crop(const kernels::EpochBlock& b, int row0, int rows, int cols) {
+    const auto part = [&](const cv::Mat& m) { return m.empty() ? cv::Mat() : m(cv::Rect(0, row0, cols, rows)); };
+    return {part(b.blue), part(b.green), part(b.red), part(b.nir), part(b.valid)};
+}
+
+}  // namespace
+
+std::string out_of_distribution(const LearnedModel& model, const std::vector<double>& scene_means) {
+    if (scene_means.size() != model.feature_stats.size())
+        throw InternalError("detect: " + std::to_string(scene_means.size()) + " scene feature means for a model with " +
+                            std::to_string(model.feature_stats.size()) + " feature statistics");
+    const std::vector<std::string> names = kernels::feature_names(model.spec);
+    std::vector<std::string> outside;
+    for (std::size_t i = 0; i < scene_means.size(); ++i) {
+        const auto& f = model.feature_stats[i];
+        if (scene_means[i] < f.p01 || scene_means[i] > f.p99) outside.push_back(i < names.size() ? names[i] : std::to_string(i));
+    }
+    const std::size_t count = scene_means.size();
+    const std::size_t limit = std::max<std::size_t>(1, (count + 9) / 10);
+    if (outside.size() < limit) return "";
+    std::ostringstream msg;
+    msg << "detect: this imagery falls outside the model's training data: the scene mean of " << outside.size() << " of "
+        << count << " features lies outside the training p01–p99 range (";
+    for (std::size_t i = 0; i < outside.size() && i < 5; ++i) msg << (i ? ", " : "") << outside[i];
+    if (outside.size() > 5) msg << ", …";
+    msg << "); models do not travel between sensors and regions: check the parcels on site before trusting them, or train a "
+           "model on labelled pairs or ledger verdicts of this imagery (weipian train)";
+    return msg.str();
+}
+
+SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config, std::shared_ptr<const LearnedModel> model)
+    : epochs_(epochs), config_(config), model_(std::move(model)), workers_(std::make_unique<Workers>(epochs)) {
+    if (config.detect.method == "learned" && !model_)
+        model_ = std::make_shared<const LearnedModel>(load_model(config.detect.model));
+    if (config.detect.method != "learned") model_.reset();
     open_px_ = kernels::radius_in_pixels(config.clean.open_radius_m, epochs.pixel_width_m());
     close_px_ = kernels::radius_in_pixels(config.clean.close_radius_m, epochs.pixel_width_m());
     // Opening then closing reads 2·(r_open + r_close) rows beyond a strip's own rows.
     halo_ = 2 * (open_px_ + close_px_);
-    // At most 2 Mpx a strip, so that buffers stay bounded for very wide scenes: 256 rows at
-    // 8192 px, 128 at 16384 px (peak RSS 397 MB → 330 MB for the 16384² workload, measured).
-    const int budget_rows = std::max(16, (1 << 21) / std::max(1, epochs.width()) / 16 * 16);
-    strip_rows_ = std::min({std::max(std::min(config.processing.block_size, budget_rows), halo_), epochs.height()});
+    if (model_) {
+        check_model_fits(*model_, epochs.roles(), epochs.pixel_width_m(), "detect.model '" + config.detect.model + "'");
+        const int stride = model_->spec.stride;
+        if (epochs.width() < stride || epochs.height() < stride) {
+            std::ostringstream msg;
+            msg << "detect: the scene is " << epochs.width() << " × " << epochs.height()
+                << " px, smaller than one feature-grid cell of the model (stride " << stride << " px); use a larger scene";
+            throw InputError(msg.str());
+        }
+        reach_.probability = 1 + (model_->smooth_radius + stride - 1) / stride;
+        reach_.features = kernels::feature_halo(model_->spec);
+        // Own feature rows so that own + 2·reach rows of planes stay within kLearnedPlanePixels.
+        const int grid_width = std::max(1, epochs.width() / stride);
+        const int plane_rows = static_cast<int>(kLearnedPlanePixels / grid_width);
+        const int own = std::max({8, plane_rows - 2 * reach_.probability, (halo_ + stride - 1) / stride});
+        // processing.block_size lowers it (rounded down to the stride, at least the clean halo).
+        const int asked = std::max({1, config.processing.block_size / stride, (halo_ + stride - 1) / stride});
+        strip_rows_ = std::min(own, asked) * stride;
+        if (strip_rows_ >= epochs.height()) strip_rows_ = (epochs.height() + stride - 1) / stride * stride;
+    } else {
+        // At most 2 Mpx a strip, so that buffers stay bounded for very wide scenes: 256 rows at
+        // 8192 px, 128 at 16384 px (peak RSS 397 MB → 330 MB for the 16384² workload, measured).
+        const int budget_rows = std::max(16, (1 << 21) / std::max(1, epochs.width()) / 16 * 16);
+        strip_rows_ = std::min({std::max(std::min(config.processing.block_size, budget_rows), halo_), epochs.height()});
+    }
     const double strip_pixels = (static_cast<double>(strip_rows_) + 2.0 * halo_) * epochs.width();
     if (strip_pixels > kMaxStripPixels) {
         std::ostringstream msg;
@@ -257,8 +334,97 @@ void SceneStream::detect_rows(Strip& s, float threshold, StreamStats& stats) {
     stats.raw_pixels += cv::countNonZero(mask);
 }
 
+void SceneStream::learned_rows(Strip& s, float threshold, StreamStats& stats) {
+    const LearnedModel& model = *model_;
+    const int stride = model.spec.stride;
+    const int width = epochs_.width(), height = epochs_.height();
+    // The feature grid covers the largest multiple of the stride (pipeline/learned.hpp); the
+    // image rows and columns beyond it get probability 0.
+    const int grid_width = width / stride, grid_height = height / stride;
+    // Feature-grid rows: own [g0, g1), probability [p0, p1), features read [q0, q1).
+    const int g0 = std::min(grid_height, s.row0 / stride);
+    const int g1 = std::min(grid_height, (s.row0 + s.rows + stride - 1) / stride);
+    const int p0 = std::max(0, g0 - reach_.probability), p1 = std::min(grid_height, g1 + reach_.probability);
+    const int q0 = std::max(0, p0 - reach_.features), q1 = std::min(grid_height, p1 + reach_.features);
+    // Image rows read: the feature rows', and at the bottom edge the rows beyond the grid too.
+    const int image0 = std::min(q0 * stride, s.row0);
+    const int image1 = std::max(q1 == grid_height ? height : q1 * stride, s.row0 + s.rows);
+    LearnedScratch& w = workers_->learned.local();
+
+    auto start = Clock::now();
+    auto& reader = workers_->readers.local();
+    reader->read(false, image0, image1 - image0, w.before);
+    reader->read(true, image0, image1 - image0, w.after);
+    stats.read_ns += ns_since(start);
+
+    // Pixel validity of every row read (both epochs).
+    start = Clock::now();
+    if (w.before.valid.empty() && w.after.valid.empty()) {
+        w.image_valid.create(image1 - image0, width, CV_8UC1);
+        w.image_valid.setTo(1);
+    } else if (!w.before.valid.empty() && !w.after.valid.empty())
+        cv::bitwise_and(w.before.valid, w.after.valid, w.image_valid);
+    else if (!w.before.valid.empty())
+        w.before.valid.copyTo(w.image_valid);
+    else if (!w.after.valid.empty())
+        w.after.valid.copyTo(w.image_valid);
+    cv::Mat mask = s.own(s.mask), valid = s.own(s.valid);
+    w.image_valid.rowRange(s.row0 - image0, s.row0 - image0 + s.rows).copyTo(valid);
+    mask.setTo(0);
+    s.score.setTo(0);
+
+    // Feature grid, planes, gate and ensemble: the steps of the whole scene's
+    // (pipeline/learned.hpp: to_feature_grid on the cropped grid, then learned_block_probability's
+    // compute_features and predict_planes, called here one by one to time them apart).
+    const int grid0 = q0 * stride - image0, grid_rows = (q1 - q0) * stride;  // the grid's image rows in the block
+    kernels::to_feature_grid(crop(w.before, grid0, grid_rows, grid_width * stride), stride, w.grid_before);
+    kernels::to_feature_grid(crop(w.after, grid0, grid_rows, grid_width * stride), stride, w.grid_after);
+    kernels::compute_features(w.grid_before, w.grid_after, p0 - q0, p1 - p0, model.spec, w.block.planes, w.block.features);
+    stats.features_ns += ns_since(start);
+
+    start = Clock::now();
+    cv::bitwise_and(w.grid_before.valid.rowRange(p0 - q0, p1 - q0), w.grid_after.valid.rowRange(p0 - q0, p1 - q0), w.block.valid);
+    stats.evaluated_pixels +=
+        kernels::predict_planes(model.ensemble, w.block.planes, w.block.valid, model.gate, w.probability, w.block.predict, false);
+    stats.predict_ns += ns_since(start);
+
+    // Upsampled, smoothed and thresholded over the block's probability rows; the strip keeps its own.
+    start = Clock::now();
+    const int block0 = p0 * stride - image0, block_rows = (p1 - p0) * stride;
+    kernels::probability_to_mask(w.probability, stride, model.smooth_radius, threshold,
+                                 w.image_valid(cv::Rect(0, block0, grid_width * stride, block_rows)), w.mask, &w.image_probability);
+    const int own0 = s.row0, own1 = std::min(s.row0 + s.rows, grid_height * stride);
+    if (own1 > own0) {
+        const cv::Rect from(0, own0 - p0 * stride, grid_width * stride, own1 - own0);
+        const cv::Rect to(0, own0 - s.row0, grid_width * stride, own1 - own0);
+        cv::Mat mask_to = mask(to), score_to = s.score(to);
+        w.mask(from).copyTo(mask_to);
+        w.image_probability(from).copyTo(score_to, w.image_valid(cv::Rect(0, own0 - image0, grid_width * stride, own1 - own0)));
+    }
+    stats.upsample_ns += ns_since(start);
+    stats.valid_pixels += cv::countNonZero(valid);
+    stats.raw_pixels += cv::countNonZero(mask);
+
+    // Scene feature means for the out-of-distribution check: every 4th own feature row.
+    const auto n = w.block.planes.size();
+    if (w.sums.size() != n) w.sums.assign(n, 0.0);
+    for (int y = g0 + (4 - g0 % 4) % 4; y < g1; y += 4) {
+        const std::uint8_t* ok = w.block.valid.ptr<std::uint8_t>(y - p0);
+        for (std::size_t f = 0; f < n; ++f) {
+            const float* v = w.block.planes[f].ptr<float>(y - p0);
+            double sum = 0;
+            for (int x = 0; x < grid_width; ++x)
+                if (ok[x]) sum += v[x];
+            w.sums[f] += sum;
+        }
+        w.samples += cv::countNonZero(w.block.valid.row(y - p0));
+    }
+}
+
 float SceneStream::threshold(StreamStats& stats) {
     degenerate_.clear();
+    if (model_)
+        return static_cast<float>(config_.detect.threshold_given && config_.detect.threshold ? *config_.detect.threshold : model_->threshold);
     if (config_.detect.threshold) return static_cast<float>(*config_.detect.threshold);
     // Scores of every pixel with data in both epochs: the unchanged mode near 0 and the change
     // tail (the vegetation test then applies as usual).
@@ -325,15 +491,40 @@ std::vector<PatchPolygon> SceneStream::run(float threshold, std::int64_t min_pix
                                            const std::function<void(const Strip&)>& sink, StreamStats& stats) {
     StripStages stages;
     stages.halo = halo_;
-    stages.fill = [&](Strip& s) { detect_rows(s, threshold, stats); };
+    if (model_)
+        stages.fill = [&](Strip& s) { learned_rows(s, threshold, stats); };
+    else
+        stages.fill = [&](Strip& s) { detect_rows(s, threshold, stats); };
     stages.clean = [&](Strip& s) {
         const auto start = Clock::now();
         kernels::open_close(s.mask, open_px_, close_px_, s.valid, s.morphology);
         stats.clean_ns += ns_since(start);
     };
     stages.sink = sink;
-    return label_and_polygonize(epochs_.width(), epochs_.height(), strip_rows_, tokens_, config_.clean.connectivity,
-                                min_pixels, stages, stats);
+    for (auto& w : workers_->learned) {
+        w.sums.clear();
+        w.samples = 0;
+    }
+    auto patches = label_and_polygonize(epochs_.width(), epochs_.height(), strip_rows_, tokens_, config_.clean.connectivity,
+                                        min_pixels, stages, stats);
+    if (model_) {
+        std::vector<double> sums;
+        std::int64_t samples = 0;
+        for (const auto& w : workers_->learned) {
+            if (sums.size() < w.sums.size()) sums.resize(w.sums.size(), 0.0);
+            for (std::size_t f = 0; f < w.sums.size(); ++f) sums[f] += w.sums[f];
+            samples += w.samples;
+        }
+        feature_means_.clear();
+        if (samples > 0) {
+            for (double sum : sums) feature_means_.push_back(sum / static_cast<double>(samples));
+            if (!model_->feature_stats.empty()) {
+                const std::string warning = out_of_distribution(*model_, feature_means_);
+                if (!warning.empty()) spdlog::warn("{}", warning);
+            }
+        }
+    }
+    return patches;
 }
 
 }  // namespace weipian

@@ -5,6 +5,13 @@
 // with a pool of reusable strip buffers, so memory follows the strip size and the number of
 // tokens, never the image. Kernels handle one strip; this layer owns tiling and threads.
 //
+// The learned detector (detect.method: learned) fills a strip differently: its strips are
+// aligned to the model's stride, and each reads its own rows plus the rows its feature windows,
+// the bilinear upsampling and the probability smoothing reach (see SceneStream::learned_reach),
+// computes the feature planes of those rows on the feature grid, evaluates the tree ensemble
+// where the model's gate passes, and turns the probability into its own mask rows. Feature
+// planes and scratch are per worker thread, sized by kLearnedPlanePixels, never by the scene.
+//
 // Morphology needs `halo` mask rows beyond a strip. Rather than reading the bands again for
 // them (a read that is not tile-aligned defeats GDAL's direct GeoTIFF I/O: 0.78 s instead of
 // 0.34 s of read time for two 8192² epochs, measured), each strip detects its own rows only,
@@ -23,11 +30,15 @@
 #include "kernels/clean.hpp"
 #include "kernels/components.hpp"
 #include "kernels/detect.hpp"
+#include "kernels/features.hpp"
+#include "kernels/forest.hpp"
 #include "kernels/threshold.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/ingest.hpp"
 
 namespace weipian {
+
+struct LearnedModel;
 
 // One strip and its reusable buffers. `mask` and `valid` cover rows [read0, read0 + read_rows):
 // the strip's own rows [row0, row0 + rows) plus up to `halo` rows on each side; `score` covers
@@ -50,12 +61,17 @@ struct PatchPolygon {
     double score_sum = 0;
 };
 
-// Thread time per stage, summed over strips (seconds), and counters.
+// Thread time per stage, summed over strips (seconds), and counters. The construction detector
+// spends `detect`; the learned one `features` (feature grid and planes), `predict` (tree
+// ensemble) and `upsample` (probability to the image grid, smoothing, threshold).
 struct StreamStats {
-    std::atomic<std::int64_t> read_ns{0}, detect_ns{0}, clean_ns{0}, label_ns{0}, polygonize_ns{0};
+    std::atomic<std::int64_t> read_ns{0}, detect_ns{0}, features_ns{0}, predict_ns{0}, upsample_ns{0}, clean_ns{0},
+        label_ns{0}, polygonize_ns{0};
     std::atomic<std::int64_t> valid_pixels{0}, raw_pixels{0};
-    std::vector<std::pair<std::string, double>> stage_seconds() const;  // read, detect, clean, label, polygonize
-    nlohmann::json to_json() const;                                     // the same as an object
+    std::atomic<std::int64_t> evaluated_pixels{0};  // learned: feature-grid pixels the ensemble evaluated
+    // read, detect (construction) or features, predict, upsample (learned), clean, label, polygonize
+    std::vector<std::pair<std::string, double>> stage_seconds() const;
+    nlohmann::json to_json() const;  // the same as an object
 };
 
 // What the schedule runs on each strip; every function may be empty except `fill`.
@@ -89,17 +105,48 @@ inline constexpr double kMaxStripPixels = 33554432;
 //    threshold below the median has split the unchanged population, not found change.
 std::string threshold_degeneracy(const kernels::ScoreHistogram& histogram, float t);
 
+// Most feature-grid pixels whose planes one learned strip holds at once (its own feature rows
+// plus the reach of upsampling and smoothing, times the feature grid's width): with about 70
+// CV_32F planes, 2^17 px is 34 MB of planes per worker thread (plus the kernels' scratch and the
+// reader's buffers for the strip and its reach: peak RSS 464 MB at 2^18 on the 8192² workload with
+// stride 3, measured).
+inline constexpr double kLearnedPlanePixels = 131072;
+
+// The scene's mean of each feature plane (over sampled valid feature-grid pixels) against the
+// model's training statistics: "" when fewer than max(1, 10 %) of the features have their scene
+// mean outside the training p01–p99 range, else the warning the user sees (how many, which,
+// and what to do). Throws InternalError when the sizes differ.
+std::string out_of_distribution(const LearnedModel& model, const std::vector<double>& scene_means);
+
 class SceneStream {
 public:
     // Sizes come from the config (processing.block_size rows per strip, processing.threads).
-    SceneStream(const AlignedEpochs& epochs, const Config& config);
+    // detect.method learned: `model` is the model (loaded from detect.model when null); it is
+    // checked to fit the epochs' band roles and pixel size (check_model_fits: ConfigError or
+    // InputError), and the strips are sized by kLearnedPlanePixels and aligned to its stride.
+    SceneStream(const AlignedEpochs& epochs, const Config& config, std::shared_ptr<const LearnedModel> model = nullptr);
     ~SceneStream();
 
     int strip_rows() const { return strip_rows_; }
     int halo() const { return halo_; }
     int tokens() const { return tokens_; }
+    bool learned() const { return model_ != nullptr; }
+    const LearnedModel* model() const { return model_.get(); }
 
-    // The threshold to use: the configured one, or one chosen (detect.auto_method: robust
+    // Learned: feature-grid rows needed beyond a block's own rows so that its probability on
+    // the image grid equals the whole scene's: bilinear upsampling (1) plus the smoothing radius
+    // (ceil(smooth_radius / stride)) as `probability`, and the feature windows
+    // (feature_halo) beyond those as `features`.
+    struct Reach {
+        int probability = 0, features = 0;
+    };
+    Reach learned_reach() const { return reach_; }
+    // Learned, after run(): the mean of each feature plane over every 4th valid feature-grid row
+    // of the scene (empty before), and whether out_of_distribution warned.
+    const std::vector<double>& feature_means() const { return feature_means_; }
+
+    // The threshold to use. Learned: detect.threshold when it was given, else the model's
+    // cross-validated threshold (a probability). Construction: the configured one, or one chosen (detect.auto_method: robust
     // median + k·MAD, or Otsu) from the scores of every pixel with data in both epochs (one
     // extra pass over the scene).
     // A degenerate automatic threshold (see threshold_degeneracy) is reported with spdlog::warn
@@ -112,6 +159,8 @@ public:
     // Streams every strip through read, detect (with `threshold`) and clean, then, in row order,
     // through `sink` (may be empty) and the component labeller; components with at least
     // `min_pixels` pixels are polygonized. Returns them ordered by first pixel (raster order).
+    // Learned: a strip's score is the smoothed probability; once every strip is done the scene's
+    // feature means are compared with the model's (out_of_distribution, spdlog::warn).
     std::vector<PatchPolygon> run(float threshold, std::int64_t min_pixels,
                                   const std::function<void(const Strip&)>& sink, StreamStats& stats);
 
@@ -119,12 +168,17 @@ private:
     struct Workers;
     // Reads both epochs' own rows of the strip and detects into its own mask/score/valid rows.
     void detect_rows(Strip& strip, float threshold, StreamStats& stats);
+    // The learned detector on the strip's own rows (reads its reach as well).
+    void learned_rows(Strip& strip, float threshold, StreamStats& stats);
 
     const AlignedEpochs& epochs_;
     const Config& config_;
+    std::shared_ptr<const LearnedModel> model_;
     int strip_rows_, halo_, tokens_, open_px_, close_px_;
+    Reach reach_;
     std::unique_ptr<Workers> workers_;
     std::string degenerate_;
+    std::vector<double> feature_means_;
 };
 
 }  // namespace weipian

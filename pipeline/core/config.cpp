@@ -256,8 +256,10 @@ const std::vector<Setting>& settings() {
                                  {"nearest", "bilinear", "cubic", "average"}));
         v.push_back(text_setting("aoi", "polygon file limiting the work (optional)",
                                  [](Config& c) -> std::string& { return c.aoi; }, true));
-        v.push_back(text_setting("detect.method", "change detector", [](Config& c) -> std::string& { return c.detect.method; },
-                                 false, {"construction"}));
+        v.push_back(text_setting("detect.method", "change detector: construction (spectral index, no training) or learned (detect.model)",
+                                 [](Config& c) -> std::string& { return c.detect.method; }, false, {"construction", "learned"}));
+        v.push_back(text_setting("detect.model", "model file written by `weipian train` (required by detect.method: learned)",
+                                 [](Config& c) -> std::string& { return c.detect.model; }, true));
         {
             Setting s;
             s.key = "detect.threshold";
@@ -265,12 +267,14 @@ const std::vector<Setting>& settings() {
             std::ostringstream d;
             d << *defaults.detect.threshold;
             s.default_text = d.str();
-            s.range = "[-1, 2] or auto";
+            s.range = "[-1, 2] or auto; learned: (0, 1)";
             s.numeric = true;
             s.lo = -1;
             s.hi = 2;
-            s.help = "score threshold; 'auto' = chosen from the scene's scores by detect.auto_method";
+            s.help = "score threshold; 'auto' = chosen from the scene's scores by detect.auto_method; with detect.method: learned the "
+                     "probability, default the model's cross-validated threshold";
             s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                c.detect.threshold_given = true;
                 if (n.IsScalar() && n.Scalar() == "auto")
                     c.detect.threshold.reset();
                 else
@@ -465,6 +469,20 @@ void Config::validate() const {
     if (bands.green == bands.red)
         throw ConfigError(where + "keys 'bands.green' and 'bands.red' name the same band " + std::to_string(bands.red) +
                           "; give each role its own band");
+    if (detect.method == "learned") {
+        if (detect.model.empty())
+            throw ConfigError(where + "key 'detect.model' is required with detect.method: learned; give the model file `weipian train` wrote");
+        if (detect.threshold_given && !detect.threshold)
+            throw ConfigError(where + "key 'detect.threshold': 'auto' chooses a construction-score threshold; with detect.method: "
+                                      "learned give a probability in (0, 1), or leave it out to use the model's cross-validated threshold");
+        if (detect.threshold_given && !(*detect.threshold > 0 && *detect.threshold < 1)) {
+            std::ostringstream value;
+            value << *detect.threshold;
+            throw ConfigError(where + "key 'detect.threshold': " + value.str() +
+                              " is not a probability in (0, 1), which detect.method: learned needs; leave it out to use the model's "
+                              "cross-validated threshold");
+        }
+    }
     if (!(clean.min_area_m2 >= 0)) throw ConfigError(where + "key 'clean.min_area_m2' must be a number ≥ 0");
     // Dates: ISO on the calendar, and the later epoch later than the earlier one.
     for (const auto& [key, date] : {std::pair<const char*, const std::string*>{"epochs.before.date", &before.date},

@@ -38,10 +38,16 @@ struct GridConfig {
     std::string resampling = "bilinear";
 };
 
-// The construction detector's parameters (see kernels/detect.hpp for the method).
+// The detector's parameters: "construction" (kernels/detect.hpp) or "learned" (a model written
+// by `weipian train`, pipeline/model.hpp).
 struct DetectConfig {
     std::string method = "construction";
-    std::optional<double> threshold = 0.15;  // empty = automatic (auto_method)
+    // construction: the score threshold, empty = automatic (auto_method). learned: the
+    // probability in (0, 1); when `threshold_given` is false the model's cross-validated
+    // threshold is used instead.
+    std::optional<double> threshold = 0.15;
+    bool threshold_given = false;            // detect.threshold was set (config file or in code)
+    std::string model;                       // learned: the model file (relative to the config file)
     std::string auto_method = "mad";         // "mad": median + auto_k·MAD; "otsu": Otsu 1979
     double auto_k = 3.0;
     double brightness_weight = 1.0;

@@ -33,7 +33,7 @@ TEST(CliOptions, ConfigHelpPrintsTheDeclaredDefaults) {
     TempDir dir;
     const auto r = run_cli("config", dir.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("detect.threshold  (default 0.15; [-1, 2] or auto)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("detect.threshold  (default 0.15; [-1, 2] or auto; learned: (0, 1))"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("clean.min_area_m2  (default 200; [0, 1e+08])"), std::string::npos) << r.out;
 }
 

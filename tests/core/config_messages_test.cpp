@@ -126,5 +126,38 @@ TEST(ConfigMessages, MissingFileNamesThePathAndTheOption) {
     }
 }
 
+TEST(ConfigMessages, LearnedWithoutAModelNamesDetectModel) {
+    EXPECT_EQ(refusal("detect: {method: learned}\n"),
+              "config '/data/cfg/jishan.yaml': key 'detect.model' is required with detect.method: learned; give the model "
+              "file `weipian train` wrote");
+}
+
+TEST(ConfigMessages, LearnedThresholdMustBeAProbability) {
+    EXPECT_EQ(refusal("detect: {method: learned, model: m.json, threshold: 1.5}\n"),
+              "config '/data/cfg/jishan.yaml': key 'detect.threshold': 1.5 is not a probability in (0, 1), which "
+              "detect.method: learned needs; leave it out to use the model's cross-validated threshold");
+    EXPECT_CONTAINS(refusal("detect: {method: learned, model: m.json, threshold: 0}\n"),
+                    "key 'detect.threshold': 0 is not a probability in (0, 1)");
+}
+
+TEST(ConfigMessages, LearnedRefusesAnAutomaticThreshold) {
+    EXPECT_EQ(refusal("detect: {method: learned, model: m.json, threshold: auto}\n"),
+              "config '/data/cfg/jishan.yaml': key 'detect.threshold': 'auto' chooses a construction-score threshold; with "
+              "detect.method: learned give a probability in (0, 1), or leave it out to use the model's cross-validated "
+              "threshold");
+}
+
+TEST(ConfigLearned, ModelPathIsResolvedAgainstTheConfigFolderAndTheThresholdIsMarkedGiven) {
+    const Config unset = Config::parse("detect: {method: learned, model: models/levir.json}\n", kOrigin);
+    EXPECT_EQ(unset.detect.method, "learned");
+    EXPECT_EQ(unset.detect.model, "/data/cfg/models/levir.json");
+    EXPECT_FALSE(unset.detect.threshold_given);
+    const Config set = Config::parse("detect: {method: learned, model: /m/a.json, threshold: 0.4}\n", kOrigin);
+    EXPECT_EQ(set.detect.model, "/m/a.json");
+    EXPECT_TRUE(set.detect.threshold_given);
+    EXPECT_DOUBLE_EQ(*set.detect.threshold, 0.4);
+    EXPECT_FALSE(Config::parse("clean: {min_area_m2: 100}\n", kOrigin).detect.threshold_given);
+}
+
 }  // namespace
 }  // namespace weipian

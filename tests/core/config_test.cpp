@@ -81,7 +81,8 @@ TEST(Config, MissingFileIsAnInputError) {
 TEST(Config, HelpListsEveryKeyWithDefaults) {
     const std::string help = describe_config_keys();
     EXPECT_NE(help.find("clean.min_area_m2  (default 200; [0, 1e+08])"), std::string::npos) << help;
-    EXPECT_NE(help.find("detect.threshold  (default 0.15; [-1, 2] or auto)"), std::string::npos);
+    EXPECT_NE(help.find("detect.threshold  (default 0.15; [-1, 2] or auto; learned: (0, 1))"), std::string::npos);
+    EXPECT_NE(help.find("detect.model  (default \"\"; path)"), std::string::npos) << help;
 }
 
 }  // namespace

@@ -29,9 +29,9 @@ std::string q(const fs::path& path) { return "'" + path.string() + "'"; }
 
 TEST(DetectStageMessages, AnUnknownMethodSetInCodeIsAConfigError) {
     Config config;
-    config.detect.method = "learned";
+    config.detect.method = "neural";
     const std::string m = test::message_of<ConfigError>([&] { DetectStage(config).validate(); });
-    EXPECT_EQ(m, "config: key 'detect.method': 'learned' is not a known detector");
+    EXPECT_EQ(m, "config: key 'detect.method': 'neural' is not a known detector");
 }
 
 // A sparse GeoTIFF (no pixel written, a few KiB on disk) of `width` × `height` pixels.
