@@ -90,9 +90,9 @@ struct ExportSummary {
 // Writes every case of the ledger, ordered by township code and case id:
 //  - xlsx: a 汇总 sheet (per township: cases, 亩, cases on cultivated land, their 亩, count per
 //    status, and a 合计 row), then a sheet per township with Chinese headers (图斑编号, 核查结果,
-//    整改状态, 日期, 责任人, 备注, … — a filled-in copy can be imported back);
+//    整改状态, 日期, 责任人, 备注, 图斑类型, … — a filled-in copy can be imported back);
 //  - shp: MultiPolygon in the ledger CRS, attributes in GBK with a .cpg, field names of at most
-//    10 bytes: JCBH XZQDM XZMC NF QSX HSX XZB YZB JCMJ GDMJ ZT HFXSC ZGCS ZGQX ZRR YXFH BZ;
+//    10 bytes: JCBH XZQDM XZMC NF QSX HSX XZB YZB JCMJ GDMJ TBLX ZT HFXSC ZGCS ZGQX ZRR YXFH BZ;
 //  - gpkg: a copy of the ledger (cases, history, runs), itself a ledger;
 //  - kml: one folder per township, placemarks named by case id, in longitude/latitude
 //    (EPSG:4326, longitude first).

@@ -81,6 +81,7 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
         {"centroid_x", OFTReal},     {"centroid_y", OFTReal},
         {"qsx", OFTString},          {"hsx", OFTString},
         {"change_score", OFTReal},   {"pixel_count", OFTInteger64},
+        {"tblx", OFTString},         {"bz", OFTString},
     };
     for (const auto& spec : fields) {
         OGRFieldDefn definition(spec.name, spec.type);
@@ -107,6 +108,8 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
         feature->SetField("hsx", attributes.after_date.c_str());
         feature->SetField("change_score", parcel.change_score);
         feature->SetField("pixel_count", static_cast<GIntBig>(parcel.pixel_count));
+        feature->SetField("tblx", parcel.tblx.c_str());
+        if (!parcel.remarks.empty()) feature->SetField("bz", parcel.remarks.c_str());
         OGRGeometryUniquePtr multi(OGRGeometryFactory::forceToMultiPolygon(parcel.geometry->clone()));
         multi->assignSpatialReference(layer_srs.get());
         feature->SetGeometryDirectly(multi.release());

@@ -27,7 +27,9 @@ struct ParcelAttributes {
 
 // parcels.gpkg, layer "parcels", geometry in `srs` (MultiPolygon), fields: parcel_id, patch_id,
 // xzmc (township name), xzqdm (township code), area_m2, area_mu, cultivated_m2, cultivated_mu,
-// centroid_x, centroid_y, qsx, hsx, change_score, pixel_count. Throws InputError on write failure.
+// centroid_x, centroid_y, qsx, hsx, change_score, pixel_count, tblx (patch type 图斑类型,
+// pipeline/patch_type.hpp), bz (remarks: 设施农用地：核对备案 for greenhouses). Throws InputError on
+// write failure.
 void write_parcels_gpkg(const std::filesystem::path& path, const std::vector<Parcel>& parcels,
                         const OGRSpatialReference& srs, const ParcelAttributes& attributes);
 

@@ -25,6 +25,11 @@ struct Parcel {
     double centroid_y = 0;          // centroid in the area CRS (northing, m)
     double change_score = 0;        // mean detector score over the parcel's pixels
     std::int64_t pixel_count = 0;   // mask pixels of the patch part
+    // Patch type (图斑类型 TBLX: 20, YH, DT, GF, DP, DL, QT; pipeline/patch_type.hpp), empty
+    // until typed.
+    std::string tblx;
+    // Remarks (BZ), e.g. 设施农用地：核对备案 for a greenhouse (checked against the filings).
+    std::string remarks;
 
     double area_mu() const { return area_m2 * kMuPerSquareMetre; }
     double cultivated_mu() const { return cultivated_m2 * kMuPerSquareMetre; }
