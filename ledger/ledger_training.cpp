@@ -110,12 +110,33 @@ std::string LedgerLabelCounts::text() const {
            " on other epochs, " + std::to_string(off_grid) + " off the grid";
 }
 
-LedgerLabels ledger_labelled_scene(const std::string& ledger, const Config& config, const AlignedEpochs& epochs,
-                                   const LedgerTrainingOptions& options) {
-    const std::string config_name = config.source.empty() ? std::string("the configuration") : "'" + config.source.string() + "'";
+namespace {
+
+std::string config_name_of(const Config& config) {
+    return config.source.empty() ? std::string("the configuration") : "'" + config.source.string() + "'";
+}
+
+void require_epoch_dates(const Config& config) {
     if (config.before.date.empty() || config.after.date.empty())
         throw ConfigError("train: --ledger needs the epochs' dates to find the cases found on them: set epochs.before.date "
-                          "and epochs.after.date in " + config_name);
+                          "and epochs.after.date in " + config_name_of(config));
+}
+
+}  // namespace
+
+LedgerLabels ledger_labels_for_config(const std::string& ledger, const std::filesystem::path& config_path,
+                                      const LedgerTrainingOptions& options) {
+    const Config config = Config::load(config_path);
+    require_epoch_dates(config);
+    LedgerStore::open(ledger, LedgerStore::Mode::Read);  // its errors before any imagery is opened
+    const AlignedEpochs epochs = ingest_epochs(config);
+    return ledger_labelled_scene(ledger, config, epochs, options);
+}
+
+LedgerLabels ledger_labelled_scene(const std::string& ledger, const Config& config, const AlignedEpochs& epochs,
+                                   const LedgerTrainingOptions& options) {
+    const std::string config_name = config_name_of(config);
+    require_epoch_dates(config);
     if (!(options.buffer_m >= 0) || !(options.background_per_positive >= 0))
         throw InternalError("train: ledger training options out of range");
     if (!epochs.srs()) throw InternalError("train: ledger labels need georeferenced epochs");
@@ -242,6 +263,7 @@ LedgerLabels ledger_labelled_scene(const std::string& ledger, const Config& conf
     }
     n.unknown_pixels = static_cast<std::int64_t>(width) * height - n.positive_pixels - n.negative_case_pixels - n.background_pixels;
     out.scene.config = config;
+    out.scene.name = "ledger " + n.ledger;
     spdlog::info("train: {}", n.text());
     return out;
 }

@@ -25,6 +25,7 @@
 // Depends on weipian_ledger and weipian_pipeline (the epochs' grid): built as its own target
 // (weipian_ledger_training) so that weipian_ledger stays free of the pipeline stages.
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,18 +36,23 @@
 
 #include "ledger/ledger.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/ingest.hpp"
 
 namespace weipian {
 
-class AlignedEpochs;
-
-// The unit of training (helper train's pipeline/train.hpp declares the same; the coordinator
-// keeps one): the epochs (config.before/after) and a label on their aligned grid, CV_8UC1 of
-// height × width: 1 positive (new construction), 0 negative, 255 unknown.
-#ifndef WEIPIAN_LABELLED_SCENE_DECLARED
-#define WEIPIAN_LABELLED_SCENE_DECLARED
+// The unit of training is pipeline/train.hpp's LabelledScene (helper train); until that header
+// is on this branch, the same fields are declared here.
+#if __has_include("pipeline/train.hpp")
+}  // namespace weipian
+#include "pipeline/train.hpp"
+namespace weipian {
+#else
 struct LabelledScene {
-    Config config;
+    std::string name;  // in progress and CV lines
+    Config config;     // the epochs
+    IngestOptions ingest;
+    std::filesystem::path label_path;  // unused for ledger labels (`label` is set)
+    // CV_8UC1 on the epochs' grid: 1 changed, 0 unchanged, 255 unknown (sparse labels).
     cv::Mat label;
 };
 #endif
@@ -126,5 +132,11 @@ struct LedgerLabels {
 // written.
 LedgerLabels ledger_labelled_scene(const std::string& ledger, const Config& config, const AlignedEpochs& epochs,
                                    const LedgerTrainingOptions& options = {});
+
+// `weipian train --ledger L --config C`: loads the config C (Config::load's errors), checks
+// that it names both epoch dates, opens the ledger (LedgerStore's errors), ingests the epochs
+// (ingest_epochs' errors) and returns ledger_labelled_scene. Nothing is written.
+LedgerLabels ledger_labels_for_config(const std::string& ledger, const std::filesystem::path& config_path,
+                                      const LedgerTrainingOptions& options = {});
 
 }  // namespace weipian
