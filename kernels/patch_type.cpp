@@ -69,17 +69,15 @@ std::pair<double, double> period_of(std::vector<double> profile) {
     std::size_t lag = 1;
     while (lag <= n / 2 && r(lag) > 0) ++lag;
     if (lag > n / 2) return {0.0, 0.0};
+    std::vector<double> values(n / 2 + 2, -2.0);
     double best = -2;
-    std::size_t best_lag = 0;
-    for (; lag <= n / 2; ++lag) {
-        const double value = r(lag);
-        if (value > best) {
-            best = value;
-            best_lag = lag;
-        }
-    }
-    if (best_lag == 0 || best <= 0) return {0.0, 0.0};
-    return {static_cast<double>(best_lag), std::min(best, 1.0)};
+    for (std::size_t k = lag; k <= n / 2; ++k) best = std::max(best, values[k] = r(k));
+    if (best <= 0) return {0.0, 0.0};
+    // The first local peak within 10 % of the highest: the fundamental, not a multiple of it.
+    for (std::size_t k = lag; k <= n / 2; ++k)
+        if (values[k] >= 0.9 * best && values[k] >= values[k - 1] && values[k] >= values[k + 1])
+            return {static_cast<double>(k), std::min(values[k], 1.0)};
+    return {0.0, 0.0};
 }
 
 }  // namespace
