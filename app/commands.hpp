@@ -19,6 +19,8 @@ struct GlobalOptions {
 CommandAction add_run_command(CLI::App& app);
 CommandAction add_detect_command(CLI::App& app);
 CommandAction add_evaluate_command(CLI::App& app);
+// `train` (app/train_command.cpp): a learned-detector model from labelled pairs.
+CommandAction add_train_command(CLI::App& app);
 CommandAction add_config_command(CLI::App& app);
 // `ledger import|export|report` (app/ledger_command.cpp).
 CommandAction add_ledger_command(CLI::App& app);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
         app::add_run_command(app),
         app::add_detect_command(app),
         app::add_evaluate_command(app),
+        app::add_train_command(app),
         app::add_polygonize_command(app),
         app::add_config_command(app),
         app::add_ledger_command(app),

@@ -16,6 +16,30 @@
 //
 // The order and meaning of the planes are feature set kFeatureSetVersion: a model trained on
 // one version is refused by another (pipeline/model.hpp).
+//
+// Feature set 1, exactly (all CV_32F; windows reflect at the block edges, BORDER_REFLECT_101):
+//   bands          the epoch's band values (blue, green, red, nir as present), raw: a model
+//                  belongs to a sensor, so nothing is rescaled; 0 where the epoch is invalid
+//                  (every plane below is computed from these masked values)
+//   brightness     mean of the visible bands, (B + G + R)/3 or (G + R)/2
+//   vi             NDVI (NIR − R)/(NIR + R), or NGRDI (G − R)/(G + R) without NIR; 0 where the
+//                  denominator is 0 (as kernels/detect.hpp)
+//   sat, hue       HSV of (R, G, B), or (R, G, G) without blue: sat = (max − min)/max (0 where
+//                  max ≤ 0), hue in turns [0, 1) (0 where max == min; OpenCV's sector rule)
+//   grad1, grad2   magnitude √(gx² + gy²) of the unnormalised 3×3 Sobel derivatives of the
+//                  brightness and of its 5×5 box mean
+//   std3/7/15      √max(0, E[x²] − E[x]²) of the brightness over k × k (moments in double)
+//   bright_box5/11/21, vi_box5/11/21   k × k box means of brightness and vi
+//   lbp7           fraction of the 7×7 window whose 8-neighbour LBP code of the brightness
+//                  (bit = neighbour ≥ centre) has exactly two 0/1 transitions around the circle:
+//                  the uniform patterns with 1..7 ones (edges, corners, line ends), not flat
+//                  areas, spots or noise
+// Names: "before.<p>", "after.<p>" for the bands then the 16 planes above in that order, then
+// "diff.<p>" = after − before for each of them (bands included; diff.hue wrapped to
+// [−0.5, 0.5) turns), then "cv1", "cv5", "cv11": change-vector magnitude √Σ_band d² of the band
+// differences d, raw and of their 5×5 and 11×11 box means, and "construction": the score of
+// detect_construction with the default brightness weight, on the feature grid (0 where either
+// epoch is invalid). 3 × (bands + 16) + 4 planes: 64 with four bands, 61 with three, 58 with two.
 #include <string>
 #include <vector>
 
@@ -35,7 +59,7 @@ struct FeatureSpec {
     int stride = 1;
 };
 
-// Names of the planes in order, e.g. "before.red", "after.std7", "diff.ndvi_box11", "cv5",
+// Names of the planes in order, e.g. "before.red", "after.std7", "diff.vi_box11", "cv5",
 // "construction". Their count is feature_count(spec).
 std::vector<std::string> feature_names(const FeatureSpec& spec);
 int feature_count(const FeatureSpec& spec);
@@ -52,12 +76,17 @@ struct FeatureEpoch {
 };
 
 // Averages `in` (any type EpochBlock allows; rows and cols multiples of `stride`, else
-// std::invalid_argument) over stride × stride cells into `out`, whose buffers are reused.
+// std::invalid_argument) over stride × stride cells into `out`, whose buffers are reused: cell
+// (cy, cx) is the mean of pixels [cy·s, cy·s + s) × [cx·s, cx·s + s), summed in float then
+// divided by s². Cells with any invalid pixel are invalid and hold 0 in every band. Throws
+// std::invalid_argument for a stride outside 1..8, missing green/red, unsupported or differing
+// types or sizes.
 void to_feature_grid(const EpochBlock& in, int stride, FeatureEpoch& out);
 
 // Scratch buffers reused across blocks (one per worker).
 struct FeatureWorkspace {
     std::vector<cv::Mat> scratch;
+    std::vector<double> moments;
 };
 
 // Computes the feature planes of rows [top, top + rows) of `before`/`after` (feature grid, same

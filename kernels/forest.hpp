@@ -30,10 +30,14 @@ struct TreeEnsemble {
 };
 
 // Throws std::invalid_argument unless every child index is inside `nodes`, every split feature
-// is below feature_count, trees are acyclic (children follow their parent) and roots are valid.
+// is below feature_count, trees are acyclic (children follow their parent: child index > parent
+// index, as XGBoost numbers them) and roots are valid; also when there are no trees or no
+// features, or a split is NaN, or a leaf or the base margin is not finite.
 void validate_ensemble(const TreeEnsemble& ensemble);
 
-// Margin and probability of one feature vector of ensemble.feature_count values.
+// Margin and probability of one feature vector of ensemble.feature_count values (the reference:
+// predict_planes gives the same bits). The margin is base_margin + leaf(tree 0) + leaf(tree 1) + …
+// added in that order in float; a NaN feature goes right (it is not less than the split).
 float ensemble_margin(const TreeEnsemble& ensemble, const float* x);
 float ensemble_probability(const TreeEnsemble& ensemble, const float* x);
 
@@ -50,7 +54,10 @@ struct PredictWorkspace {
 };
 
 // Probability (CV_32FC1, size of the planes) of every pixel that is valid (CV_8UC1 nonzero, or
-// `valid` empty) and passes `gate`; 0 elsewhere. `planes` are ensemble.feature_count CV_32FC1
+// `valid` empty) and passes `gate`; 0 elsewhere. Bit-identical to ensemble_probability per pixel:
+// the gated pixels of a row are gathered into a sample-major batch (workspace) and every tree is
+// walked for the whole batch before the next (a leaf points to itself, so each tree takes its
+// depth in branch-free steps). `planes` are ensemble.feature_count CV_32FC1
 // planes of one size. Returns the number of pixels evaluated. Parallel over rows (TBB) when
 // `parallel`. Throws std::invalid_argument on a plane count, size or type mismatch.
 std::int64_t predict_planes(const TreeEnsemble& ensemble, const std::vector<cv::Mat>& planes,
@@ -61,6 +68,14 @@ std::int64_t predict_planes(const TreeEnsemble& ensemble, const std::vector<cv::
 // CV_32FC1) by `stride`, a box mean of side 2·smooth_radius + 1 image pixels, then
 // mask = probability ≥ threshold (CV_8UC1, 0/1) inside `valid` (image grid, or empty).
 // `probability_out` (may be nullptr) receives the smoothed image-grid probability.
+// Alignment: a feature-grid cell is the mean of its stride × stride pixels, so its value sits at
+// the cell's centre, image coordinate (c + 0.5)·stride − 0.5 in pixel-centre units; image pixel i
+// interpolates at cell coordinate (i + 0.5)/stride − 0.5 (cv::resize INTER_LINEAR's half-pixel
+// rule); beyond the outer cell centres the edge cells' values repeat, and the box mean reflects
+// (BORDER_REFLECT_101) at the plane's edges, so a strip needs one feature-grid row plus
+// smooth_radius image rows of halo to match the whole image. Throws std::invalid_argument for an
+// empty or non-CV_32FC1 probability, a stride outside 1..8, a negative radius, or a validity
+// that is not CV_8UC1 of the image grid's size.
 void probability_to_mask(const cv::Mat& probability, int stride, int smooth_radius, float threshold,
                          const cv::Mat& valid, cv::Mat& mask, cv::Mat* probability_out = nullptr);
 

@@ -12,6 +12,7 @@ packages=(
   libtbb-dev libproj-dev libyaml-cpp-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsqlite3-dev libgtest-dev libbenchmark-dev
   libxlsxwriter-dev libssl-dev
+  libxgboost-dev
   postgresql postgresql-15-postgis-3
 )
 
