@@ -4,7 +4,12 @@
 // smooth grey yard hardened ground.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
 #include <set>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "pipeline/patch_type.hpp"
 
@@ -157,6 +162,43 @@ TEST(PatchType, CodesAreDeclaredOnce) {
     for (const auto& c : patch_type_codes()) EXPECT_TRUE(codes.insert(c.code).second) << c.code;
     EXPECT_EQ(codes, (std::set<std::string>{"20", "YH", "DT", "GF", "DP", "DL", "QT"}));
     EXPECT_STREQ(kFacilityCheckRemark, "设施农用地：核对备案");
+}
+
+// LEVIR-CD crops (0.5 m RGB, ../shared/data/levir-cd): every labelled new-building object of at
+// least 50 m² typed from the after image by the same rules (no NIR: NGRDI; no cultivated layer).
+// 89 of the 96 are typed 20 (building).
+TEST(RealData, LevirNewBuildingsPatchTypes) {
+    const std::filesystem::path root = std::filesystem::path(WEIPIAN_SOURCE_DIR) / ".." / "shared" / "data" / "levir-cd";
+    if (!std::filesystem::exists(root / "label")) GTEST_SKIP() << root << " is not here";
+    std::map<std::string, int> types;
+    int objects = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(root / "label")) {
+        const cv::Mat label = cv::imread(entry.path().string(), cv::IMREAD_GRAYSCALE);
+        const cv::Mat after = cv::imread((root / "B" / entry.path().filename()).string(), cv::IMREAD_COLOR);
+        ASSERT_FALSE(label.empty());
+        ASSERT_FALSE(after.empty());
+        std::vector<cv::Mat> bgr;
+        cv::split(after, bgr);
+        for (auto& band : bgr) band.convertTo(band, CV_32F);
+        cv::Mat components, stats, centroids;
+        const int n = cv::connectedComponentsWithStats(label > 0, components, stats, centroids, 4);
+        for (int i = 1; i < n; ++i) {
+            if (stats.at<int>(i, cv::CC_STAT_AREA) < 200) continue;  // 50 m² at 0.5 m
+            const int x0 = std::max(0, stats.at<int>(i, cv::CC_STAT_LEFT) - kPatchTypeMarginPx);
+            const int y0 = std::max(0, stats.at<int>(i, cv::CC_STAT_TOP) - kPatchTypeMarginPx);
+            const int x1 = std::min(label.cols, stats.at<int>(i, cv::CC_STAT_LEFT) + stats.at<int>(i, cv::CC_STAT_WIDTH) + kPatchTypeMarginPx);
+            const int y1 = std::min(label.rows, stats.at<int>(i, cv::CC_STAT_TOP) + stats.at<int>(i, cv::CC_STAT_HEIGHT) + kPatchTypeMarginPx);
+            const cv::Rect roi(x0, y0, x1 - x0, y1 - y0);
+            PatchWindow w{bgr[0](roi), bgr[1](roi), bgr[2](roi), {}, cv::Mat(components(roi) == i) / 255, {}};
+            ++types[classify_patch(kernels::patch_statistics(w), 0.5, std::nullopt).code];
+            ++objects;
+        }
+    }
+    std::string line = "LEVIR-CD new buildings ≥ 50 m²: " + std::to_string(objects) + " objects;";
+    for (const auto& [code, count] : types) line += " " + code + " " + std::to_string(count);
+    std::cout << line << "\n";
+    EXPECT_EQ(objects, 96);
+    EXPECT_EQ(types, (std::map<std::string, int>{{"20", 89}, {"DP", 1}, {"DT", 1}, {"QT", 1}, {"YH", 4}}));
 }
 
 }  // namespace
