@@ -178,16 +178,47 @@ LedgerLabels ledger_labelled_scene(const std::string& ledger, const Config& conf
         outlines[i] = std::move(g);
     }
 
+    // One byte a pixel for the whole grid: bit 1 inside a positive case, bit 2 inside a negative
+    // one, bit 4 within the buffer of any case. Each case is rasterized (and buffered) in its own
+    // window only, so the work follows the cases, not cases × grid.
     const int width = epochs.width(), height = epochs.height();
     const GeoTransform& gt = epochs.geotransform();
-    cv::Mat positive = cv::Mat::zeros(height, width, CV_8UC1);
-    cv::Mat negative = cv::Mat::zeros(height, width, CV_8UC1);
-    cv::Mat near = cv::Mat::zeros(height, width, CV_8UC1);
-    cv::Mat one = cv::Mat::zeros(height, width, CV_8UC1);
-    std::vector<const OGRGeometry*> all;
+    constexpr std::uint8_t kPositive = 1, kNegative = 2, kNear = 4;
+    cv::Mat flags = cv::Mat::zeros(height, width, CV_8UC1);
+    const double pixel_m = std::sqrt(epochs.pixel_width_m() * epochs.pixel_height_m());
+    const int radius = pixel_m > 0 ? static_cast<int>(std::ceil(options.buffer_m / pixel_m)) : 0;
+    const cv::Mat disc = cv::getStructuringElement(cv::MORPH_ELLIPSE, {2 * radius + 1, 2 * radius + 1});
+    // The case's pixels in its window (grown by the buffer radius), or an empty window off the grid.
+    const auto place = [&](const OGRGeometry& outline, cv::Rect& window) {
+        OGREnvelope e;
+        outline.getEnvelope(&e);
+        double c0 = (e.MinX - gt[0]) / gt[1], c1 = (e.MaxX - gt[0]) / gt[1];
+        double r0 = (e.MaxY - gt[3]) / gt[5], r1 = (e.MinY - gt[3]) / gt[5];
+        if (c0 > c1) std::swap(c0, c1);
+        if (r0 > r1) std::swap(r0, r1);
+        const double pad = radius + 1;
+        const double x0 = std::max(0.0, std::floor(c0) - pad), y0 = std::max(0.0, std::floor(r0) - pad);
+        const double x1 = std::min<double>(width, std::ceil(c1) + pad), y1 = std::min<double>(height, std::ceil(r1) + pad);
+        if (!(x1 > x0 && y1 > y0)) {
+            window = cv::Rect();
+            return cv::Mat();
+        }
+        window = cv::Rect(static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(x1 - x0), static_cast<int>(y1 - y0));
+        cv::Mat inside = cv::Mat::zeros(window.height, window.width, CV_8UC1);
+        rasterize_into(inside, window_geotransform(gt, window.x, window.y), {&outline}, 1);
+        return inside;
+    };
+    if (gt[2] != 0 || gt[4] != 0) throw InternalError("train: a rotated grid (ingest refuses rotated epochs)");
     for (std::size_t i = 0; i < cases.size(); ++i) {
         const LedgerCase& c = cases[i];
-        if (outlines[i]) all.push_back(outlines[i].get());
+        cv::Rect window;
+        const cv::Mat inside = outlines[i] ? place(*outlines[i], window) : cv::Mat();
+        if (!inside.empty()) {
+            cv::Mat grown;
+            cv::dilate(inside, grown, disc, {-1, -1}, 1, cv::BORDER_CONSTANT, 0);
+            cv::Mat bits = flags(window);
+            cv::bitwise_or(bits, cv::Scalar(kNear), bits, grown);
+        }
         if (c.qsx != n.qsx || c.hsx != n.hsx) {
             ++n.other_epochs;
             continue;
@@ -198,18 +229,13 @@ LedgerLabels ledger_labelled_scene(const std::string& ledger, const Config& conf
             ++n.unverified;
             continue;
         }
-        bool on_grid = false;
-        if (outlines[i]) {
-            one.setTo(0);
-            rasterize_into(one, gt, {outlines[i].get()}, 1);
-            on_grid = cv::countNonZero(one) > 0;
-            if (on_grid) (cls == TrainingClass::Positive ? positive : negative) |= one;
-        }
-        if (!on_grid) {
+        if (inside.empty() || cv::countNonZero(inside) == 0) {
             ++n.off_grid;
             continue;
         }
         ++(cls == TrainingClass::Positive ? n.positive_cases : n.negative_cases);
+        cv::Mat bits = flags(window);
+        cv::bitwise_or(bits, cv::Scalar(cls == TrainingClass::Positive ? kPositive : kNegative), bits, inside);
     }
     if (n.positive_cases + n.negative_cases == 0 && n.off_grid == 0)
         throw InputError(where + " has no verified case on epochs " + epochs_text + " to learn from: " +
@@ -228,29 +254,26 @@ LedgerLabels ledger_labelled_scene(const std::string& ledger, const Config& conf
     // Labels: cases first, a pixel in both a positive and a negative case stays unknown.
     cv::Mat& label = out.scene.label;
     label = cv::Mat(height, width, CV_8UC1, cv::Scalar(255));
-    label.setTo(1, positive & ~negative);
-    label.setTo(0, negative & ~positive);
-    n.conflict_pixels = cv::countNonZero(positive & negative);
+    const cv::Mat case_bits = flags & (kPositive | kNegative);
+    label.setTo(1, case_bits == kPositive);
+    label.setTo(0, case_bits == kNegative);
+    n.conflict_pixels = cv::countNonZero(case_bits == (kPositive | kNegative));
     n.positive_pixels = cv::countNonZero(label == 1);
     n.negative_case_pixels = cv::countNonZero(label == 0);
 
     // Background: away from every case (any verdict, any epochs), seeded selection sampling
     // (Knuth, TAOCP vol. 2, algorithm S): exactly k of the N candidates, in one pass.
-    rasterize_into(near, gt, all, 1);
-    const double pixel_m = std::sqrt(epochs.pixel_width_m() * epochs.pixel_height_m());
-    const int radius = pixel_m > 0 ? static_cast<int>(std::ceil(options.buffer_m / pixel_m)) : 0;
-    if (radius > 0)
-        cv::dilate(near, near, cv::getStructuringElement(cv::MORPH_ELLIPSE, {2 * radius + 1, 2 * radius + 1}));
+    const cv::Mat near = flags & kNear;
     const std::int64_t candidates = static_cast<std::int64_t>(width) * height - cv::countNonZero(near);
     std::int64_t wanted = std::min<std::int64_t>(
         candidates, static_cast<std::int64_t>(std::llround(options.background_per_positive * static_cast<double>(n.positive_pixels))));
     std::mt19937_64 random(options.seed);
     std::int64_t seen = 0;
     for (int y = 0; y < height && wanted > 0; ++y) {
-        const std::uint8_t* m = near.ptr<std::uint8_t>(y);
+        const std::uint8_t* m = flags.ptr<std::uint8_t>(y);
         std::uint8_t* l = label.ptr<std::uint8_t>(y);
         for (int x = 0; x < width && wanted > 0; ++x) {
-            if (m[x]) continue;
+            if (m[x] & kNear) continue;
             // A uniform draw in [0, 1) from the generator's bits, the same on every platform.
             const double u = static_cast<double>(random() >> 11) * 0x1.0p-53;
             if (static_cast<double>(candidates - seen) * u < static_cast<double>(wanted)) {

@@ -225,6 +225,15 @@ TEST_F(LedgerTraining, OverlappingVerdictsLeaveTheirCommonPixelsUnknown) {
     EXPECT_EQ(n.negative_case_pixels, 1200);
 }
 
+TEST_F(LedgerTraining, ACaseAcrossTheSceneEdgeLabelsItsPixelsOnTheGrid) {
+    const auto ids = feed(parcels(scene_rectangle(630, 100, 20, 10)));  // 10 of its 20 columns on the grid
+    verdict(ids[0], "违法");
+    const auto out = labels();
+    EXPECT_EQ(out.counts.positive_cases, 1);
+    EXPECT_EQ(out.counts.positive_pixels, 100);
+    EXPECT_EQ(cv::countNonZero(out.scene.label(cv::Rect(630, 100, 10, 10)) == 1), 100);
+}
+
 // ---- refusals ---------------------------------------------------------------------------------
 
 TEST_F(LedgerTraining, RefusesALedgerWithNoVerifiedCaseOnTheseEpochs) {
