@@ -335,7 +335,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
         for (const auto& [key, list] : groups) {
             OGRLayer* layer = ds->CreateLayer(key.second.c_str(), &wgs84, wkbMultiPolygon, nullptr);
             if (!layer) cannot_write(out, "GDAL cannot create the KML folder " + key.second + " (" + last_gdal_error() + ")");
-            for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "HSX"}) {
+            for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "TBLX", "HSX"}) {
                 OGRFieldDefn definition(name, OFTString);
                 layer->CreateField(&definition);
             }
@@ -353,6 +353,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                 f->SetField("ZT", status_label(c.status));
                 f->SetField("JCMJ", area.c_str());
                 f->SetField("GDMJ", cultivated.c_str());
+                f->SetField("TBLX", c.tblx.c_str());
                 f->SetField("HSX", c.hsx.c_str());
                 if (c.geometry) {
                     OGRGeometryUniquePtr g(OGRGeometryFactory::forceToMultiPolygon(c.geometry->clone()));

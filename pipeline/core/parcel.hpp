@@ -9,6 +9,12 @@
 
 namespace weipian {
 
+// The patch type codes (图斑类型 TBLX, DOMAIN.md) a parcel or case may carry: 20 building, YH
+// hardened ground, DT/TD/TP earthworks, GF solar, DP greenhouse (weipian's code: DOMAIN.md has
+// none), DL and DL1–DL3 roads, QT other. weipian assigns 20, YH, DT, GF, DP, DL and QT
+// (pipeline/patch_type.hpp); the field check may refine them (ledger import, 图斑类型).
+inline constexpr const char* kPatchTypeCodes[] = {"20", "YH", "DT", "TD", "TP", "GF", "DP", "DL", "DL1", "DL2", "DL3", "QT"};
+
 // Name given to parcels outside every township polygon, or when no township layer is set.
 inline constexpr const char* kUnassignedTownship = "unassigned";
 

@@ -598,6 +598,29 @@ TEST_P(LedgerImport, BadRowsAreReportedByLineAndTheRestApplied) {
     EXPECT_EQ(find(all, "140824-2023-0003")->status, CaseStatus::ToVerify);
 }
 
+TEST_P(LedgerImport, PatchTypesCheckedInTheFieldAreRecorded) {
+    const fs::path sheet = dir_ / "types.csv";
+    test::write_text(sheet,
+                     "图斑编号,核查结果,日期,图斑类型\n"
+                     "140824-2023-0001,违法,2023-07-01,dp\n"
+                     "140824-2023-0002,,2023-07-01, DL2 \n"
+                     "140824-2023-0003,,2023-07-01,大棚\n");
+    const auto summary = import_verification(location(), read_import_file(sheet), {"qa", "2023-12-31", "types.csv"});
+    EXPECT_EQ(summary.applied, 2u);
+    EXPECT_EQ(summary.refused, 1u);
+    ASSERT_EQ(summary.issues.size(), 1u);
+    EXPECT_EQ(summary.issues[0].where, "line 4");
+    EXPECT_EQ(summary.issues[0].message,
+              "patch type (图斑类型) '大棚' is not one of 20, YH, DT, TD, TP, GF, DP, DL, DL1, DL2, DL3, QT");
+    EXPECT_EQ(case_of("140824-2023-0001").tblx, "DP");  // was 20 from the run
+    EXPECT_EQ(case_of("140824-2023-0002").tblx, "DL2");
+    EXPECT_EQ(case_of("140824-2023-0003").tblx, "");
+    bool recorded = false;
+    for (const auto& e : history())
+        if (e.case_id == "140824-2023-0001" && e.what == "图斑类型：20 → DP") recorded = true;
+    EXPECT_TRUE(recorded);
+}
+
 TEST_P(LedgerImport, TheSameSheetTwiceChangesNothingTheSecondTime) {
     const std::vector<ImportRow> rows = {row("140824-2023-0001", "违法", "整改中", "2023-07-01"),
                                          row("140824-2023-0002", "合法", "", "2023-07-01")};

@@ -161,6 +161,9 @@ TEST(PatchType, CodesAreDeclaredOnce) {
     std::set<std::string> codes;
     for (const auto& c : patch_type_codes()) EXPECT_TRUE(codes.insert(c.code).second) << c.code;
     EXPECT_EQ(codes, (std::set<std::string>{"20", "YH", "DT", "GF", "DP", "DL", "QT"}));
+    // Every assigned code is in the vocabulary the ledger accepts.
+    const std::set<std::string> vocabulary(std::begin(kPatchTypeCodes), std::end(kPatchTypeCodes));
+    for (const auto& code : codes) EXPECT_TRUE(vocabulary.count(code)) << code;
     EXPECT_STREQ(kFacilityCheckRemark, "设施农用地：核对备案");
 }
 
