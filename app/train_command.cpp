@@ -9,6 +9,7 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
+#include "app/train_ledger.hpp"
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/errors.hpp"
@@ -29,6 +30,7 @@ struct TrainCommandOptions {
     std::string cv;
     int threads = 0;
     TrainOptions train;
+    LedgerTrainingArguments ledger;
 };
 
 // --cv: "loo" or a number of folds ≥ 2.
@@ -49,7 +51,10 @@ int parse_folds(const std::string& text) {
 CommandAction add_train_command(CLI::App& app) {
     auto o = std::make_shared<TrainCommandOptions>();
     CLI::App* cmd = app.add_subcommand("train", "train a learned-detector model from labelled pairs (before, after, label)");
-    cmd->add_option("--config", o->config_path, "YAML configuration (band roles, grid, clean settings for cross-validation)");
+    auto* config = cmd->add_option("--config", o->config_path,
+                                   "YAML configuration (band roles, grid, clean settings for cross-validation; with --ledger "
+                                   "its epochs are the imagery the cases were found on)");
+    add_ledger_training_options(*cmd, o->ledger, config);
     cmd->add_option("--before", o->before, "earlier-epoch image of a pair (repeat once per pair)");
     cmd->add_option("--after", o->after, "later-epoch image of a pair (repeat once per pair)");
     cmd->add_option("--label", o->label, "label raster of a pair: nonzero = changed (0/255 or 0/1; repeat once per pair)");
@@ -79,7 +84,8 @@ CommandAction add_train_command(CLI::App& app) {
                               " --before, " + std::to_string(o->after.size()) + " --after, " +
                               std::to_string(o->label.size()) + " --label)");
         for (std::size_t i = 0; i < o->before.size(); ++i) pairs.push_back({o->before[i], o->after[i], o->label[i]});
-        if (pairs.empty()) throw ConfigError("train: no pairs to learn from; give --before, --after and --label, or --pairs");
+        if (pairs.empty() && !o->ledger.requested())
+            throw ConfigError("train: no pairs to learn from; give --before, --after and --label, or --pairs");
         std::error_code ec;
         if (fs::exists(o->out, ec) && !o->overwrite)
             throw InputError("train: '" + o->out + "' exists; give --overwrite to replace it, or another --out");
@@ -87,6 +93,8 @@ CommandAction add_train_command(CLI::App& app) {
             for (const auto& input : {p.before, p.after, p.label})
                 if (same_file(input, o->out))
                     throw InputError("train: --out '" + o->out + "' is the input '" + input + "'; give another file for the model");
+        if (o->ledger.requested() && same_file(o->ledger.ledger, o->out))
+            throw InputError("train: --out '" + o->out + "' is the ledger '" + o->ledger.ledger + "'; give another file for the model");
         prepare_file_path(o->out, "train");  // refused before any work
 
         const Config base = o->config_path.empty() ? Config{} : Config::load(o->config_path);
@@ -104,6 +112,7 @@ CommandAction add_train_command(CLI::App& app) {
             s.label_path = p.label;
             scenes.push_back(std::move(s));
         }
+        if (o->ledger.requested()) scenes.push_back(ledger_training_scene(o->ledger, o->config_path, o->train.seed));
         // Names must tell the pairs apart in the figures: the after image's file name, else its
         // folder and file name (oscd-s2/<city>/after.tif), else its path.
         const auto unique = [&] {
@@ -113,10 +122,10 @@ CommandAction add_train_command(CLI::App& app) {
             return true;
         };
         if (!unique())
-            for (std::size_t i = 0; i < scenes.size(); ++i)
+            for (std::size_t i = 0; i < pairs.size(); ++i)
                 scenes[i].name = (fs::path(pairs[i].after).parent_path().filename() / fs::path(pairs[i].after).filename()).string();
         if (!unique())
-            for (std::size_t i = 0; i < scenes.size(); ++i) scenes[i].name = pairs[i].after;
+            for (std::size_t i = 0; i < pairs.size(); ++i) scenes[i].name = pairs[i].after;
 
         TrainOptions options = o->train;
         options.folds = folds;

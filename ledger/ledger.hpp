@@ -108,6 +108,9 @@ struct LedgerCase {
     std::string flag;       // empty = none
     std::string flag_date;  // HSX date of the epoch that raised it
     std::string updated_at;  // UTC time of the last change
+    // Patch type (图斑类型 TBLX) of the parcel the case took its outline from; empty in cases
+    // fed before patch types existed.
+    std::string tblx;
     // MultiPolygon in the ledger CRS (no CRS object attached); shared and never modified in
     // place, so cases copy cheaply.
     std::shared_ptr<const OGRGeometry> geometry;

@@ -105,6 +105,7 @@ std::vector<XlsxColumn> xlsx_columns() {
         number("中心点Y", 12, [](const ExportCase& e) { return e.c->centroid_y; }),
         number("监测面积（亩）", 12, [](const ExportCase& e) { return static_cast<double>(e.c->area_centimu) / 100.0; }),
         number("耕地面积（亩）", 12, [](const ExportCase& e) { return static_cast<double>(e.c->cultivated_centimu) / 100.0; }),
+        text("图斑类型", 8, [](const ExportCase& e) { return e.c->tblx; }),
         text("状态", 8, [](const ExportCase& e) { return status_label(e.c->status); }),
         text("核查结果", 8, [](const ExportCase& e) { return e.c->result ? status_label(*e.c->result) : ""; }),
         text("整改状态", 8, [](const ExportCase& e) { return rectification_label(*e.c); }),
@@ -264,6 +265,7 @@ std::vector<ShapeField> shape_fields() {
         real("YZB", 12, [](const ExportCase& e) { return e.c->centroid_y; }),
         real("JCMJ", 12, [](const ExportCase& e) { return static_cast<double>(e.c->area_centimu) / 100.0; }),
         real("GDMJ", 12, [](const ExportCase& e) { return static_cast<double>(e.c->cultivated_centimu) / 100.0; }),
+        text("TBLX", 4, [](const ExportCase& e) { return e.c->tblx; }),
         text("ZT", 10, [](const ExportCase& e) { return status_label(e.c->status); }),
         text("HFXSC", 10, [](const ExportCase& e) { return e.c->result ? status_label(*e.c->result) : ""; }),
         text("ZGCS", 254, [](const ExportCase& e) { return e.c->plan.measures; }),
@@ -333,7 +335,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
         for (const auto& [key, list] : groups) {
             OGRLayer* layer = ds->CreateLayer(key.second.c_str(), &wgs84, wkbMultiPolygon, nullptr);
             if (!layer) cannot_write(out, "GDAL cannot create the KML folder " + key.second + " (" + last_gdal_error() + ")");
-            for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "HSX"}) {
+            for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "TBLX", "HSX"}) {
                 OGRFieldDefn definition(name, OFTString);
                 layer->CreateField(&definition);
             }
@@ -351,6 +353,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                 f->SetField("ZT", status_label(c.status));
                 f->SetField("JCMJ", area.c_str());
                 f->SetField("GDMJ", cultivated.c_str());
+                f->SetField("TBLX", c.tblx.c_str());
                 f->SetField("HSX", c.hsx.c_str());
                 if (c.geometry) {
                     OGRGeometryUniquePtr g(OGRGeometryFactory::forceToMultiPolygon(c.geometry->clone()));

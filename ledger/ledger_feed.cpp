@@ -48,8 +48,10 @@ std::string parcels_digest(const std::vector<Parcel>& parcels, const OGRSpatialR
 }
 
 // A geometry GEOS can intersect: valid ones as they are, others repaired.
-// A case takes a parcel's figures: areas (and their rounding to hundredths of a 亩) and centroid.
+// A case takes a parcel's figures: areas (and their rounding to hundredths of a 亩), centroid and
+// patch type (a parcel not typed leaves the case's type as it was).
 void take_figures(LedgerCase& c, const Parcel& p) {
+    if (!p.tblx.empty()) c.tblx = p.tblx;
     c.area_m2 = p.area_m2;
     c.cultivated_m2 = p.cultivated_m2;
     c.area_centimu = to_centimu(p.area_m2);
@@ -236,6 +238,7 @@ LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Par
         c.first_seen_run = c.last_seen_run = run_id;
         c.updated_at = recorded_at;
         c.geometry = share_geometry(outlines[i]->clone());
+        c.notes = p.remarks;  // 设施农用地：核对备案 for a greenhouse
         store->insert_case(c);
         store->append_history({-1, c.case_id, context.hsx, recorded_at, context.who, std::nullopt, CaseStatus::ToVerify,
                                "新图斑：面积 " + format_centimu(c.area_centimu) + "，耕地 " +

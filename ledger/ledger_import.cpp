@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum class Column { CaseId, Result, Rectification, Date, Responsible, Notes, Measures, Deadline };
+enum class Column { CaseId, Result, Rectification, Date, Responsible, Notes, Measures, Deadline, PatchType };
 
 std::string header_key(const std::string& text) {
     std::string out;
@@ -50,6 +50,7 @@ std::optional<Column> column_of(const std::string& header) {
         {Column::Notes, {"备注", "bz", "notes", "note", "remarks"}},
         {Column::Measures, {"整改措施", "zgcs", "measures"}},
         {Column::Deadline, {"整改时限", "整改期限", "zgqx", "deadline"}},
+        {Column::PatchType, {"图斑类型", "tblx", "patchtype"}},
     };
     const std::string key = header_key(header);
     for (const auto& [column, names] : aliases)
@@ -67,13 +68,14 @@ std::string* cell_of(ImportRow& row, Column column) {
         case Column::Notes: return &row.notes;
         case Column::Measures: return &row.measures;
         case Column::Deadline: return &row.deadline;
+        case Column::PatchType: return &row.tblx;
     }
     return nullptr;
 }
 
 bool blank(const ImportRow& row) {
     return row.case_id.empty() && row.result.empty() && row.rectification.empty() && row.date.empty() &&
-           row.responsible.empty() && row.notes.empty() && row.measures.empty() && row.deadline.empty();
+           row.responsible.empty() && row.notes.empty() && row.measures.empty() && row.deadline.empty() && row.tblx.empty();
 }
 
 bool valid_utf8(const std::string& text) {
@@ -377,6 +379,14 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
             deadline = parse_ledger_date(row.deadline);
             if (!deadline) refuse("bad deadline '" + row.deadline + "' (整改时限); write YYYY-MM-DD, e.g. 2024-03-31");
         }
+        std::string tblx = trim_cell(row.tblx);
+        for (auto& ch : tblx) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (!tblx.empty() && std::find_if(std::begin(kPatchTypeCodes), std::end(kPatchTypeCodes),
+                                          [&](const char* code) { return tblx == code; }) == std::end(kPatchTypeCodes)) {
+            std::string codes;
+            for (const char* code : kPatchTypeCodes) codes += std::string(codes.empty() ? "" : ", ") + code;
+            refuse("patch type (图斑类型) '" + row.tblx + "' is not one of " + codes);
+        }
         const auto report_refusal = [&] {
             ++summary.refused;
             std::string message;
@@ -424,6 +434,7 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
         field(c.plan.measures, row.measures, "整改措施");
         field(c.plan.deadline, deadline.value_or(""), "整改时限");
         field(c.notes, row.notes, "备注");
+        field(c.tblx, tblx, "图斑类型");
         if (problems.empty() && !fields.empty() && date && *date < last)
             refuse("date " + *date + " is before the case's last recorded change on " + last);
 

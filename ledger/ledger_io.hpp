@@ -22,6 +22,7 @@ struct ImportRow {
     std::string notes;          // 备注
     std::string measures;       // 整改措施
     std::string deadline;       // 整改时限
+    std::string tblx;           // 图斑类型 as checked in the field (kPatchTypeCodes)
 };
 
 // Reads a CSV (UTF-8, with or without BOM, or GBK as Excel saves it in China; comma, tab or
@@ -35,6 +36,7 @@ struct ImportRow {
 //   notes          备注 BZ notes remarks
 //   measures       整改措施 ZGCS measures
 //   deadline       整改时限 整改期限 ZGQX deadline
+//   patch type     图斑类型 TBLX patch_type (one of kPatchTypeCodes, pipeline/core/parcel.hpp)
 // Other columns are ignored. Blank rows are skipped. Throws InputError naming the file when it
 // cannot be read or has no case-id column.
 std::vector<ImportRow> read_import_file(const std::filesystem::path& path);
@@ -66,7 +68,7 @@ struct ImportSummary {
 // Applies the rows in order, each on the case as the rows before it left it. A row is applied
 // whole or not at all: its result (核查结果) first, then its rectification status (整改状态),
 // each a lifecycle transition unless the case already has it; then 责任人, 整改措施, 整改时限,
-// 备注 where given and different. Refused, per row: an unknown case id, a value that is not a
+// 备注, 图斑类型 where given and different. Refused, per row: an unknown case id, a value that is not a
 // result/status, a bad or future date, a status change without a date, a date before the case's
 // last recorded change, a transition the lifecycle does not allow. All applied rows are written
 // in one transaction. Throws InputError only when the ledger cannot be opened or written.
@@ -90,9 +92,9 @@ struct ExportSummary {
 // Writes every case of the ledger, ordered by township code and case id:
 //  - xlsx: a 汇总 sheet (per township: cases, 亩, cases on cultivated land, their 亩, count per
 //    status, and a 合计 row), then a sheet per township with Chinese headers (图斑编号, 核查结果,
-//    整改状态, 日期, 责任人, 备注, … — a filled-in copy can be imported back);
+//    整改状态, 日期, 责任人, 备注, 图斑类型, … — a filled-in copy can be imported back);
 //  - shp: MultiPolygon in the ledger CRS, attributes in GBK with a .cpg, field names of at most
-//    10 bytes: JCBH XZQDM XZMC NF QSX HSX XZB YZB JCMJ GDMJ ZT HFXSC ZGCS ZGQX ZRR YXFH BZ;
+//    10 bytes: JCBH XZQDM XZMC NF QSX HSX XZB YZB JCMJ GDMJ TBLX ZT HFXSC ZGCS ZGQX ZRR YXFH BZ;
 //  - gpkg: a copy of the ledger (cases, history, runs), itself a ledger;
 //  - kml: one folder per township, placemarks named by case id, in longitude/latitude
 //    (EPSG:4326, longitude first).

@@ -17,6 +17,7 @@
 #include <cpl_string.h>
 #include <ogrsf_frmts.h>
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/errors.hpp"
@@ -32,6 +33,9 @@ struct Column {
     const char* name;
     OGRFieldType type;
     bool unique = false;
+    // Added after the first release: a ledger without it is migrated (the column is added, rows
+    // kept) when opened for update, and read as empty when opened read-only.
+    bool added_later = false;
 };
 
 // The schema, declared once: creation, validation and I/O all read these lists.
@@ -44,6 +48,7 @@ const std::vector<Column>& case_columns() {
         {"last_seen_run", OFTString}, {"status", OFTString},        {"result", OFTString},      {"measures", OFTString},
         {"deadline", OFTString},      {"responsible", OFTString},   {"notes", OFTString},       {"flag", OFTString},
         {"flag_date", OFTString},     {"updated_at", OFTString},
+        {"tblx", OFTString, false, true},
     };
     return columns;
 }
@@ -223,6 +228,7 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
             if (!store->dataset_) throw InputError(where + ": cannot reopen it (" + last_gdal_error() + ")");
         }
     }
+    store->update_ = update;
     store->bind_layers();
     return store;
 }
@@ -242,10 +248,21 @@ void LedgerStore::bind_layers() {
         if (!layer)
             throw InputError(where + " is not a weipian ledger: it has no table '" + name +
                              "'; give the ledger a run created, or a new path");
-        for (const auto& column : columns)
-            if (layer->GetLayerDefn()->GetFieldIndex(column.name) < 0)
-                throw InputError(where + " is not a weipian ledger: table '" + name + "' has no column '" + column.name +
+        for (const auto& column : columns) {
+            if (layer->GetLayerDefn()->GetFieldIndex(column.name) >= 0) continue;
+            if (column.added_later) {
+                if (!update_) continue;  // read as empty
+                OGRFieldDefn field(column.name, column.type);
+                CPLErrorReset();
+                if (layer->CreateField(&field) != OGRERR_NONE)
+                    throw InputError(where + ": cannot add the new column '" + column.name + "' to table '" + name + "' (" +
+                                     last_gdal_error() + "); open it once with write access to migrate it");
+                spdlog::info("{}: added column '{}' to table '{}' (ledger migrated; rows kept)", where, column.name, name);
+                continue;
+            }
+            throw InputError(where + " is not a weipian ledger: table '" + name + "' has no column '" + column.name +
                                  "'; give the ledger a run created, or a new path");
+        }
         return layer;
     };
     cases_ = bind("cases", case_columns());
@@ -335,6 +352,7 @@ std::vector<LedgerCase> LedgerStore::load_cases(bool with_geometry) {
         c.flag = get_text(*f, "flag");
         c.flag_date = get_text(*f, "flag_date");
         c.updated_at = get_text(*f, "updated_at");
+        if (f->GetFieldIndex("tblx") >= 0) c.tblx = get_text(*f, "tblx");
         if (with_geometry && f->GetGeometryRef()) {
             // No CRS attached: the store's CRS object dies with the store, cases may outlive it.
             OGRGeometry* geometry = f->StealGeometry();
@@ -450,6 +468,7 @@ void fill_case(OGRFeature& f, const LedgerCase& c, OGRSpatialReference& srs) {
     set_text(f, "flag", c.flag);
     set_text(f, "flag_date", c.flag_date);
     set_text(f, "updated_at", c.updated_at);
+    if (f.GetFieldIndex("tblx") >= 0) set_text(f, "tblx", c.tblx);
     if (c.geometry) {
         OGRGeometryUniquePtr multi(OGRGeometryFactory::forceToMultiPolygon(c.geometry->clone()));
         multi->assignSpatialReference(&srs);

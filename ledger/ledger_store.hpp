@@ -6,7 +6,9 @@
 //   cases   (MultiPolygon `geom` in the ledger CRS): case_id (unique, not null), county_code,
 //           year, seq, xzmc, xzqdm, area_m2, area_mu, cultivated_m2, cultivated_mu, centroid_x,
 //           centroid_y, qsx, hsx, first_seen_run, last_seen_run, status, result, measures,
-//           deadline, responsible, notes, flag, flag_date, updated_at
+//           deadline, responsible, notes, flag, flag_date, updated_at, tblx (added later: a ledger
+//           without it gets the column when opened for update, its rows kept; read-only it reads
+//           as empty)
 //   history (no geometry): case_id, at, recorded_at, who, from_status, to_status, what, source
 //   runs    (no geometry): run_id, digest (unique), fed_at, qsx, hsx, year, county_code,
 //           cultivated_assessed, parcels, new_cases, updated_cases, flagged_cases, version
@@ -93,6 +95,7 @@ private:
     OGRLayer* history_ = nullptr;
     OGRLayer* runs_ = nullptr;
     Backend backend_ = Backend::GeoPackage;
+    bool update_ = false;  // opened for update: missing added_later columns are added
     std::string location_;
     GDALDatasetUniquePtr dataset_;
     std::unique_ptr<OGRSpatialReference> srs_;

@@ -81,6 +81,7 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
         {"centroid_x", OFTReal},     {"centroid_y", OFTReal},
         {"qsx", OFTString},          {"hsx", OFTString},
         {"change_score", OFTReal},   {"pixel_count", OFTInteger64},
+        {"tblx", OFTString},         {"bz", OFTString},
     };
     for (const auto& spec : fields) {
         OGRFieldDefn definition(spec.name, spec.type);
@@ -107,6 +108,8 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
         feature->SetField("hsx", attributes.after_date.c_str());
         feature->SetField("change_score", parcel.change_score);
         feature->SetField("pixel_count", static_cast<GIntBig>(parcel.pixel_count));
+        feature->SetField("tblx", parcel.tblx.c_str());
+        if (!parcel.remarks.empty()) feature->SetField("bz", parcel.remarks.c_str());
         OGRGeometryUniquePtr multi(OGRGeometryFactory::forceToMultiPolygon(parcel.geometry->clone()));
         multi->assignSpatialReference(layer_srs.get());
         feature->SetGeometryDirectly(multi.release());
@@ -138,7 +141,7 @@ void write_townships_csv(const fs::path& path, const std::vector<TownshipSummary
 }
 
 void write_summary_txt(const fs::path& path, const std::string& county_name, const ParcelAttributes& attributes,
-                       const std::vector<TownshipSummary>& rows) {
+                       const std::vector<TownshipSummary>& rows, const GreenhouseCount& greenhouses) {
     const std::string noun = "疑似违法用地";
     const std::string county = county_name.empty() ? std::string("本县") : county_name;
     auto out = open_text(path);
@@ -151,6 +154,9 @@ void write_summary_txt(const fs::path& path, const std::string& county_name, con
         out << format_county_line("本期卫片监测", total, noun) << "各乡镇涉及耕地面积从大到小依次排名如下。\n\n";
         int rank = 0;
         for (const auto& row : rows) out << format_township_line(++rank, row, noun) << '\n';
+        if (greenhouses.parcels > 0)
+            out << "\n其中图斑类型为大棚（DP，设施农业）的 " << greenhouses.parcels << " 宗，面积 " << format_mu(greenhouses.centimu)
+                << " 亩：须核对设施农用地备案，不按建筑统计。\n";
         out << "\n说明：以上图斑由卫片自动提取，是外业核查的线索，不是违法认定结论；每宗须经外业核查后方可定性。"
                "面积为平面面积（亩 = 平方米 × 0.0015），每宗先保留两位小数再合计，各乡镇之和等于全县合计。\n";
         if (!attributes.cultivated_assessed) {
@@ -188,7 +194,13 @@ std::vector<TownshipSummary> EmitStage::run(const fs::path& dir, const std::vect
     std::vector<TownshipSummary> rows = summarize_by_township(parcels);
     write_parcels_gpkg(dir / "parcels.gpkg", parcels, srs, options_.attributes);
     write_townships_csv(dir / "townships.csv", rows);
-    write_summary_txt(dir / "summary.txt", options_.county_name, options_.attributes, rows);
+    GreenhouseCount greenhouses;
+    for (const auto& p : parcels)
+        if (p.tblx == "DP") {
+            ++greenhouses.parcels;
+            greenhouses.centimu += to_centimu(p.area_m2);
+        }
+    write_summary_txt(dir / "summary.txt", options_.county_name, options_.attributes, rows, greenhouses);
     return rows;
 }
 

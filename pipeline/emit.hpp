@@ -1,6 +1,7 @@
 #pragma once
 // Emit stage: the main job's outputs (parcels.gpkg, townships.csv, summary.txt, run.json),
 // written into the staging folder of pipeline/core/atomic_output.hpp (OutputFolder).
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -27,7 +28,9 @@ struct ParcelAttributes {
 
 // parcels.gpkg, layer "parcels", geometry in `srs` (MultiPolygon), fields: parcel_id, patch_id,
 // xzmc (township name), xzqdm (township code), area_m2, area_mu, cultivated_m2, cultivated_mu,
-// centroid_x, centroid_y, qsx, hsx, change_score, pixel_count. Throws InputError on write failure.
+// centroid_x, centroid_y, qsx, hsx, change_score, pixel_count, tblx (patch type 图斑类型,
+// pipeline/patch_type.hpp), bz (remarks: 设施农用地：核对备案 for greenhouses). Throws InputError on
+// write failure.
 void write_parcels_gpkg(const std::filesystem::path& path, const std::vector<Parcel>& parcels,
                         const OGRSpatialReference& srs, const ParcelAttributes& attributes);
 
@@ -38,8 +41,15 @@ void write_townships_csv(const std::filesystem::path& path, const std::vector<To
 // summary.txt: a title naming the county and the QSX/HSX dates, the county line, the ranking
 // in the county plan's wording (noun 疑似违法用地), and a note that these are leads for field
 // verification (外业核查), not findings. With no parcels, one line saying none were found.
+// `greenhouses` (parcels typed DP, their area in hundredths of a 亩): when any, a line saying they
+// are checked against the facility-agriculture filings, not counted as buildings.
+struct GreenhouseCount {
+    std::int64_t parcels = 0;
+    std::int64_t centimu = 0;
+};
 void write_summary_txt(const std::filesystem::path& path, const std::string& county_name,
-                       const ParcelAttributes& attributes, const std::vector<TownshipSummary>& rows);
+                       const ParcelAttributes& attributes, const std::vector<TownshipSummary>& rows,
+                       const GreenhouseCount& greenhouses = {});
 
 // run.json, pretty-printed.
 void write_json(const std::filesystem::path& path, const nlohmann::json& document);

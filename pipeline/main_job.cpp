@@ -18,6 +18,7 @@
 #include "pipeline/emit.hpp"
 #include "pipeline/ingest.hpp"
 #include "pipeline/overlay.hpp"
+#include "pipeline/patch_type.hpp"
 #include "pipeline/polygonize.hpp"
 #include "pipeline/scheduler.hpp"
 #include "pipeline/stage.hpp"
@@ -110,6 +111,12 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     timings["overlay"] = seconds_since(start);
 
     start = Clock::now();
+    assign_patch_types(parcels, epochs, config.overlay.cultivated.configured());
+    nlohmann::json by_type = nlohmann::json::object();
+    for (const auto& p : parcels) by_type[p.tblx] = by_type.value(p.tblx, 0) + 1;
+    timings["patch_type"] = seconds_since(start);
+
+    start = Clock::now();
     double area_m2 = 0;
     for (const auto& p : parcels) area_m2 += p.area_m2;
     OutputFolder staging(config.output_dir, options.overwrite, "--out (output.dir)");
@@ -151,7 +158,8 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
                         {"area_m2", area_m2},
                         {"area_mu", format_mu(total.area_centimu)},
                         {"cultivated_cases", total.cultivated_cases},
-                        {"cultivated_mu", format_mu(total.cultivated_centimu)}};
+                        {"cultivated_mu", format_mu(total.cultivated_centimu)},
+                        {"tblx", by_type}};
     if (stream.threshold_degenerate().empty()) {
         report["threshold"] = threshold;
     } else {

@@ -9,6 +9,12 @@
 
 namespace weipian {
 
+// The patch type codes (图斑类型 TBLX, DOMAIN.md) a parcel or case may carry: 20 building, YH
+// hardened ground, DT/TD/TP earthworks, GF solar, DP greenhouse (weipian's code: DOMAIN.md has
+// none), DL and DL1–DL3 roads, QT other. weipian assigns 20, YH, DT, GF, DP, DL and QT
+// (pipeline/patch_type.hpp); the field check may refine them (ledger import, 图斑类型).
+inline constexpr const char* kPatchTypeCodes[] = {"20", "YH", "DT", "TD", "TP", "GF", "DP", "DL", "DL1", "DL2", "DL3", "QT"};
+
 // Name given to parcels outside every township polygon, or when no township layer is set.
 inline constexpr const char* kUnassignedTownship = "unassigned";
 
@@ -25,6 +31,11 @@ struct Parcel {
     double centroid_y = 0;          // centroid in the area CRS (northing, m)
     double change_score = 0;        // mean detector score over the parcel's pixels
     std::int64_t pixel_count = 0;   // mask pixels of the patch part
+    // Patch type (图斑类型 TBLX: 20, YH, DT, GF, DP, DL, QT; pipeline/patch_type.hpp), empty
+    // until typed.
+    std::string tblx;
+    // Remarks (BZ), e.g. 设施农用地：核对备案 for a greenhouse (checked against the filings).
+    std::string remarks;
 
     double area_mu() const { return area_m2 * kMuPerSquareMetre; }
     double cultivated_mu() const { return cultivated_m2 * kMuPerSquareMetre; }

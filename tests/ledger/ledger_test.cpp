@@ -198,6 +198,7 @@ std::vector<Parcel> one(Parcel p) {
 std::vector<Parcel> three_parcels() {
     std::vector<Parcel> parcels;
     parcels.push_back(rectangle_parcel(0, 0, 20, 20, "稷峰镇", "140824100", 100));
+    parcels.back().tblx = "20";
     parcels.push_back(rectangle_parcel(100, 0, 30, 10, "稷峰镇", "140824100"));
     parcels.push_back(rectangle_parcel(0, 100, 15, 20, "化峪镇", "140824101", 300));
     return parcels;
@@ -428,6 +429,76 @@ TEST(LedgerStoreFiles, AGeoPackageThatIsNotALedgerIsRefused) {
                   (dir / "none.gpkg").string() + ")");
 }
 
+TEST_P(LedgerFeed, PatchTypeAndGreenhouseRemarkTravelIntoCases) {
+    Parcel greenhouse = rectangle_parcel(300, 0, 40, 20, "稷峰镇", "140824100", 800);
+    greenhouse.tblx = "DP";
+    greenhouse.remarks = "设施农用地：核对备案";
+    feed(one(std::move(greenhouse)), "2023-06-18", "run-A");
+    LedgerCase c = case_of("140824-2023-0001");
+    EXPECT_EQ(c.tblx, "DP");
+    EXPECT_EQ(c.notes, "设施农用地：核对备案");
+    // Seen again larger while 待核查: the case takes the larger parcel's outline and type.
+    Parcel larger = rectangle_parcel(300, 0, 40, 30, "稷峰镇", "140824100", 1200);
+    larger.tblx = "20";
+    feed(one(std::move(larger)), "2023-09-18", "run-B");
+    c = case_of("140824-2023-0001");
+    EXPECT_EQ(c.tblx, "20");
+    EXPECT_EQ(c.notes, "设施农用地：核对备案");  // remarks are the checkers' once written
+}
+
+// A ledger written before patch types existed has no column tblx: read-only it reads as empty,
+// the first write adds the column and keeps every row.
+TEST(LedgerMigration, MissingTblxColumnIsAddedAndRowsKept) {
+    ensure_gdal_registered();
+    test::TempDir dir;
+    const std::string ledger = (dir / "old.gpkg").string();
+    LedgerConfig options;
+    options.path = ledger;
+    feed_ledger(options, three_parcels(), test::gk_zone_37(), jishan_context("2023-06-18", "run-A", "2023-04-10"));
+    ImportRow verdict;
+    verdict.where = "line 2";
+    verdict.case_id = "140824-2023-0002";
+    verdict.result = "违法";
+    verdict.date = "2023-07-01";
+    ASSERT_EQ(import_verification(ledger, {verdict}, {"qa", "2023-12-31", "s.csv"}).applied, 1u);
+    {
+        GDALDatasetUniquePtr ds(GDALDataset::Open(ledger.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+        ASSERT_TRUE(ds);
+        OGRLayer* cases = ds->GetLayerByName("cases");
+        ASSERT_EQ(cases->DeleteField(cases->GetLayerDefn()->GetFieldIndex("tblx")), OGRERR_NONE);
+    }
+    const auto column_present = [&] {
+        GDALDatasetUniquePtr ds(GDALDataset::Open(ledger.c_str(), GDAL_OF_VECTOR));
+        return ds->GetLayerByName("cases")->GetLayerDefn()->GetFieldIndex("tblx") >= 0;
+    };
+    ASSERT_FALSE(column_present());
+    const auto before = LedgerStore::open(ledger, LedgerStore::Mode::Read)->load_cases(false);
+    ASSERT_EQ(before.size(), 3u);
+    for (const auto& c : before) EXPECT_EQ(c.tblx, "");
+    EXPECT_FALSE(column_present());  // reading changes nothing
+    LedgerStore::open(ledger, LedgerStore::Mode::Update);
+    EXPECT_TRUE(column_present());
+    auto store = LedgerStore::open(ledger, LedgerStore::Mode::Read);
+    const auto after = store->load_cases(true);
+    ASSERT_EQ(after.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(after[i].case_id, before[i].case_id);
+        EXPECT_EQ(after[i].status, before[i].status);
+        EXPECT_EQ(after[i].area_centimu, before[i].area_centimu);
+        EXPECT_EQ(after[i].tblx, "");
+        ASSERT_TRUE(after[i].geometry);
+    }
+    EXPECT_EQ(after[1].status, CaseStatus::Illegal);
+    EXPECT_EQ(store->load_history().size(), 4u);
+    // A later feed writes types into the migrated ledger.
+    Parcel p = rectangle_parcel(500, 500, 20, 20, "稷峰镇", "140824100");
+    p.tblx = "YH";
+    feed_ledger(options, one(std::move(p)), test::gk_zone_37(), jishan_context("2023-09-18", "run-B", "2023-06-18"));
+    const auto fed = LedgerStore::open(ledger, LedgerStore::Mode::Read)->load_cases(false);
+    ASSERT_EQ(fed.size(), 4u);
+    EXPECT_EQ(fed[3].tblx, "YH");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerFeed, ::testing::Values(LedgerBackend::GeoPackage, LedgerBackend::PostgreSQL),
                          test::backend_name);
 
@@ -525,6 +596,29 @@ TEST_P(LedgerImport, BadRowsAreReportedByLineAndTheRestApplied) {
     EXPECT_EQ(find(all, "140824-2023-0001")->status, CaseStatus::Rectifying);
     EXPECT_EQ(find(all, "140824-2023-0002")->status, CaseStatus::ToVerify);
     EXPECT_EQ(find(all, "140824-2023-0003")->status, CaseStatus::ToVerify);
+}
+
+TEST_P(LedgerImport, PatchTypesCheckedInTheFieldAreRecorded) {
+    const fs::path sheet = dir_ / "types.csv";
+    test::write_text(sheet,
+                     "图斑编号,核查结果,日期,图斑类型\n"
+                     "140824-2023-0001,违法,2023-07-01,dp\n"
+                     "140824-2023-0002,,2023-07-01, DL2 \n"
+                     "140824-2023-0003,,2023-07-01,大棚\n");
+    const auto summary = import_verification(location(), read_import_file(sheet), {"qa", "2023-12-31", "types.csv"});
+    EXPECT_EQ(summary.applied, 2u);
+    EXPECT_EQ(summary.refused, 1u);
+    ASSERT_EQ(summary.issues.size(), 1u);
+    EXPECT_EQ(summary.issues[0].where, "line 4");
+    EXPECT_EQ(summary.issues[0].message,
+              "patch type (图斑类型) '大棚' is not one of 20, YH, DT, TD, TP, GF, DP, DL, DL1, DL2, DL3, QT");
+    EXPECT_EQ(case_of("140824-2023-0001").tblx, "DP");  // was 20 from the run
+    EXPECT_EQ(case_of("140824-2023-0002").tblx, "DL2");
+    EXPECT_EQ(case_of("140824-2023-0003").tblx, "");
+    bool recorded = false;
+    for (const auto& e : history())
+        if (e.case_id == "140824-2023-0001" && e.what == "图斑类型：20 → DP") recorded = true;
+    EXPECT_TRUE(recorded);
 }
 
 TEST_P(LedgerImport, TheSameSheetTwiceChangesNothingTheSecondTime) {
@@ -652,6 +746,7 @@ TEST_P(LedgerExport, XlsxHasASummarySheetAndOneSheetPerTownship) {
     EXPECT_STREQ(c->GetFieldAsString("核查结果"), "违法");
     EXPECT_STREQ(c->GetFieldAsString("整改状态"), "整改中");
     EXPECT_STREQ(c->GetFieldAsString("日期"), "2023-07-01");
+    EXPECT_STREQ(c->GetFieldAsString("图斑类型"), "20");
     book.reset();
     // A filled-in copy goes back in: unchanged rows are recognised as such.
     const auto again = import(read_import_file(out));
@@ -681,13 +776,14 @@ TEST_P(LedgerExport, ShapefileInGbkWithCpgAndShortFieldNames) {
         names.push_back(defn->GetFieldDefn(i)->GetNameRef());
         EXPECT_LE(names.back().size(), 10u);
     }
-    for (const char* name : {"JCBH", "XZQDM", "XZMC", "QSX", "HSX", "XZB", "YZB", "JCMJ", "GDMJ", "ZT", "HFXSC", "ZRR", "BZ"})
+    for (const char* name : {"JCBH", "XZQDM", "XZMC", "QSX", "HSX", "XZB", "YZB", "JCMJ", "GDMJ", "TBLX", "ZT", "HFXSC", "ZRR", "BZ"})
         EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
     OGRFeatureUniquePtr f(layer->GetNextFeature());
     EXPECT_STREQ(f->GetFieldAsString("JCBH"), "140824-2023-0001");
     EXPECT_STREQ(f->GetFieldAsString("XZMC"), "稷峰镇");
     EXPECT_STREQ(f->GetFieldAsString("ZT"), "整改中");
     EXPECT_DOUBLE_EQ(f->GetFieldAsDouble("JCMJ"), 0.6);
+    EXPECT_STREQ(f->GetFieldAsString("TBLX"), "20");
     EXPECT_DOUBLE_EQ(f->GetFieldAsDouble("XZB"), 500010.0);
     EXPECT_NEAR(OGR_G_Area(OGRGeometry::ToHandle(f->GetGeometryRef())), 400.0, 1e-6);
 }

@@ -139,6 +139,18 @@ TEST(OutputsTest, SummaryTxtSaysWhenCultivatedLandWasNotAssessed) {
     EXPECT_NE(read_all(path).find("耕地面积未核算"), std::string::npos);
 }
 
+TEST(OutputsTest, SummaryTxtSetsGreenhousesApartForTheFilingCheck) {
+    TempDir temp;
+    const auto rows = summarize_by_township(parcels_for(test::kPlanCohort2022, 5));
+    const auto path = temp.path() / "summary.txt";
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows);
+    EXPECT_EQ(read_all(path).find("大棚"), std::string::npos);
+    write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows, {2, 305});
+    EXPECT_NE(read_all(path).find("\n其中图斑类型为大棚（DP，设施农业）的 2 宗，面积 3.05 亩：须核对设施农用地备案，不按建筑统计。\n"),
+              std::string::npos)
+        << read_all(path);
+}
+
 TEST(OutputsTest, SummaryTxtWithNoParcelsSaysSoInOneLine) {
     TempDir temp;
     const auto path = temp.path() / "summary.txt";
@@ -160,6 +172,8 @@ TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
         parcel.patch_id = 40 + i;
         parcel.pixel_count = 100 + i;
         parcel.change_score = 0.25;
+        parcel.tblx = i == 0 ? "20" : "DP";
+        if (i == 1) parcel.remarks = "设施农用地：核对备案";
         parcel.centroid_x = 500150.123;
         parcel.centroid_y = 3940150.456;
         OGRGeometry* geometry = nullptr;
@@ -188,7 +202,7 @@ TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
         names.emplace_back(layer->GetLayerDefn()->GetFieldDefn(i)->GetNameRef());
     EXPECT_EQ(names, (std::vector<std::string>{"parcel_id", "patch_id", "xzmc", "xzqdm", "area_m2", "area_mu",
                                                "cultivated_m2", "cultivated_mu", "centroid_x", "centroid_y", "qsx",
-                                               "hsx", "change_score", "pixel_count"}));
+                                               "hsx", "change_score", "pixel_count", "tblx", "bz"}));
     OGRFeatureUniquePtr first(layer->GetNextFeature());
     ASSERT_NE(first, nullptr);
     EXPECT_EQ(first->GetFieldAsInteger64("parcel_id"), 1);
@@ -201,6 +215,8 @@ TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
     EXPECT_DOUBLE_EQ(first->GetFieldAsDouble("centroid_x"), 500150.12);
     EXPECT_STREQ(first->GetFieldAsString("qsx"), "2023-01-15");
     EXPECT_STREQ(first->GetFieldAsString("hsx"), "2023-04-20");
+    EXPECT_STREQ(first->GetFieldAsString("tblx"), "20");
+    EXPECT_FALSE(first->IsFieldSetAndNotNull(first->GetFieldIndex("bz")));
     EXPECT_EQ(first->GetFieldAsInteger64("pixel_count"), 100);
     ASSERT_NE(first->GetGeometryRef(), nullptr);
     EXPECT_EQ(wkbFlatten(first->GetGeometryRef()->getGeometryType()), wkbMultiPolygon);
@@ -211,6 +227,8 @@ TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
     OGRFeatureUniquePtr second(layer->GetNextFeature());
     ASSERT_NE(second, nullptr);
     EXPECT_DOUBLE_EQ(second->GetFieldAsDouble("area_mu"), 15.02);
+    EXPECT_STREQ(second->GetFieldAsString("tblx"), "DP");
+    EXPECT_STREQ(second->GetFieldAsString("bz"), "设施农用地：核对备案");
 }
 
 TEST(OutputsTest, WriteJsonIsPrettyPrinted) {

@@ -130,6 +130,37 @@ TEST_F(SampleRun, TownshipTableAndSummaryMatchTheTruth) {
         EXPECT_TRUE(report["timings_s"].contains(stage)) << stage;
 }
 
+// Patch types from the after epoch's pixels (pipeline/patch_type.hpp): the levelled earth is
+// earthworks, the blue steel sheds buildings, the concrete yards hardened ground. The sample's grey
+// roofs are flat, untextured and cast no shadow, so the rules cannot tell them from concrete and
+// type them YH too (on real imagery the shadow rule 7 separates them).
+TEST_F(SampleRun, EveryParcelGetsAPatchTypeFromItsPixels) {
+    run_with("", dir / "out");
+    const auto truth = read_truth();
+    GDALAllRegister();
+    GDALDatasetUniquePtr ds(GDALDataset::Open((dir / "out" / "parcels.gpkg").c_str(), GDAL_OF_VECTOR));
+    ASSERT_TRUE(ds);
+    std::map<std::string, int> by_type;
+    std::map<std::string, std::string> type_of_object;
+    for (auto& f : *ds->GetLayerByName("parcels")) {
+        const std::string tblx = f->GetFieldAsString("tblx");
+        ++by_type[tblx];
+        EXPECT_FALSE(f->IsFieldSetAndNotNull(f->GetFieldIndex("bz")));  // no greenhouse in the sample
+        for (const auto& part : truth)
+            if (std::abs(f->GetFieldAsDouble("centroid_x") - part.centroid_x) < 0.01 &&
+                std::abs(f->GetFieldAsDouble("centroid_y") - part.centroid_y) < 0.01)
+                type_of_object[part.object_id] = tblx;
+    }
+    EXPECT_EQ(by_type, (std::map<std::string, int>{{"YH", 11}, {"20", 2}, {"DT", 1}}));
+    EXPECT_EQ(type_of_object["C08"], "DT");  // levelled earth
+    EXPECT_EQ(type_of_object["C10"], "20");  // blue steel sheds
+    EXPECT_EQ(type_of_object["C12"], "20");
+    for (const char* yard : {"C03", "C05", "C06", "C11", "C13", "C14"}) EXPECT_EQ(type_of_object[yard], "YH") << yard;
+    const auto report = nlohmann::json::parse(test::read_text(dir / "out" / "run.json"));
+    EXPECT_EQ(report["counts"]["tblx"], (nlohmann::json{{"YH", 11}, {"20", 2}, {"DT", 1}}));
+    EXPECT_TRUE(report["timings_s"].contains("patch_type"));
+}
+
 TEST_F(SampleRun, OutputsDoNotDependOnBlockSizeOrThreads) {
     run_with("", dir / "a");
     run_with("processing: {block_size: 48, threads: 1}\n", dir / "b");
@@ -160,6 +191,9 @@ TEST_F(SampleRun, FeedsTheLedgerOnceAndARerunChangesNothing) {
     GDALDatasetUniquePtr ds(GDALDataset::Open(ledger.c_str(), GDAL_OF_VECTOR));
     ASSERT_TRUE(ds);
     EXPECT_EQ(ds->GetLayerByName("cases")->GetFeatureCount(), 14);
+    std::map<std::string, int> by_type;  // each case keeps its parcel's patch type
+    for (auto& f : *ds->GetLayerByName("cases")) ++by_type[f->GetFieldAsString("tblx")];
+    EXPECT_EQ(by_type, (std::map<std::string, int>{{"YH", 11}, {"20", 2}, {"DT", 1}}));
 }
 
 }  // namespace
