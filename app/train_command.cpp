@@ -28,6 +28,7 @@ struct TrainCommandOptions {
     bool overwrite = false;
     double pixel_size = 0;
     std::string cv;
+    std::string label_kind = "auto";
     int threads = 0;
     TrainOptions train;
     LedgerTrainingArguments ledger;
@@ -58,12 +59,14 @@ CommandAction add_train_command(CLI::App& app) {
     cmd->add_option("--before", o->before, "earlier-epoch image of a pair (repeat once per pair)");
     cmd->add_option("--after", o->after, "later-epoch image of a pair (repeat once per pair)");
     cmd->add_option("--label", o->label, "label raster of a pair: nonzero = changed (0/255 or 0/1; repeat once per pair)");
+    cmd->add_option("--label-kind", o->label_kind, "auto (sparse when a 2 occurs), full (nonzero = changed) or sparse (1 changed, 2 unchanged, 0 unknown)")
+        ->check(CLI::IsMember({"auto", "full", "sparse"}));
     cmd->add_option("--pairs", o->pairs, "YAML list of pairs: `- {before: A, after: B, label: L}`, paths relative to it");
     cmd->add_option("--out", o->out, "model file to write (JSON)")->required();
     cmd->add_flag("--overwrite", o->overwrite, "replace the model file when it exists");
     cmd->add_option("--pixel-size", o->pixel_size, "pixel size in metres for images without georeferencing (PNG)")
         ->check(CLI::PositiveNumber);
-    cmd->add_option("--cv", o->cv, "cross-validate first: K folds by pair, or loo (leave one pair out)");
+    cmd->add_option("--cv", o->cv, "cross-validate first: K folds by pair (one pair: K blocks of columns), or loo (leave one pair out)");
     cmd->add_option("--seed", o->train.seed, "seed of the sampling and of XGBoost (same inputs and seed: same model file)");
     cmd->add_option("--stride", o->train.stride, "feature grid stride in pixels (default: 2 below 1 m pixels, else 1)")
         ->check(CLI::Range(1, 8));
@@ -110,6 +113,7 @@ CommandAction add_train_command(CLI::App& app) {
             s.ingest.allow_missing_crs = true;
             s.ingest.pixel_size_m = o->pixel_size;
             s.label_path = p.label;
+            s.label_kind = o->label_kind == "full" ? LabelKind::Full : o->label_kind == "sparse" ? LabelKind::Sparse : LabelKind::Automatic;
             scenes.push_back(std::move(s));
         }
         if (o->ledger.requested()) scenes.push_back(ledger_training_scene(o->ledger, o->config_path, o->train.seed));

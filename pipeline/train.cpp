@@ -103,7 +103,15 @@ Prepared prepare(const LabelledScene& in, int& stride, const TrainOptions& optio
     if (stride == 0) stride = options.stride > 0 ? options.stride : (p.pixel_w < 1.0 ? 2 : 1);
     if (in.label.empty()) {
         const cv::Mat raw = read_label_raster(in.label_path, epochs);
-        p.label = cv::Mat(raw != 0) / 255;
+        const bool sparse = in.label_kind == LabelKind::Sparse ||
+                            (in.label_kind == LabelKind::Automatic && cv::countNonZero(raw == 2) > 0);
+        if (sparse) {
+            p.label = cv::Mat(raw.size(), CV_8UC1, cv::Scalar(255));
+            p.label.setTo(1, raw == 1);
+            p.label.setTo(0, raw == 2);
+        } else {
+            p.label = cv::Mat(raw != 0) / 255;
+        }
         p.files.push_back(in.label_path.string());
     } else {
         if (in.label.size() != cv::Size(epochs.width(), epochs.height()) || in.label.type() != CV_8UC1)
@@ -472,7 +480,9 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
         };
     const auto start = StageClock::now();
     if (inputs.empty()) throw InternalError("train: no scenes");
-    const int n = static_cast<int>(inputs.size());
+    // One scene with K ≥ 2 folds: K spatial blocks of columns (see train.hpp).
+    const bool blocks = inputs.size() == 1 && options.folds >= 2;
+    const int n = blocks ? options.folds : static_cast<int>(inputs.size());
     const int folds = options.folds < 0 ? n : options.folds;
     if (folds == 1 || folds > n)
         throw ConfigError("train: --cv " + (options.folds < 0 ? std::string("loo") : std::to_string(folds)) +
@@ -484,6 +494,16 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
     std::vector<Prepared> scenes;
     std::vector<std::string> files;
     for (int i = 0; i < n; ++i) {
+        if (blocks && i > 0) {
+            // Block i of the one scene: its labels only (the planes are shared, not copied).
+            Prepared b = scenes.front();
+            b.label = scenes.front().label.clone();
+            b.grid_label = scenes.front().grid_label.clone();
+            b.name = scenes.front().name + " block " + std::to_string(i + 1) + "/" + std::to_string(n);
+            b.files.clear();
+            scenes.push_back(std::move(b));
+            continue;
+        }
         if (options.progress) options.progress("train: reading " + inputs[static_cast<std::size_t>(i)].name);
         scenes.push_back(prepare(inputs[static_cast<std::size_t>(i)], stride, options));
         const Prepared& p = scenes.back();
@@ -492,6 +512,29 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
             throw InputError("train: '" + p.name + "' has " + fixed(p.pixel_w, 2) + " m pixels but '" + scenes.front().name +
                              "' has " + fixed(first, 2) + " m (more than 1.5 times off); train one model per pixel size");
         files.insert(files.end(), p.files.begin(), p.files.end());
+    }
+    if (blocks) {
+        // Keep block k's labels in scene k: image columns [k·W/n, (k+1)·W/n), on the feature grid
+        // the cells whose first column lies there.
+        const int width = scenes.front().label.cols, grid_width = scenes.front().grid_label.cols;
+        for (int k = 0; k < n; ++k) {
+            Prepared& b = scenes[static_cast<std::size_t>(k)];
+            if (k == 0) {
+                b.label = b.label.clone();
+                b.grid_label = b.grid_label.clone();
+                b.name += " block 1/" + std::to_string(n);
+            }
+            const int x0 = k * width / n, x1 = (k + 1) * width / n;
+            const int g0 = (x0 + stride - 1) / stride, g1 = std::min(grid_width, (x1 + stride - 1) / stride);
+            if (x0 > 0) b.label.colRange(0, x0).setTo(255);
+            if (x1 < width) b.label.colRange(x1, width).setTo(255);
+            if (g0 > 0) b.grid_label.colRange(0, std::min(g0, grid_width)).setTo(255);
+            if (g1 < grid_width) b.grid_label.colRange(std::max(0, g1), grid_width).setTo(255);
+            b.sparse = true;
+            if (cv::countNonZero(b.grid_label == 1) == 0)
+                throw InputError("train: block " + std::to_string(k + 1) + "/" + std::to_string(n) + " of '" + b.name +
+                                 "' holds no changed pixel; use fewer --cv folds");
+        }
     }
     const kernels::FeatureSpec spec = feature_spec_for(inputs.front().config.bands, stride);
     const std::vector<std::string> names = kernels::feature_names(spec);
@@ -587,6 +630,9 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
                        {"object_recall", ratio(found, ref)},
                        {"object_precision", ratio(correct, flagged)}};
         if (n_changed + n_unchanged > 0) {
+            if (ref == 0 && tp + fp + fn == 0) pooled["label_kind"] = "sparse";
+            pooled["changed_samples"] = n_changed;
+            pooled["unchanged_samples"] = n_unchanged;
             pooled["sample_recall"] = ratio(hit, n_changed);
             pooled["sample_false_alarm_rate"] = ratio(alarm, n_unchanged);
         }

@@ -28,6 +28,7 @@
 #include <opencv2/core.hpp>
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/evaluate.hpp"
 #include "pipeline/ingest.hpp"
 #include "pipeline/model.hpp"
 
@@ -44,6 +45,9 @@ struct LabelledScene {
     std::filesystem::path label_path;
     // CV_8UC1 on the epochs' grid: 1 changed, 0 unchanged, 255 unknown (sparse labels).
     cv::Mat label;
+    // How `label_path` is read: Full (nonzero = changed), Sparse (1 changed, 2 unchanged, 0 unknown,
+    // as nanjing-landsat's reference samples), Automatic (Sparse when a 2 occurs, else Full).
+    LabelKind label_kind = LabelKind::Full;
 };
 
 // One --before/--after/--label triple, or an entry of a pair list.
@@ -85,7 +89,10 @@ struct TrainResult {
     double gated_out_fraction = 0;   // of the valid feature-grid cells of the scenes
 };
 
-// Trains a model on `scenes` (at least one; all with the same band roles). `config` gives the
+// Trains a model on `scenes` (at least one; all with the same band roles). Cross-validation on a
+// single scene (K ≥ 2 folds; not loo) holds out K spatial blocks instead: the scene's columns cut
+// into K equal vertical bands, the labels of one band held out per fold (the features near a
+// band's edge still see the neighbouring imagery, never its labels). `config` gives the
 // clean.* settings the cross-validation masks are cleaned with. Throws InputError: a scene's
 // epochs or label cannot be read, a label is on another grid, a label has no changed pixel, the
 // scenes' pixel sizes differ by more than a factor 1.5; ConfigError: more folds than scenes.

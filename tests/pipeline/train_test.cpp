@@ -113,6 +113,47 @@ TEST(Train, CrossValidationGivesFiniteFiguresAndAThresholdWithoutTheHeldOutPair)
     EXPECT_EQ(r.model.gate_feature, "cv5");
 }
 
+TEST(Train, OneSceneCrossValidatesOnBlocksOfColumnsWithSparseSamples) {
+    test::TempDir dir;
+    // Roofs in both halves of one 96-px scene; the label rewritten as samples: 1 on the roofs, 2 on
+    // a band of rows 0..7 (unchanged), 0 elsewhere (unknown).
+    const auto a = test::write_labelled_pair(dir.path(), "a", 96, {{8, 30, 24}, {60, 40, 24}}, 3);
+    std::vector<std::vector<std::uint16_t>> sparse(1, std::vector<std::uint16_t>(96 * 96, 0));
+    {
+        GDALDatasetUniquePtr ds(GDALDataset::Open(a.label.c_str(), GDAL_OF_RASTER));
+        ASSERT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, 96, 96, sparse[0].data(), 96, 96, GDT_UInt16, 0, 0), CE_None);
+    }
+    for (int i = 0; i < 96 * 96; ++i) sparse[0][static_cast<std::size_t>(i)] = sparse[0][static_cast<std::size_t>(i)] ? 1 : (i < 96 * 8 ? 2 : 0);
+    const fs::path samples = dir.path() / "samples.tif";
+    test::write_raster(samples, 96, 1, GDT_Byte, 0.5, sparse);
+    LabelledScene scene = scene_of(a, "a");
+    scene.label_path = samples;
+    scene.label_kind = LabelKind::Automatic;
+    TrainOptions o = fast_options();
+    o.folds = 2;
+    std::vector<std::string> lines;
+    o.report = [&](const std::string& line) { lines.push_back(line); };
+    const TrainResult r = train_model({scene}, small_config(), o);
+    ASSERT_EQ(lines.size(), 3U);
+    EXPECT_EQ(lines[0].rfind("fold 1/2 (a block 1/2): threshold ", 0), 0U) << lines[0];
+    EXPECT_EQ(lines[1].rfind("fold 2/2 (a block 2/2): threshold ", 0), 0U) << lines[1];
+    const auto& pooled = r.model.cv["pooled"];
+    EXPECT_EQ(pooled["label_kind"], "sparse");
+    // 2 roofs of 24² px are the changed samples, 8 rows of 96 px the unchanged ones.
+    EXPECT_EQ(pooled["changed_samples"], 2 * 24 * 24);
+    EXPECT_EQ(pooled["unchanged_samples"], 8 * 96);
+    EXPECT_GT(pooled["sample_recall"].get<double>(), 0.5);
+}
+
+TEST(TrainMessages, ABlockWithoutChange) {
+    test::TempDir dir;
+    const auto a = test::write_labelled_pair(dir.path(), "a", 64, {{4, 20, 16}}, 1);
+    TrainOptions o = fast_options();
+    o.folds = 2;
+    EXPECT_EQ(test::message_of<InputError>([&] { train_model({scene_of(a, "a")}, small_config(), o); }),
+              "train: block 2/2 of 'a block 2/2' holds no changed pixel; use fewer --cv folds");
+}
+
 TEST(Train, LearnedProbabilityFindsTheRoofsOfAHeldOutPair) {
     test::TempDir dir;
     const auto a = test::write_labelled_pair(dir.path(), "a", 96, {{20, 30, 24}, {60, 60, 20}}, 1);
