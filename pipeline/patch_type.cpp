@@ -4,7 +4,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include <memory>
+#include <utility>
+
 #include <spdlog/spdlog.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include "pipeline/core/errors.hpp"
 #include "pipeline/ingest.hpp"
@@ -116,18 +122,31 @@ void assign_patch_types(std::vector<Parcel>& parcels, const AlignedEpochs& epoch
     }
     std::sort(windows.begin(), windows.end(), [](const Window& a, const Window& b) { return a.row0 < b.row0; });
     // Groups of windows read as one strip: at most kStripRows rows unless one window is taller.
-    constexpr int kStripRows = 512;
+    constexpr int kStripRows = 256;
     const double pixel_m = std::sqrt(epochs.pixel_width_m() * epochs.pixel_height_m());
-    kernels::EpochBlock block;
-    std::size_t start = 0;
-    while (start < windows.size()) {
+    // Groups of windows, then the groups in parallel, each thread with its own reader (the
+    // windows' parcels are distinct, so each parcel is written by one thread).
+    std::vector<std::pair<std::size_t, std::size_t>> groups;
+    for (std::size_t start = 0; start < windows.size();) {
         int row0 = windows[start].row0, row1 = windows[start].row1;
         std::size_t end = start + 1;
         while (end < windows.size() && std::max(row1, windows[end].row1) - row0 <= kStripRows) {
             row1 = std::max(row1, windows[end].row1);
             ++end;
         }
-        epochs.read_block(true, row0, row1 - row0, block);
+        groups.emplace_back(start, end);
+        start = end;
+    }
+    tbb::enumerable_thread_specific<std::unique_ptr<EpochReader>> readers([&epochs] { return epochs.open_reader(); });
+    tbb::parallel_for(std::size_t{0}, groups.size(), [&](std::size_t g) {
+        const auto [start, end] = groups[g];
+        int row0 = windows[start].row0, row1 = windows[start].row1;
+        for (std::size_t k = start; k < end; ++k) row1 = std::max(row1, windows[k].row1);
+        kernels::EpochBlock block;
+        // Isolated: a thread waiting inside a nested parallel loop must not take another group,
+        // which would reuse its reader's buffers.
+        tbb::this_task_arena::isolate([&] {
+        readers.local()->read(true, row0, row1 - row0, block);
         for (std::size_t k = start; k < end; ++k) {
             const Window& w = windows[k];
             Parcel& parcel = parcels[w.parcel];
@@ -151,8 +170,8 @@ void assign_patch_types(std::vector<Parcel>& parcels, const AlignedEpochs& epoch
             if (type.filing_check) parcel.remarks = kFacilityCheckRemark;
             spdlog::debug("patch type: parcel {} → {} ({})", parcel.id, type.code, type.reason);
         }
-        start = end;
-    }
+        });
+    });
 }
 
 }  // namespace weipian

@@ -221,7 +221,7 @@ struct LearnedScratch {
     kernels::EpochBlock before, after;  // image rows of the block (views into the reader's buffers)
     kernels::FeatureEpoch grid_before, grid_after;
     LearnedWorkspace block;
-    cv::Mat probability, image_valid, mask, image_probability;
+    cv::Mat probability, tile_probability, image_valid, mask, image_probability;
     std::vector<double> sums;  // per feature, over sampled valid feature-grid pixels
     std::int64_t samples = 0;
 };
@@ -285,10 +285,14 @@ SceneStream::SceneStream(const AlignedEpochs& epochs, const Config& config, std:
         }
         reach_.probability = 1 + (model_->smooth_radius + stride - 1) / stride;
         reach_.features = kernels::feature_halo(model_->spec);
-        // Own feature rows so that own + 2·reach rows of planes stay within kLearnedPlanePixels.
+        // Own feature rows so that own + 2·reach rows of planes of one column tile stay within
+        // kLearnedPlanePixels, and the strip's own image rows within kLearnedImagePixels.
         const int grid_width = std::max(1, epochs.width() / stride);
-        const int plane_rows = static_cast<int>(kLearnedPlanePixels / grid_width);
-        const int own = std::max({8, plane_rows - 2 * reach_.probability, (halo_ + stride - 1) / stride});
+        const int tile_width = std::min(grid_width, kLearnedTileColumns) + 2 * reach_.features;
+        const int plane_rows = static_cast<int>(kLearnedPlanePixels / tile_width);
+        const int image_rows = kLearnedImagePixels / std::max(1, epochs.width()) / stride;
+        const int own = std::max({16, std::min(plane_rows - 2 * reach_.probability - 2 * reach_.features, image_rows),
+                                  (halo_ + stride - 1) / stride});
         // processing.block_size lowers it (rounded down to the stride, at least the clean halo).
         const int asked = std::max({1, config.processing.block_size / stride, (halo_ + stride - 1) / stride});
         strip_rows_ = std::min(own, asked) * stride;
@@ -379,14 +383,50 @@ void SceneStream::learned_rows(Strip& s, float threshold, StreamStats& stats) {
     const int grid0 = q0 * stride - image0, grid_rows = (q1 - q0) * stride;  // the grid's image rows in the block
     kernels::to_feature_grid(crop(w.before, grid0, grid_rows, grid_width * stride), stride, w.grid_before);
     kernels::to_feature_grid(crop(w.after, grid0, grid_rows, grid_width * stride), stride, w.grid_after);
-    kernels::compute_features(w.grid_before, w.grid_after, p0 - q0, p1 - p0, model.spec, w.block.planes, w.block.features);
     stats.features_ns += ns_since(start);
 
-    start = Clock::now();
-    cv::bitwise_and(w.grid_before.valid.rowRange(p0 - q0, p1 - q0), w.grid_after.valid.rowRange(p0 - q0, p1 - q0), w.block.valid);
-    stats.evaluated_pixels +=
-        kernels::predict_planes(model.ensemble, w.block.planes, w.block.valid, model.gate, w.probability, w.block.predict, false);
-    stats.predict_ns += ns_since(start);
+    // Planes and prediction one column tile at a time: tile [c0, c1) with feature_halo columns
+    // on each side (windows reflect only at the scene's own first and last column, as for rows).
+    w.probability.create(p1 - p0, grid_width, CV_32FC1);
+    const auto n = static_cast<std::size_t>(kernels::feature_count(model.spec));
+    if (w.sums.size() != n) w.sums.assign(n, 0.0);
+    for (int c0 = 0; c0 < grid_width; c0 += tile_columns_) {
+        const int c1 = std::min(grid_width, c0 + tile_columns_);
+        // Every tile of one width (the last one shifted left), so the planes are reused, never
+        // reallocated: its own columns stay feature_halo away from its edges or on the scene's.
+        const int span = std::min(grid_width, tile_columns_ + 2 * reach_.features);
+        const int a0 = std::clamp(c0 - reach_.features, 0, grid_width - span), a1 = a0 + span;
+        const auto columns = [&](const kernels::FeatureEpoch& e) {
+            const auto part = [&](const cv::Mat& m) { return m.empty() ? cv::Mat() : m.colRange(a0, a1); };
+            return kernels::FeatureEpoch{part(e.blue), part(e.green), part(e.red), part(e.nir), part(e.valid)};
+        };
+        start = Clock::now();
+        kernels::compute_features(columns(w.grid_before), columns(w.grid_after), p0 - q0, p1 - p0, model.spec, w.block.planes,
+                                  w.block.features);
+        stats.features_ns += ns_since(start);
+
+        start = Clock::now();
+        cv::bitwise_and(w.grid_before.valid(cv::Range(p0 - q0, p1 - q0), cv::Range(a0, a1)),
+                        w.grid_after.valid(cv::Range(p0 - q0, p1 - q0), cv::Range(a0, a1)), w.block.valid);
+        stats.evaluated_pixels += kernels::predict_planes(model.ensemble, w.block.planes, w.block.valid, model.gate,
+                                                          w.tile_probability, w.block.predict, false);
+        cv::Mat to = w.probability.colRange(c0, c1);
+        w.tile_probability.colRange(c0 - a0, c1 - a0).copyTo(to);
+        stats.predict_ns += ns_since(start);
+
+        // Scene feature means for the out-of-distribution check: every 4th own feature row.
+        for (int y = g0 + (4 - g0 % 4) % 4; y < g1; y += 4) {
+            const std::uint8_t* ok = w.block.valid.ptr<std::uint8_t>(y - p0);
+            for (std::size_t f = 0; f < n; ++f) {
+                const float* v = w.block.planes[f].ptr<float>(y - p0);
+                double sum = 0;
+                for (int x = c0 - a0; x < c1 - a0; ++x)
+                    if (ok[x]) sum += v[x];
+                w.sums[f] += sum;
+            }
+            w.samples += cv::countNonZero(w.block.valid(cv::Range(y - p0, y - p0 + 1), cv::Range(c0 - a0, c1 - a0)));
+        }
+    }
 
     // Upsampled, smoothed and thresholded over the block's probability rows; the strip keeps its own.
     start = Clock::now();
@@ -405,20 +445,6 @@ void SceneStream::learned_rows(Strip& s, float threshold, StreamStats& stats) {
     stats.valid_pixels += cv::countNonZero(valid);
     stats.raw_pixels += cv::countNonZero(mask);
 
-    // Scene feature means for the out-of-distribution check: every 4th own feature row.
-    const auto n = w.block.planes.size();
-    if (w.sums.size() != n) w.sums.assign(n, 0.0);
-    for (int y = g0 + (4 - g0 % 4) % 4; y < g1; y += 4) {
-        const std::uint8_t* ok = w.block.valid.ptr<std::uint8_t>(y - p0);
-        for (std::size_t f = 0; f < n; ++f) {
-            const float* v = w.block.planes[f].ptr<float>(y - p0);
-            double sum = 0;
-            for (int x = 0; x < grid_width; ++x)
-                if (ok[x]) sum += v[x];
-            w.sums[f] += sum;
-        }
-        w.samples += cv::countNonZero(w.block.valid.row(y - p0));
-    }
 }
 
 float SceneStream::threshold(StreamStats& stats) {

@@ -112,6 +112,15 @@ std::string threshold_degeneracy(const kernels::ScoreHistogram& histogram, float
 // stride 3, measured).
 inline constexpr double kLearnedPlanePixels = 131072;
 
+// Feature-grid columns a learned strip computes its planes for at once (plus feature_halo
+// columns on each side): the planes follow this tile, not the scene's width, so a strip keeps
+// the same number of rows, and the same share of re-read margin rows, on a 8192 or a 16384 px
+// wide scene (RSS flat, throughput flat).
+inline constexpr int kLearnedTileColumns = 1024;
+
+// Image pixels (own rows times the scene's width) of a learned strip, its margin rows not included.
+inline constexpr int kLearnedImagePixels = 1 << 20;
+
 // The scene's mean of each feature plane (over sampled valid feature-grid pixels) against the
 // model's training statistics: "" when fewer than max(1, 10 %) of the features have their scene
 // mean outside the training p01–p99 range, else the warning the user sees (how many, which,
@@ -141,6 +150,9 @@ public:
         int probability = 0, features = 0;
     };
     Reach learned_reach() const { return reach_; }
+    // Feature-grid columns per plane tile of the learned path (kLearnedTileColumns); tests set
+    // fewer to exercise the tiles on small scenes. Values below 1 are taken as 1.
+    void set_learned_tile_columns(int columns) { tile_columns_ = std::max(1, columns); }
     // Learned, after run(): the mean of each feature plane over every 4th valid feature-grid row
     // of the scene (empty before), and whether out_of_distribution warned.
     const std::vector<double>& feature_means() const { return feature_means_; }
@@ -176,6 +188,7 @@ private:
     std::shared_ptr<const LearnedModel> model_;
     int strip_rows_, halo_, tokens_, open_px_, close_px_;
     Reach reach_;
+    int tile_columns_ = kLearnedTileColumns;
     std::unique_ptr<Workers> workers_;
     std::string degenerate_;
     std::vector<double> feature_means_;

@@ -672,7 +672,7 @@ TrainResult train_model(const std::vector<LabelledScene>& inputs, const Config& 
     std::int64_t positives = 0;
     for (const float y : samples.y) positives += y > 0.5F ? 1 : 0;
     json scenes_json = json::array();
-    for (std::size_t i = 0; i < scenes.size(); ++i) scenes_json.push_back(inputs[i].name);
+    for (std::size_t i = 0; i < scenes.size(); ++i) scenes_json.push_back(scenes[i].name);
     json params = xgboost_params(options);
     params["samples_per_pair"] = options.samples;
     params["unchanged_ratio"] = options.unchanged_ratio;

@@ -160,12 +160,14 @@ struct Streamed {
     std::vector<double> means;
 };
 
-Streamed stream_scene(const AlignedEpochs& epochs, const Config& config, const std::shared_ptr<const LearnedModel>& model) {
+Streamed stream_scene(const AlignedEpochs& epochs, const Config& config, const std::shared_ptr<const LearnedModel>& model,
+                      int tile_columns = 0) {
     Streamed out;
     out.mask = cv::Mat(epochs.height(), epochs.width(), CV_8UC1, cv::Scalar(7));
     out.score = cv::Mat(epochs.height(), epochs.width(), CV_32FC1, cv::Scalar(-1));
     out.valid = cv::Mat(epochs.height(), epochs.width(), CV_8UC1, cv::Scalar(7));
     SceneStream stream(epochs, config, model);
+    if (tile_columns > 0) stream.set_learned_tile_columns(tile_columns);
     StreamStats stats;
     out.threshold = stream.threshold(stats);
     out.strip_rows = stream.strip_rows();
@@ -203,10 +205,12 @@ TEST(LearnedStream, StripsGiveTheWholeSceneProbabilityAndMaskWhateverTheStripHei
     EXPECT_EQ(cv::countNonZero(whole.row(202)), 0);
     EXPECT_EQ(cv::countNonZero(whole.col(300)), 0);
 
-    for (const int block : {16, 34, 256}) {
-        const Streamed s = stream_scene(epochs, learned_config(dir.path(), block), model);
-        SCOPED_TRACE("processing.block_size " + std::to_string(block) + ": " + std::to_string(s.strips) + " strips of " +
-                     std::to_string(s.strip_rows) + " rows");
+    // Strip heights, and column tiles of 40 and 7 feature-grid columns (150 wide: 4 and 22 tiles,
+    // the last ones narrower than the halo).
+    for (const auto& [block, tile] : {std::pair{16, 0}, std::pair{34, 0}, std::pair{256, 0}, std::pair{34, 40}, std::pair{16, 7}}) {
+        const Streamed s = stream_scene(epochs, learned_config(dir.path(), block), model, tile);
+        SCOPED_TRACE("processing.block_size " + std::to_string(block) + ", tile " + std::to_string(tile) + ": " +
+                     std::to_string(s.strips) + " strips of " + std::to_string(s.strip_rows) + " rows");
         EXPECT_EQ(s.strip_rows % 2, 0);
         if (block == 16) EXPECT_EQ(s.strips, 13);  // 203 rows in strips of 16
         if (block == 34) EXPECT_EQ(s.strips, 6);   // strips of 34
@@ -225,7 +229,11 @@ TEST(LearnedStream, StripsGiveTheWholeSceneProbabilityAndMaskWhateverTheStripHei
     // The scene's feature means do not depend on the strips either.
     const auto one = stream_scene(epochs, learned_config(dir.path(), 256), model).means;
     const auto many = stream_scene(epochs, learned_config(dir.path(), 16), model).means;
-    for (std::size_t f = 0; f < one.size(); ++f) EXPECT_NEAR(one[f], many[f], 1e-6 * (1 + std::abs(one[f]))) << f;
+    const auto tiled = stream_scene(epochs, learned_config(dir.path(), 16), model, 7).means;
+    for (std::size_t f = 0; f < one.size(); ++f) {
+        EXPECT_NEAR(one[f], many[f], 1e-6 * (1 + std::abs(one[f]))) << f;
+        EXPECT_NEAR(one[f], tiled[f], 1e-6 * (1 + std::abs(one[f]))) << f;
+    }
 }
 
 TEST(LearnedStream, ConfiguredThresholdReplacesTheModels) {
