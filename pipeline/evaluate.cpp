@@ -92,7 +92,7 @@ nlohmann::json evaluate_mask(const cv::Mat& mask, const cv::Mat& label, LabelKin
 
 cv::Mat read_label_raster(const std::filesystem::path& path, const AlignedEpochs& epochs) {
     GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER));
-    if (!ds) throw InputError("evaluate: cannot read the label raster '" + path.string() + "'; check the path given to --label");
+    if (!ds) throw InputError("label: cannot read the label raster '" + path.string() + "'; check the path given to --label");
     double gt[6];
     const bool georef = ds->GetGeoTransform(gt) == CE_None && ds->GetSpatialRef() && epochs.srs();
     GDALDatasetUniquePtr on_grid;
@@ -121,18 +121,18 @@ cv::Mat read_label_raster(const std::filesystem::path& path, const AlignedEpochs
         GDALDatasetH src = GDALDataset::ToHandle(ds.get());
         GDALDatasetH warped = GDALWarp("", nullptr, 1, &src, opts, nullptr);
         GDALWarpAppOptionsFree(opts);
-        if (!warped) throw InputError("evaluate: cannot bring '" + path.string() + "' onto the image grid");
+        if (!warped) throw InputError("label: cannot bring '" + path.string() + "' onto the image grid");
         on_grid.reset(GDALDataset::FromHandle(warped));
         source = on_grid.get();
     } else if (!same_size) {
-        throw InputError("evaluate: label '" + path.string() + "' is " + std::to_string(ds->GetRasterXSize()) + "×" +
+        throw InputError("label: '" + path.string() + "' is " + std::to_string(ds->GetRasterXSize()) + "×" +
                          std::to_string(ds->GetRasterYSize()) + " px but the images are " + std::to_string(epochs.width()) +
                          "×" + std::to_string(epochs.height()) + "; give a label on the same grid");
     }
     cv::Mat label(epochs.height(), epochs.width(), CV_8UC1);
     if (source->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, label.cols, label.rows, label.data, label.cols, label.rows,
                                            GDT_Byte, 0, static_cast<GSpacing>(label.step)) != CE_None)
-        throw InputError("evaluate: cannot read '" + path.string() + "'");
+        throw InputError("label: cannot read '" + path.string() + "'");
     return label;
 }
 

@@ -39,7 +39,7 @@ TEST_F(EvaluateMessages, MissingLabel) {
     test::write_scene(dir / "after.tif", kX0, kY0, 50, 4546);
     const auto r = evaluate(dir / "label.tif");
     EXPECT_EQ(r.exit_code, 3) << r.err;
-    EXPECT_CONTAINS(r.err, "evaluate: cannot read the label raster '" + (dir / "label.tif").string() + "'; check the path given to --label");
+    EXPECT_CONTAINS(r.err, "label: cannot read the label raster '" + (dir / "label.tif").string() + "'; check the path given to --label");
 }
 
 TEST_F(EvaluateMessages, PlainLabelOfAnotherSize) {
@@ -48,7 +48,7 @@ TEST_F(EvaluateMessages, PlainLabelOfAnotherSize) {
     write_label(dir / "label.tif", 40, nullptr);
     const auto r = evaluate(dir / "label.tif", "--pixel-size 1");
     EXPECT_EQ(r.exit_code, 3) << r.err;
-    EXPECT_CONTAINS(r.err, "evaluate: label '" + (dir / "label.tif").string() +
+    EXPECT_CONTAINS(r.err, "label: '" + (dir / "label.tif").string() +
                                "' is 40×40 px but the images are 50×50; give a label on the same grid");
 }
 
@@ -60,7 +60,7 @@ TEST_F(EvaluateMessages, LabelInACrsWithoutATransformation) {
     write_label(dir / "label.tif", 50, &site_grid);
     const auto r = evaluate(dir / "label.tif");
     EXPECT_EQ(r.exit_code, 3) << r.err;
-    EXPECT_CONTAINS(r.err, "evaluate: cannot bring '" + (dir / "label.tif").string() + "' onto the image grid");
+    EXPECT_CONTAINS(r.err, "label: cannot bring '" + (dir / "label.tif").string() + "' onto the image grid");
 }
 
 }  // namespace
