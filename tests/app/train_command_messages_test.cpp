@@ -104,7 +104,7 @@ TEST_F(TrainCommand, PlainLabelOnAnotherGrid) {
     const auto r = train("--pixel-size 1 --before '" + (dir / "before.tif").string() + "' --after '" + (dir / "after.tif").string() +
                          "' --label '" + (dir / "label.tif").string() + "' --out '" + (dir / "m.json").string() + "'");
     EXPECT_EQ(r.exit_code, 3) << r.err;
-    EXPECT_CONTAINS(r.err, "label '" + (dir / "label.tif").string() + "' is 40×40 px but the images are 50×50; give a label on the same grid");
+    EXPECT_CONTAINS(r.err, "label: '" + (dir / "label.tif").string() + "' is 40×40 px but the images are 50×50; give a label on the same grid");
     EXPECT_FALSE(fs::exists(dir / "m.json"));
 }
 
