@@ -12,6 +12,7 @@
 #include "pipeline/core/errors.hpp"
 #include "pipeline/ingest.hpp"
 #include "tests/ledger/ledger_test_support.hpp"
+#include "tests/support/message_test_support.hpp"
 
 namespace weipian {
 namespace {
@@ -22,15 +23,7 @@ const fs::path kSampleConfig = kSource / "configs" / "sample.yaml";
 constexpr const char* kQsx = "2023-04-10";
 constexpr const char* kHsx = "2023-09-18";
 
-template <typename E, typename F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
+using test::message_of;
 
 // A rectangle parcel in EPSG:4546 on the sample grid (x 497000–497640, y 3940360–3941000, 1 m
 // pixels): columns [col, col + w), rows [row, row + h) of the scene.
