@@ -72,6 +72,10 @@ std::string refused_transition_message(const std::string& case_id, CaseStatus fr
 
 // ---- records --------------------------------------------------------------------------------
 
+// LedgerCase::source: found by weipian (自主发现) or delivered from above (下发线索).
+inline constexpr const char* kSourceSelfFound = "自主发现";
+inline constexpr const char* kSourceDelivered = "下发线索";
+
 // What the plan requires of a case that cannot be closed within its year (年清).
 struct RectificationPlan {
     std::string measures;     // 整改措施
@@ -111,6 +115,50 @@ struct LedgerCase {
     // Patch type (图斑类型 TBLX) of the parcel the case took its outline from; empty in cases
     // fed before patch types existed.
     std::string tblx;
+
+    // ---- delivered leads (ledger/ledger_leads.hpp, ENFORCEMENT.md §1) -------------------------
+    std::string source;        // kSourceSelfFound or kSourceDelivered; empty (older ledgers) reads as self-found
+    std::string lead_id;       // the delivered lead id (线索编号) this case is (lead cases) or is linked to
+    std::string linked_case;   // the other side of a lead ↔ detection link (case id); empty = none
+    std::string batch;         // 批次 of a lead, e.g. 七月一批
+    std::string delivered_at;  // 下发日期, YYYY-MM-DD
+    std::string earlier_id;    // 往期图斑编号: the case or lead at the same place in an earlier period
+    std::string detected_run;  // lead cases: the run whose parcel matched it; empty = not detected
+
+    // ---- the county's form (核查填报, ENFORCEMENT.md §2; pipeline/core/verdicts.hpp) ----------
+    std::string verdict;      // 核实认定意见; empty until verified through the form
+    std::string category;     // 分类
+    std::string use_detail;   // 用途分类细化
+    std::string project;      // 项目名称
+    std::string developer;    // 项目主体
+    std::string built_at;     // 建设时间 as given (YYYY-MM or YYYY-MM-DD)
+    std::string field_notes;  // 现场核查描述
+    // Area parts in hundredths of a 亩 (cultivated_centimu is 耕地): from the run's overlay,
+    // replaced by the form's verified figures. area = 耕地 + 非耕农用地 + 未利用地 + 建设用地 + 未调查.
+    std::int64_t other_agricultural_centimu = 0;  // 占非耕农用地面积
+    std::int64_t unused_centimu = 0;              // 占未利用地面积
+    std::int64_t construction_centimu = 0;        // 建设用地面积
+    std::int64_t unsurveyed_centimu = 0;          // under no DLTB polygon (not a form part)
+    std::int64_t permanent_farmland_centimu = 0;  // 占基本农田面积 (inside 耕地)
+    std::int64_t redline_centimu = 0;             // 占生态红线面积 (overlay)
+    // Evidence per form column: document numbers ("、"-joined) and covered share in percent.
+    std::string approval_no;   double approval_share = 0;   // 用地审批批准文号 (批准用地, 增减挂钩)
+    std::string supply_no;     double supply_share = 0;     // 土地供应批准文号
+    std::string title_no;      double title_share = 0;      // 不动产权证号
+    std::string temporary_no;  double temporary_share = 0;  // 临时用地批准文号
+    std::string facility_no;   double facility_share = 0;   // 设施农用地上图入库号
+    // The run's pre-judgement (初判, a suggestion), copied when the case takes a parcel's outline.
+    std::string cp_verdict, cp_category, cp_rule;
+
+    // ---- rectification (整改, ENFORCEMENT.md §5); hundredths of a 亩, -1 = not recorded ------
+    std::string rectify_method;  // 整改方式: 拆除, 补办, 拆补组合, 未整改
+    std::int64_t demolished_centimu = -1;             // 拆除面积
+    std::int64_t demolished_cultivated_centimu = -1;  // 拆除耕地面积
+    std::int64_t regularised_centimu = -1;            // 补办面积
+    std::int64_t regularised_cultivated_centimu = -1; // 补办耕地面积
+    std::int64_t remaining_centimu = -1;              // 剩余未整改面积
+    std::string review_ended_at;                      // date the review ended (审核通过); empty = not ended
+
     // MultiPolygon in the ledger CRS (no CRS object attached); shared and never modified in
     // place, so cases copy cheaply.
     std::shared_ptr<const OGRGeometry> geometry;

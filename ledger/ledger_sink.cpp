@@ -6,7 +6,7 @@
 
 namespace weipian {
 
-nlohmann::json LedgerSink::accept(const std::vector<Parcel>& parcels, const OGRSpatialReference& srs,
+nlohmann::json LedgerSink::accept(std::vector<Parcel>& parcels, const OGRSpatialReference& srs,
                                   const Config& config) {
     return feed_ledger(config.ledger, parcels, srs, feed_context_for(config)).to_json();
 }

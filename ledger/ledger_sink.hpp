@@ -16,7 +16,7 @@ namespace weipian {
 class LedgerSink final : public ParcelSink {
 public:
     std::string name() const override { return "ledger"; }
-    nlohmann::json accept(const std::vector<Parcel>& parcels, const OGRSpatialReference& srs,
+    nlohmann::json accept(std::vector<Parcel>& parcels, const OGRSpatialReference& srs,
                           const Config& config) override;
 };
 

@@ -49,6 +49,85 @@ const std::vector<Column>& case_columns() {
         {"deadline", OFTString},      {"responsible", OFTString},   {"notes", OFTString},       {"flag", OFTString},
         {"flag_date", OFTString},     {"updated_at", OFTString},
         {"tblx", OFTString, false, true},
+        // issue 9: leads, the county's form, area parts, evidence, pre-judgement, rectification
+        {"source", OFTString, false, true},       {"lead_id", OFTString, false, true},
+        {"linked_case", OFTString, false, true},  {"batch", OFTString, false, true},
+        {"delivered_at", OFTString, false, true}, {"earlier_id", OFTString, false, true},
+        {"detected_run", OFTString, false, true}, {"verdict", OFTString, false, true},
+        {"category", OFTString, false, true},     {"use_detail", OFTString, false, true},
+        {"project", OFTString, false, true},      {"developer", OFTString, false, true},
+        {"built_at", OFTString, false, true},     {"field_notes", OFTString, false, true},
+        {"fgnyd_mu", OFTReal, false, true},       {"wlyd_mu", OFTReal, false, true},
+        {"jsyd_mu", OFTReal, false, true},        {"wdc_mu", OFTReal, false, true},
+        {"yjjbnt_mu", OFTReal, false, true},      {"sthx_mu", OFTReal, false, true},
+        {"pzwh", OFTString, false, true},         {"pzwh_share", OFTReal, false, true},
+        {"gdwh", OFTString, false, true},         {"gdwh_share", OFTReal, false, true},
+        {"bdcqzh", OFTString, false, true},       {"bdcqzh_share", OFTReal, false, true},
+        {"lsydwh", OFTString, false, true},       {"lsydwh_share", OFTReal, false, true},
+        {"ssnydh", OFTString, false, true},       {"ssnydh_share", OFTReal, false, true},
+        {"cp_verdict", OFTString, false, true},   {"cp_category", OFTString, false, true},
+        {"cp_rule", OFTString, false, true},      {"zgfs", OFTString, false, true},
+        {"cc_mu", OFTReal, false, true},          {"cc_gd_mu", OFTReal, false, true},
+        {"bb_mu", OFTReal, false, true},          {"bb_gd_mu", OFTReal, false, true},
+        {"sy_mu", OFTReal, false, true},          {"review_ended_at", OFTString, false, true},
+    };
+    return columns;
+}
+
+// The text and area columns added by issue 9, bound to their LedgerCase members once, so
+// reading and writing cannot drift apart. Areas are hundredths of a 亩 stored as 亩 (2 decimals);
+// `optional` areas are NULL when not recorded (-1 in LedgerCase).
+struct TextColumn {
+    const char* name;
+    std::string LedgerCase::*member;
+};
+const std::vector<TextColumn>& case_text_columns() {
+    static const std::vector<TextColumn> columns = {
+        {"source", &LedgerCase::source},           {"lead_id", &LedgerCase::lead_id},
+        {"linked_case", &LedgerCase::linked_case}, {"batch", &LedgerCase::batch},
+        {"delivered_at", &LedgerCase::delivered_at}, {"earlier_id", &LedgerCase::earlier_id},
+        {"detected_run", &LedgerCase::detected_run}, {"verdict", &LedgerCase::verdict},
+        {"category", &LedgerCase::category},       {"use_detail", &LedgerCase::use_detail},
+        {"project", &LedgerCase::project},         {"developer", &LedgerCase::developer},
+        {"built_at", &LedgerCase::built_at},       {"field_notes", &LedgerCase::field_notes},
+        {"pzwh", &LedgerCase::approval_no},        {"gdwh", &LedgerCase::supply_no},
+        {"bdcqzh", &LedgerCase::title_no},         {"lsydwh", &LedgerCase::temporary_no},
+        {"ssnydh", &LedgerCase::facility_no},      {"cp_verdict", &LedgerCase::cp_verdict},
+        {"cp_category", &LedgerCase::cp_category}, {"cp_rule", &LedgerCase::cp_rule},
+        {"zgfs", &LedgerCase::rectify_method},     {"review_ended_at", &LedgerCase::review_ended_at},
+    };
+    return columns;
+}
+struct AreaColumn {
+    const char* name;
+    std::int64_t LedgerCase::*member;
+    bool optional;
+};
+const std::vector<AreaColumn>& case_area_columns() {
+    static const std::vector<AreaColumn> columns = {
+        {"fgnyd_mu", &LedgerCase::other_agricultural_centimu, false},
+        {"wlyd_mu", &LedgerCase::unused_centimu, false},
+        {"jsyd_mu", &LedgerCase::construction_centimu, false},
+        {"wdc_mu", &LedgerCase::unsurveyed_centimu, false},
+        {"yjjbnt_mu", &LedgerCase::permanent_farmland_centimu, false},
+        {"sthx_mu", &LedgerCase::redline_centimu, false},
+        {"cc_mu", &LedgerCase::demolished_centimu, true},
+        {"cc_gd_mu", &LedgerCase::demolished_cultivated_centimu, true},
+        {"bb_mu", &LedgerCase::regularised_centimu, true},
+        {"bb_gd_mu", &LedgerCase::regularised_cultivated_centimu, true},
+        {"sy_mu", &LedgerCase::remaining_centimu, true},
+    };
+    return columns;
+}
+struct ShareColumn {
+    const char* name;
+    double LedgerCase::*member;
+};
+const std::vector<ShareColumn>& case_share_columns() {
+    static const std::vector<ShareColumn> columns = {
+        {"pzwh_share", &LedgerCase::approval_share}, {"gdwh_share", &LedgerCase::supply_share},
+        {"bdcqzh_share", &LedgerCase::title_share},  {"lsydwh_share", &LedgerCase::temporary_share},
+        {"ssnydh_share", &LedgerCase::facility_share},
     };
     return columns;
 }
@@ -353,6 +432,17 @@ std::vector<LedgerCase> LedgerStore::load_cases(bool with_geometry) {
         c.flag_date = get_text(*f, "flag_date");
         c.updated_at = get_text(*f, "updated_at");
         if (f->GetFieldIndex("tblx") >= 0) c.tblx = get_text(*f, "tblx");
+        for (const auto& column : case_text_columns())
+            if (f->GetFieldIndex(column.name) >= 0) c.*column.member = get_text(*f, column.name);
+        for (const auto& column : case_area_columns()) {
+            const int index = f->GetFieldIndex(column.name);
+            if (index < 0 || !f->IsFieldSetAndNotNull(index)) continue;
+            c.*column.member = std::llround(f->GetFieldAsDouble(index) * 100.0);
+        }
+        for (const auto& column : case_share_columns()) {
+            const int index = f->GetFieldIndex(column.name);
+            if (index >= 0 && f->IsFieldSetAndNotNull(index)) c.*column.member = f->GetFieldAsDouble(index);
+        }
         if (with_geometry && f->GetGeometryRef()) {
             // No CRS attached: the store's CRS object dies with the store, cases may outlive it.
             OGRGeometry* geometry = f->StealGeometry();
@@ -469,6 +559,21 @@ void fill_case(OGRFeature& f, const LedgerCase& c, OGRSpatialReference& srs) {
     set_text(f, "flag_date", c.flag_date);
     set_text(f, "updated_at", c.updated_at);
     if (f.GetFieldIndex("tblx") >= 0) set_text(f, "tblx", c.tblx);
+    for (const auto& column : case_text_columns())
+        if (f.GetFieldIndex(column.name) >= 0) set_text(f, column.name, c.*column.member);
+    for (const auto& column : case_area_columns()) {
+        const int index = f.GetFieldIndex(column.name);
+        if (index < 0) continue;
+        const std::int64_t value = c.*column.member;
+        if (column.optional && value < 0)
+            f.SetFieldNull(index);
+        else
+            f.SetField(index, static_cast<double>(value) / 100.0);
+    }
+    for (const auto& column : case_share_columns()) {
+        const int index = f.GetFieldIndex(column.name);
+        if (index >= 0) f.SetField(index, round2(c.*column.member));
+    }
     if (c.geometry) {
         OGRGeometryUniquePtr multi(OGRGeometryFactory::forceToMultiPolygon(c.geometry->clone()));
         multi->assignSpatialReference(&srs);

@@ -6,9 +6,14 @@
 //   cases   (MultiPolygon `geom` in the ledger CRS): case_id (unique, not null), county_code,
 //           year, seq, xzmc, xzqdm, area_m2, area_mu, cultivated_m2, cultivated_mu, centroid_x,
 //           centroid_y, qsx, hsx, first_seen_run, last_seen_run, status, result, measures,
-//           deadline, responsible, notes, flag, flag_date, updated_at, tblx (added later: a ledger
-//           without it gets the column when opened for update, its rows kept; read-only it reads
-//           as empty)
+//           deadline, responsible, notes, flag, flag_date, updated_at, and, added later (a ledger
+//           without them gets the columns when opened for update, its rows kept; read-only they
+//           read as empty): tblx; source, lead_id, linked_case, batch, delivered_at, earlier_id,
+//           detected_run (leads); verdict, category, use_detail, project, developer, built_at,
+//           field_notes (the form); fgnyd_mu, wlyd_mu, jsyd_mu, wdc_mu, yjjbnt_mu, sthx_mu (area
+//           parts); pzwh, gdwh, bdcqzh, lsydwh, ssnydh and their *_share (evidence); cp_verdict,
+//           cp_category, cp_rule (pre-judgement); zgfs, cc_mu, cc_gd_mu, bb_mu, bb_gd_mu, sy_mu
+//           (NULL = not recorded), review_ended_at (rectification). LedgerCase documents each.
 //   history (no geometry): case_id, at, recorded_at, who, from_status, to_status, what, source
 //   runs    (no geometry): run_id, digest (unique), fed_at, qsx, hsx, year, county_code,
 //           cultivated_assessed, parcels, new_cases, updated_cases, flagged_cases, version

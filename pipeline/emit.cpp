@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "pipeline/core/errors.hpp"
+#include "pipeline/core/form_fields.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/stage.hpp"
 
@@ -72,19 +73,39 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
     struct FieldSpec {
         const char* name;
         OGRFieldType type;
+        // The form's heading: the field's alternative name, which GDAL ≥ 3.7 stores in the
+        // GeoPackage (gpkg_data_columns) and QGIS shows; Debian 12's GDAL 3.6 drops it.
+        const char* alias;
     };
-    const FieldSpec fields[] = {
-        {"parcel_id", OFTInteger64}, {"patch_id", OFTInteger64},
-        {"xzmc", OFTString},         {"xzqdm", OFTString},
-        {"area_m2", OFTReal},        {"area_mu", OFTReal},
-        {"cultivated_m2", OFTReal},  {"cultivated_mu", OFTReal},
-        {"centroid_x", OFTReal},     {"centroid_y", OFTReal},
-        {"qsx", OFTString},          {"hsx", OFTString},
-        {"change_score", OFTReal},   {"pixel_count", OFTInteger64},
-        {"tblx", OFTString},         {"bz", OFTString},
+    static const FieldSpec fields[] = {
+        {"parcel_id", OFTInteger64, "图斑序号"}, {"patch_id", OFTInteger64, "变化斑块号"},
+        {"xzmc", OFTString, "乡镇名称"},         {"xzqdm", OFTString, "乡镇代码"},
+        {"cjmc", OFTString, "村名称"},           {"cjdm", OFTString, "村代码"},
+        {"area_m2", OFTReal, "地块面积（平方米）"}, {"area_mu", OFTReal, "地块面积（亩）"},
+        {"cultivated_m2", OFTReal, "占耕地面积（平方米）"}, {"cultivated_mu", OFTReal, "占耕地面积（亩）"},
+        {"fgnyd_mu", OFTReal, "占非耕农用地面积（亩）"}, {"wlyd_mu", OFTReal, "占未利用地面积（亩）"},
+        {"jsyd_mu", OFTReal, "建设用地面积（亩）"}, {"wdc_mu", OFTReal, "未调查面积（亩）"},
+        {"yjjbnt_mu", OFTReal, "占基本农田面积（亩）"}, {"sthx_mu", OFTReal, "占生态红线面积（亩）"},
+        {"czkfbj_mu", OFTReal, "城镇开发边界内面积（亩）"}, {"dlbm", OFTString, "主要原地类"},
+        {"sfyn", OFTString, "是否占永农"},       {"sfhx", OFTString, "是否占红线"},
+        {"xsmk", OFTString, "刑事门槛"},
+        {"pzwh", OFTString, "用地审批批准文号"}, {"pzwh_share", OFTReal, "用地审批覆盖比例（%）"},
+        {"gdwh", OFTString, "土地供应批准文号"}, {"gdwh_share", OFTReal, "土地供应覆盖比例（%）"},
+        {"bdcqzh", OFTString, "不动产权证号"},   {"bdcqzh_share", OFTReal, "不动产登记覆盖比例（%）"},
+        {"lsydwh", OFTString, "临时用地批准文号"}, {"lsydwh_share", OFTReal, "临时用地覆盖比例（%）"},
+        {"ssnydh", OFTString, "设施农用地上图入库号"}, {"ssnydh_share", OFTReal, "设施农用地覆盖比例（%）"},
+        {"cp_yj", OFTString, "初判意见（建议）"}, {"cp_fl", OFTString, "初判分类（建议）"},
+        {"cp_rule", OFTString, "初判规则（建议）"}, {"cp_evidence", OFTString, "初判依据（建议）"},
+        {"cp_missing", OFTString, "存疑缺少材料（建议）"},
+        {"case_id", OFTString, "案件编号"},      {"lead_id", OFTString, "线索编号"},
+        {"centroid_x", OFTReal, "中心点X"},      {"centroid_y", OFTReal, "中心点Y"},
+        {"qsx", OFTString, "前时相"},            {"hsx", OFTString, "后时相"},
+        {"change_score", OFTReal, "变化分值"},   {"pixel_count", OFTInteger64, "像元数"},
+        {"tblx", OFTString, "图斑类型"},         {"bz", OFTString, "备注"},
     };
     for (const auto& spec : fields) {
         OGRFieldDefn definition(spec.name, spec.type);
+        definition.SetAlternativeName(spec.alias);
         if (layer->CreateField(&definition) != OGRERR_NONE)
             fail(std::string("cannot create field '") + spec.name + "'");
     }
@@ -102,6 +123,36 @@ void write_parcels_gpkg(const fs::path& path, const std::vector<Parcel>& parcels
         feature->SetField("area_mu", static_cast<double>(to_centimu(parcel.area_m2)) / 100.0);
         feature->SetField("cultivated_m2", round2(parcel.cultivated_m2));
         feature->SetField("cultivated_mu", static_cast<double>(to_centimu(parcel.cultivated_m2)) / 100.0);
+        const ParcelOverlay& overlay = parcel.overlay;
+        const LandPartsMu parts = land_parts_centimu(parcel);
+        const auto mu = [](std::int64_t centimu) { return static_cast<double>(centimu) / 100.0; };
+        feature->SetField("cjmc", overlay.village_name.c_str());
+        feature->SetField("cjdm", overlay.village_code.c_str());
+        feature->SetField("fgnyd_mu", mu(parts.other_agricultural));
+        feature->SetField("wlyd_mu", mu(parts.unused));
+        feature->SetField("jsyd_mu", mu(parts.construction));
+        feature->SetField("wdc_mu", mu(parts.unsurveyed));
+        feature->SetField("yjjbnt_mu", mu(parts.permanent_farmland));
+        feature->SetField("sthx_mu", mu(parts.redline));
+        feature->SetField("czkfbj_mu", mu(to_centimu(overlay.urban_boundary_m2)));
+        feature->SetField("dlbm", overlay.land.dominant_class.c_str());
+        feature->SetField("sfyn", touches_text(overlay.permanent_farmland_assessed, overlay.permanent_farmland_m2).c_str());
+        feature->SetField("sfhx", touches_text(overlay.redline_assessed, overlay.redline_m2).c_str());
+        feature->SetField("xsmk", criminal_exposure(parts).c_str());
+        const FormEvidence evidence = form_evidence(overlay);
+        for (int i = 0; i < kEvidenceColumns; ++i) {
+            const std::string field = evidence_field(static_cast<EvidenceColumn>(i));
+            feature->SetField(field.c_str(), evidence.numbers[i].c_str());
+            feature->SetField((field + "_share").c_str(), evidence.share_percent[i]);
+        }
+        const Prejudgement& cp = parcel.prejudgement;
+        feature->SetField("cp_yj", cp.verdict.c_str());
+        feature->SetField("cp_fl", cp.category.c_str());
+        feature->SetField("cp_rule", cp.rule.c_str());
+        feature->SetField("cp_evidence", cp.evidence.c_str());
+        feature->SetField("cp_missing", cp.missing.c_str());
+        feature->SetField("case_id", parcel.case_id.c_str());
+        feature->SetField("lead_id", parcel.lead_id.c_str());
         feature->SetField("centroid_x", round2(parcel.centroid_x));
         feature->SetField("centroid_y", round2(parcel.centroid_y));
         feature->SetField("qsx", attributes.before_date.c_str());

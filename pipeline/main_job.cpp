@@ -116,6 +116,18 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     for (const auto& p : parcels) by_type[p.tblx] = by_type.value(p.tblx, 0) + 1;
     timings["patch_type"] = seconds_since(start);
 
+    // ---- pre-judgement (issue 9): prejudge(parcels, config.prejudge, …) goes here
+
+    // The sink (the case ledger) is fed, in one transaction, before the outputs are written, so
+    // the parcels carry their case and lead ids: a failing feed fails the run with no outputs,
+    // and a crash after the feed is harmless (the rerun feeds nothing and sets the same ids).
+    std::optional<nlohmann::json> fed;
+    if (sink) {
+        start = Clock::now();
+        fed = sink->accept(parcels, *epochs.srs(), config);
+        timings[sink->name()] = seconds_since(start);
+    }
+
     start = Clock::now();
     double area_m2 = 0;
     for (const auto& p : parcels) area_m2 += p.area_m2;
@@ -123,16 +135,6 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     const std::vector<TownshipSummary> rows = emit.run(staging.dir(), parcels, *epochs.srs());
     const TownshipSummary total = total_of(rows);
     timings["emit"] = seconds_since(start);
-
-    // The sink (the case ledger) is fed, in one transaction, before the outputs appear: a failing
-    // feed fails the run with no outputs, and a crash after the feed is harmless (the rerun is a
-    // no-op there).
-    std::optional<nlohmann::json> fed;
-    if (sink) {
-        start = Clock::now();
-        fed = sink->accept(parcels, *epochs.srs(), config);
-        timings[sink->name()] = seconds_since(start);
-    }
     timings["total"] = seconds_since(job_start);
 
     nlohmann::json report;

@@ -335,6 +335,11 @@ const std::vector<Setting>& settings() {
                                  {"auto", "UTF-8", "GBK"}));
         v.push_back(list_setting("overlay.cultivated.classes", "class values that are cultivated land",
                                  [](Config& c) -> std::vector<std::string>& { return c.overlay.cultivated.classes; }));
+        // ---- overlay layers of the enforcement overlay (issue 9): overlay.cultivated.urban_village_field,
+        // overlay.permanent_farmland.*, overlay.redline.*, overlay.urban_boundary.*, overlay.villages.*, overlay.approvals
+
+        // ---- prejudge.* (issue 9)
+
         v.push_back(int_setting("processing.block_size", 16, 65536, "rows per strip (fewer for scenes so wide that a strip would pass 2 Mpx)",
                                 [](Config& c) -> int& { return c.processing.block_size; }));
         v.push_back(int_setting("processing.threads", 0, 1024, "worker threads; 0 = all cores",
@@ -379,6 +384,8 @@ const std::vector<Setting>& settings() {
             };
             v.push_back(s);
         }
+        // ---- ledger.lead_fields.* (issue 9)
+
         v.push_back(int_setting("ledger.annual_clearance_from", 0, 9999, "年清: from this year on, each year's cases are due by 31 December of that year; 0 = off",
                                 [](Config& c) -> int& { return c.ledger.annual_clearance_from; }));
         return v;

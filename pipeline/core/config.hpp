@@ -77,17 +77,63 @@ struct TownshipLayerConfig : VectorLayerConfig {
     std::string code_field = "XZQDM";
 };
 
+// The land-use survey layer (三调 DLTB): its classes give the cultivated part and the other
+// parts of the form (pipeline/land_class.hpp). The key keeps its first name, overlay.cultivated.
 struct CultivatedLayerConfig : VectorLayerConfig {
     std::string class_field = "DLBM";
     std::vector<std::string> classes = {"0101", "0102", "0103"};
+    // Urban-village attribute (城镇村属性码); 203 = 村庄 (pre-judgement rule 6). Empty = none;
+    // a layer without the field is refused only when the key is given.
+    std::string urban_village_field = "CZCSXM";
+};
+
+// A layer whose area inside each parcel is reported (永久基本农田, 生态保护红线, 城镇开发边界).
+struct AreaLayerConfig : VectorLayerConfig {};
+
+// Village boundaries (村级调查区 CJDCQ): the village holding most of a parcel.
+struct VillageLayerConfig : VectorLayerConfig {
+    std::string name_field = "ZLDWMC";  // 坐落单位名称
+    std::string code_field = "ZLDWDM";  // 坐落单位代码
+};
+
+// An approval layer: the parcel's covered share and the document numbers (ENFORCEMENT.md §2).
+// kind is one of kApprovalKinds; number_field is required; end_date_field only for 临时用地.
+inline constexpr const char* kApprovalKinds[] = {"批准用地", "增减挂钩", "供地", "不动产登记", "临时用地", "设施农用地"};
+struct ApprovalLayerConfig : VectorLayerConfig {
+    std::string kind;            // one of kApprovalKinds
+    std::string name;            // label in outputs; empty = kind
+    std::string number_field;    // field holding the document number (批准文号, 上图入库号, …)
+    std::string end_date_field;  // 临时用地: field holding the end date; empty = none
 };
 
 struct Config;
 struct OverlayConfig {
     std::string area_crs;  // projected CRS for areas; empty = CGCS2000 3-degree GK zone or UTM
     TownshipLayerConfig townships;
-    CultivatedLayerConfig cultivated;
+    CultivatedLayerConfig cultivated;        // DLTB
+    AreaLayerConfig permanent_farmland;      // 永久基本农田 (YJJBNTTB)
+    AreaLayerConfig redline;                 // 生态保护红线
+    AreaLayerConfig urban_boundary;          // 城镇开发边界
+    VillageLayerConfig villages;             // 村
+    std::vector<ApprovalLayerConfig> approvals;  // any number, YAML list of mappings
     static OverlayConfig from(const Config& config);  // config.overlay
+};
+
+// Pre-judgement (初判, pipeline/prejudge.hpp): the rules of ENFORCEMENT.md §3 in order, their
+// thresholds, and the 15 % rule's levels. Defaults as in ENFORCEMENT.md.
+struct PrejudgeConfig {
+    bool enabled = true;
+    // Rule order; names: 批文, 供地手续, 登记发证, 设施农用地, 农村道路, 其他 (the last, 非农违法, always closes).
+    std::vector<std::string> rules = {"批文", "供地手续", "登记发证", "设施农用地", "农村道路", "其他"};
+    double large_parcel_mu = 2.0;                // coverage gate: parcels above this many 亩 …
+    double cover_share_large = 0.95;             // … need this covered share,
+    double cover_share_small = 0.90;             // smaller ones this,
+    double uncovered_cultivated_max_mu = 0.5;    // and uncovered 耕地 below this (亩)
+    double class_share = 0.5;                    // share of 1202/1006/0702/203 for rules 4–6
+    double road_width_min_m = 2.0;               // rule 5 (农村道路) width range, metres
+    double road_width_max_m = 8.0;
+    double ratio_warning = 0.10;                 // 15 % rule: warn at this share …
+    double ratio_limit = 0.15;                   // … and at the limit
 };
 
 struct ProcessingConfig {
@@ -118,6 +164,19 @@ struct LedgerConfig {
                                                {2018, 2021, 70, "2023-11-30"},
                                                {2022, 2022, 100, "2023-11-30"}};
     int annual_clearance_from = 2023;  // 年清: from this year on, year Y's cases by Y-12-31; 0 = off
+    // Field names of a delivered lead file (`ledger import-leads`, ledger/ledger_leads.hpp);
+    // each a list of accepted names tried in order (the usual names are the defaults).
+    struct LeadFields {
+        std::vector<std::string> id = {"线索编号", "监测编号", "JCBH", "XSBH", "TBBH"};
+        std::vector<std::string> batch = {"批次", "批次名称", "PCMC", "PC"};
+        std::vector<std::string> delivered = {"下发日期", "下发时间", "XFRQ"};
+        std::vector<std::string> qsx = {"前时相", "QSX"};
+        std::vector<std::string> hsx = {"后时相", "HSX"};
+        std::vector<std::string> area = {"监测面积", "图斑面积", "JCMJ", "TBMJ"};  // 亩
+        std::vector<std::string> earlier_id = {"往期图斑编号", "往期监测编号", "WQTBBH", "WQJCBH"};
+        std::vector<std::string> x = {"X", "XZB", "横坐标", "经度"};  // XLSX without geometry
+        std::vector<std::string> y = {"Y", "YZB", "纵坐标", "纬度"};
+    } lead_fields;
     bool configured() const { return !path.empty(); }
 };
 
@@ -138,6 +197,7 @@ struct Config {
     DetectConfig detect;
     CleanConfig clean;
     OverlayConfig overlay;
+    PrejudgeConfig prejudge;
     ProcessingConfig processing;
     std::string output_dir = "out";
     LedgerConfig ledger;

@@ -20,12 +20,13 @@ public:
     // Its section in run.json and its entry in timings_s (e.g. "ledger").
     virtual std::string name() const = 0;
 
-    // Receives the run's final parcels (after the overlay: township, areas, centroid set;
-    // geometry in `srs`) once every output is written to the staging folder and before the
-    // outputs are committed: a throw fails the run and no output appears. An implementation
-    // is all-or-nothing (one transaction), so a crash after it returns is harmless. Returns
+    // Receives the run's final parcels (after the overlay, patch types and pre-judgement;
+    // geometry in `srs`) before the outputs are written into the staging folder, and may set
+    // each parcel's case_id and lead_id, which the outputs then carry. A throw fails the run
+    // and no output appears. An implementation is all-or-nothing (one transaction), so a crash
+    // after it returns is harmless (a rerun feeds nothing new and sets the same ids). Returns
     // the section written into run.json.
-    virtual nlohmann::json accept(const std::vector<Parcel>& parcels, const OGRSpatialReference& srs,
+    virtual nlohmann::json accept(std::vector<Parcel>& parcels, const OGRSpatialReference& srs,
                                   const Config& config) = 0;
 };
 

@@ -200,9 +200,14 @@ TEST(OutputsTest, ParcelsGpkgHoldsMultiPolygonsAndRoundedMu) {
     std::vector<std::string> names;
     for (int i = 0; i < layer->GetLayerDefn()->GetFieldCount(); ++i)
         names.emplace_back(layer->GetLayerDefn()->GetFieldDefn(i)->GetNameRef());
-    EXPECT_EQ(names, (std::vector<std::string>{"parcel_id", "patch_id", "xzmc", "xzqdm", "area_m2", "area_mu",
-                                               "cultivated_m2", "cultivated_mu", "centroid_x", "centroid_y", "qsx",
-                                               "hsx", "change_score", "pixel_count", "tblx", "bz"}));
+    EXPECT_EQ(names, (std::vector<std::string>{
+                         "parcel_id", "patch_id", "xzmc", "xzqdm", "cjmc", "cjdm", "area_m2", "area_mu", "cultivated_m2",
+                         "cultivated_mu", "fgnyd_mu", "wlyd_mu", "jsyd_mu", "wdc_mu", "yjjbnt_mu", "sthx_mu", "czkfbj_mu",
+                         "dlbm", "sfyn", "sfhx", "xsmk", "pzwh", "pzwh_share", "gdwh", "gdwh_share", "bdcqzh", "bdcqzh_share",
+                         "lsydwh", "lsydwh_share", "ssnydh", "ssnydh_share", "cp_yj", "cp_fl", "cp_rule", "cp_evidence",
+                         "cp_missing", "case_id", "lead_id", "centroid_x", "centroid_y", "qsx", "hsx", "change_score",
+                         "pixel_count", "tblx", "bz"}));
+
     OGRFeatureUniquePtr first(layer->GetNextFeature());
     ASSERT_NE(first, nullptr);
     EXPECT_EQ(first->GetFieldAsInteger64("parcel_id"), 1);
