@@ -6,9 +6,14 @@ Gauss-Kruger, CM 111E), in two epochs of 2 x 2 tiles (4-band uint16 B,G,R,NIR, G
 surface reflectance x 10000), with the vector layers and the exact answer a correct run must give:
 
   qsx/QSX_20230410_r{0,1}c{0,1}.tif   before epoch (前时相), nodata strip at the west edge
-  hsx/HSX_20230918_r{0,1}c{0,1}.tif   after epoch (后时相), 14 new construction objects
+  hsx/HSX_20230918_r{0,1}c{0,1}.tif   after epoch (后时相), 15 new construction objects
   townships.gpkg   layer "townships" (XZMC, XZQDM), EPSG:4490, x = lon, y = lat
   dltb.gpkg        layer "dltb" (三调-like DLBM, DLMC, ZLDWDM, TBMJ, TBDLMJ), EPSG:4546
+  villages.gpkg    layer "cjdcq" (ZLDWMC, ZLDWDM), EPSG:4490
+  yjjbnt.gpkg      layer "yjjbnttb" (永久基本农田), EPSG:4546
+  sthx.gpkg        layer "sthx" (生态保护红线), EPSG:4490
+  approvals.gpkg   layers "pzyd" (批准用地, PZWH) and "ssnyd" (设施农用地备案, STRKH), EPSG:4546
+  leads.gpkg       layer "leads" (delivered leads 线索), EPSG:4490; leads_gbk.shp the same in GBK
   truth.csv        one row per construction object (per township part)
   README.md        what the scene holds and what a correct run reports
 
@@ -82,7 +87,14 @@ E = {k: np.array(v, dtype=np.float64) for k, v in {
     "roof_dark":  (700, 750, 800, 1000),     # dark grey tiles
     "concrete":   (1600, 1700, 1800, 2000),  # new hardened ground
     "earth":      (1300, 1550, 1800, 2150),  # levelled bright earth (earthworks)
+    "greenhouse": (2600, 2700, 2700, 3000),  # white greenhouse film
+    "baysoil":    (1500, 1650, 1800, 2000),  # gravelled paths between greenhouse bays
 }.items()}
+
+# The form's land groups (GB/T 21010 三大类, pipeline/land_class.hpp) of the classes used here.
+LAND_GROUP = {"0101": "cultivated", "0102": "cultivated", "0103": "cultivated",
+              "0201": "other_agricultural", "1006": "other_agricultural", "1104": "other_agricultural",
+              "0404": "unused", "0702": "construction"}
 
 DLMC = {
     "0101": "水田", "0102": "水浇地", "0103": "旱地", "0201": "果园", "0404": "其他草地",
@@ -157,7 +169,17 @@ TOWNSHIPS = [
     ("西社镇", "140824104", [(-300, 428), (240, 428), (330, 470), (400, 470), (700, 470),
                            (700, 520), (520, 700), (-300, 700)]),
 ]
-VILLAGE_CODE = {"140824100": "201", "140824101": "203", "140824104": "205"}  # ZLDWDM suffix
+# Villages (村级调查区 CJDCQ, fields ZLDWMC/ZLDWDM): each township is one village, except 稷峰镇,
+# split at x = 497200 (column 200) into 西关村 (west) and 东关村 (east). DLTB patches are split at
+# village boundaries and carry the village's 12-digit ZLDWDM.
+VILLAGE_SPLIT_COL = 200
+VILLAGES = [
+    # (name, ZLDWDM, township code, column range [c0, c1) the village takes of its township)
+    ("西关村", "140824100201", "140824100", (-300, VILLAGE_SPLIT_COL)),
+    ("东关村", "140824100202", "140824100", (VILLAGE_SPLIT_COL, 700)),
+    ("化峪村", "140824101203", "140824101", (-300, 700)),
+    ("西社村", "140824104205", "140824104", (-300, 700)),
+]
 
 # New construction, after epoch only: (id, kind, style, rects [(row0,row1,col0,col1)], note)
 OBJECTS = [
@@ -189,6 +211,32 @@ OBJECTS = [
      "drying yard on paddy 0101; crosses processing row 256"),
     ("C14", "hardened", "concrete", [(590, 620, 430, 470)],
      "storage yard on grass 0404"),
+    ("C15", "greenhouse", "greenhouse", [(585, 625, 40, 100)],
+     "plastic greenhouse (8 m bays and 2 m paths) on a vegetable field (0102) under a 设施农用地 filing"),
+]
+# Objects drawn after the sensor noise (added later): their random gains come after it, so the
+# earlier objects and the noise keep their values.
+N_FIRST_OBJECTS = 14
+
+# ---- enforcement layers (issue 9), pixel rectangles (row0, row1, col0, col1) ----------------
+# 永久基本农田 (YJJBNTTB), EPSG:4546: the north-west paddy and wheat fields (objects C01, C13).
+YJJBNT = [("140824YJ0001", (100, 320, 10, 160))]
+# 生态保护红线, EPSG:4490: a 20 m strip along a gully; 420 m² of object C14 lies in it.
+REDLINE = [("HX140824001", "汾河稷山段生态保护红线", (530, 640, 456, 476))]
+# Approval layers in approvals.gpkg (EPSG:4546): 批准用地 (layer pzyd, PZWH) covering C03 fully
+# and 60 % of C09; a 设施农用地 filing (layer ssnyd, STRKH) over the greenhouse C15.
+APPROVALS_PZYD = [("晋政地〔2023〕15号", "稷山县2023年第3批次城镇建设用地", (555, 605, 235, 305)),
+                  ("稷政地〔2022〕8号", "化峪镇农村公益设施用地", (245, 280, 555, 575))]
+FILINGS_SSNYD = [("1408242023000012", "西社村蔬菜大棚", (580, 630, 35, 105))]
+# Delivered leads (线索), EPSG:4490 polygons: one over C01 (found), one over the sub-MMU shed C07
+# (missed: weipian does not report parcels under 200 m²), one split into sub-parcels _1 over C08
+# and _2 over C11 (matched per sub-parcel).
+LEAD_BATCH, LEAD_DELIVERED = "2023年三季度", "2023-10-20"
+LEADS = [
+    ("140824SJBG23300001", (138, 172, 58, 102), "140824SJBG22300017"),
+    ("140824SJBG23300002", (378, 394, 198, 212), ""),
+    ("140824SJBG23300003_1", (228, 272, 428, 492), ""),
+    ("140824SJBG23300003_2", (298, 347, 418, 472), ""),
 ]
 
 
@@ -255,10 +303,12 @@ class Scene:
             for r0, r1, c0, c1 in rects:
                 assert (self.obj_id[r0:r1, c0:c1] == 0).all(), "objects overlap"
                 self.obj_id[r0:r1, c0:c1] = i + 1
-        self.obj_gain = rng.uniform(0.95, 1.05, len(OBJECTS))
+        self.obj_gain = rng.uniform(0.95, 1.05, N_FIRST_OBJECTS)
         # -- sensor noise --
         self.noise = {"q": rng.standard_normal((4, SIZE, SIZE)),
                       "h": rng.standard_normal((4, SIZE, SIZE))}
+        self.obj_gain = np.concatenate([self.obj_gain,
+                                        rng.uniform(0.95, 1.05, len(OBJECTS) - N_FIRST_OBJECTS)])
 
     # ---- layouts ---------------------------------------------------------------------------
     def _make_village(self):
@@ -412,6 +462,11 @@ class Scene:
         elif style == "earth":          # levelled earth with machinery tracks
             track = (cols % 7 == 3)
             spec *= (1.0 + 0.04 * self.earth_tex[sl]) * np.where(track, 0.95, 1.0)
+        elif style == "greenhouse":     # film bays 8 m wide, 2 m soil paths (period 10 m)
+            c0 = rects[0][2]
+            path = ((cols - c0) % 10 >= 8)
+            soil = const(E["baysoil"], shp) * g
+            spec = np.where(path[None, :, :], soil, spec) * (1.0 + 0.01 * self.roof_tex[sl])
         return spec
 
     def surface(self, ep):
@@ -525,6 +580,25 @@ def township_polygons_grid():
     return out
 
 
+def rect_polygon(rect):
+    """A pixel rectangle (row0, row1, col0, col1) as an EPSG:4546 polygon."""
+    r0, r1, c0, c1 = rect
+    (xa, ya), (xb, yb) = px_to_xy(c0, r0), px_to_xy(c1, r1)
+    p = ogr.Geometry(ogr.wkbPolygon)
+    p.AddGeometry(ring_geometry([(xa, yb), (xb, yb), (xb, ya), (xa, ya)]))
+    return p
+
+
+def village_polygons_grid():
+    """Village polygons in EPSG:4546: (name, ZLDWDM, township code, polygon)."""
+    towns = {code: poly for _, code, poly in township_polygons_grid()}
+    out = []
+    for name, code, town, (c0, c1) in VILLAGES:
+        poly = towns[town].Intersection(rect_polygon((-300, 700, c0, c1)))
+        out.append((name, code, town, poly))
+    return out
+
+
 def new_gpkg(path):
     if path.exists():
         path.unlink()
@@ -586,8 +660,8 @@ def write_dltb(out, scene):
     for feat in vl:
         pid = feat.GetField("pid")
         geom = feat.GetGeometryRef()
-        for name, code, tpoly in township_polygons_grid():
-            inter = geom.Intersection(tpoly)
+        for name, code, town, vpoly in village_polygons_grid():
+            inter = geom.Intersection(vpoly)
             for part in polygons_of(inter):
                 pieces.append((pid, code, part))
     # stable order: north to south, west to east by the part's envelope, then patch id
@@ -619,7 +693,7 @@ def write_dltb(out, scene):
         feat.SetField("TBBH", f"{n:04d}")
         feat.SetField("DLBM", dlbm)
         feat.SetField("DLMC", DLMC[dlbm])
-        feat.SetField("ZLDWDM", code + VILLAGE_CODE[code])
+        feat.SetField("ZLDWDM", code)
         feat.SetField("TBMJ", round(area, 2))
         feat.SetField("TBDLMJ", round(area, 2))
         feat.SetGeometry(geom)
@@ -627,6 +701,102 @@ def write_dltb(out, scene):
     lyr.CommitTransaction()
     ds = None
     return len(pieces)
+
+
+def write_polygon_layer(ds, name, srs, fields, features, description):
+    """A layer of (values..., polygon in EPSG:4546) features, transformed to `srs`.
+    fields: [(name, width)] text fields."""
+    lyr = ds.CreateLayer(name, srs, ogr.wkbMultiPolygon,
+                         ["FID=fid", "GEOMETRY_NAME=geom", f"IDENTIFIER={name}",
+                          f"DESCRIPTION={description}"])
+    for fname, width in fields:
+        f = ogr.FieldDefn(fname, ogr.OFTReal if width == 0 else ogr.OFTString)
+        if width:
+            f.SetWidth(width)
+        else:
+            f.SetPrecision(2)
+        lyr.CreateField(f)
+    ct = None
+    if srs.GetAuthorityCode(None) != str(EPSG_GRID):
+        ct = osr.CoordinateTransformation(grid_srs(), srs)
+    lyr.StartTransaction()
+    for values, poly in features:
+        g = poly.Clone()
+        if ct is not None:
+            g.Transform(ct)
+        mp = ogr.Geometry(ogr.wkbMultiPolygon)
+        for part in polygons_of(g):
+            mp.AddGeometry(part)
+        feat = ogr.Feature(lyr.GetLayerDefn())
+        for (fname, _), v in zip(fields, values):
+            if v != "":
+                feat.SetField(fname, v)
+        feat.SetGeometry(mp)
+        lyr.CreateFeature(feat)
+    lyr.CommitTransaction()
+
+
+def write_enforcement_layers(out):
+    """永农, 红线, villages, approvals and the delivered leads (issue 9)."""
+    ds = new_gpkg(out / "villages.gpkg")
+    write_polygon_layer(ds, "cjdcq", geo_srs(), [("ZLDWMC", 50), ("ZLDWDM", 19)],
+                        [((n, c), poly) for n, c, _, poly in village_polygons_grid()],
+                        "weipian sample villages (村级调查区), CGCS2000 lon/lat")
+    ds = None
+    ds = new_gpkg(out / "yjjbnt.gpkg")
+    write_polygon_layer(ds, "yjjbnttb", grid_srs(), [("BSM", 18)],
+                        [((bsm,), rect_polygon(r)) for bsm, r in YJJBNT],
+                        "weipian sample permanent basic farmland (永久基本农田)")
+    ds = None
+    ds = new_gpkg(out / "sthx.gpkg")
+    write_polygon_layer(ds, "sthx", geo_srs(), [("HXBH", 20), ("HXMC", 60)],
+                        [((code, name), rect_polygon(r)) for code, name, r in REDLINE],
+                        "weipian sample ecological protection red line (生态保护红线), CGCS2000 lon/lat")
+    ds = None
+    ds = new_gpkg(out / "approvals.gpkg")
+    write_polygon_layer(ds, "pzyd", grid_srs(), [("PZWH", 40), ("XMMC", 80)],
+                        [((no, name), rect_polygon(r)) for no, name, r in APPROVALS_PZYD],
+                        "weipian sample approved land use (批准用地/农转用)")
+    write_polygon_layer(ds, "ssnyd", grid_srs(), [("STRKH", 20), ("XMMC", 80)],
+                        [((no, name), rect_polygon(r)) for no, name, r in FILINGS_SSNYD],
+                        "weipian sample facility-agriculture filings (设施农用地备案)")
+    ds = None
+    rows = [((lid, LEAD_BATCH, LEAD_DELIVERED, QSX_DATE, HSX_DATE,
+              to_centimu(rect_polygon(r).GetArea()) / 100.0, earlier), rect_polygon(r))
+            for lid, r, earlier in LEADS]
+    ds = new_gpkg(out / "leads.gpkg")
+    write_polygon_layer(ds, "leads", geo_srs(),
+                        [("线索编号", 30), ("批次", 30), ("下发日期", 10), ("前时相", 10),
+                         ("后时相", 10), ("监测面积", 0), ("往期图斑编号", 30)],
+                        rows, "weipian sample delivered leads (下发线索)")
+    ds = None
+    # The same batch as the platform's Shapefile: GBK text, pinyin field names (DBF names are
+    # at most 10 bytes), a fixed DBF date.
+    for ext in ("shp", "shx", "dbf", "prj", "cpg"):
+        (out / f"leads_gbk.{ext}").unlink(missing_ok=True)
+    ds = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(str(out / "leads_gbk.shp"))
+    lyr = ds.CreateLayer("leads_gbk", geo_srs(), ogr.wkbPolygon,
+                         ["ENCODING=CP936", f"DBF_DATE_LAST_UPDATE={LEAD_DELIVERED}"])
+    names = ["XSBH", "PCMC", "XFRQ", "QSX", "HSX", "JCMJ", "WQTBBH"]
+    for fname in names:
+        f = ogr.FieldDefn(fname, ogr.OFTReal if fname == "JCMJ" else ogr.OFTString)
+        if fname == "JCMJ":
+            f.SetWidth(12)
+            f.SetPrecision(2)
+        else:
+            f.SetWidth(30)
+        lyr.CreateField(f)
+    ct = osr.CoordinateTransformation(grid_srs(), geo_srs())
+    for values, poly in rows:
+        g = poly.Clone()
+        g.Transform(ct)
+        feat = ogr.Feature(lyr.GetLayerDefn())
+        for fname, v in zip(names, values):
+            if v != "":
+                feat.SetField(fname, v)
+        feat.SetGeometry(g)
+        lyr.CreateFeature(feat)
+    ds = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,6 +812,12 @@ def object_polygon(rects):
         p.AddGeometry(ring)
         geom = p if geom is None else geom.Union(p)
     return geom
+
+
+def exact_m2(area):
+    """An area that the layers make a whole number of m² (checked), as an int."""
+    assert abs(area - round(area)) < 1e-6, area
+    return int(round(area))
 
 
 def truth_rows(scene):
@@ -685,6 +861,42 @@ def truth_rows(scene):
                 dl = PATCHES[pid - 1][1]
                 land[dl] = land.get(dl, 0) + int((classes == pid).sum())
             cult = sum(v for k, v in land.items() if k in CULTIVATED)
+            group = {g: sum(v for k, v in land.items() if LAND_GROUP[k] == g)
+                     for g in ("other_agricultural", "unused", "construction")}
+            villages = [(inter.Intersection(vp).GetArea(), vn, vc)
+                        for vn, vc, _, vp in village_polygons_grid()]
+            _, village_name, village_code = max(villages)
+            yj = sum(inter.Intersection(rect_polygon(r)).GetArea() for _, r in YJJBNT)
+            hx = sum(inter.Intersection(rect_polygon(r)).GetArea() for _, _, r in REDLINE)
+
+            def cover(features):
+                numbers, covered = [], None
+                for no, _, r in features:
+                    c = inter.Intersection(rect_polygon(r))
+                    if c is not None and c.GetArea() > 1e-4:
+                        numbers.append(no)
+                        covered = c if covered is None else covered.Union(c)
+                share = 0.0 if covered is None else covered.GetArea() / area
+                return "、".join(sorted(numbers)), round(100.0 * share, 2)
+            pzwh, pzwh_share = cover(APPROVALS_PZYD)
+            ssnydh, ssnydh_share = cover(FILINGS_SSNYD)
+            lead = ""
+            for lid, r, _ in LEADS:
+                lp = rect_polygon(r)
+                c = inter.Intersection(lp)
+                if c is not None and c.GetArea() / min(area, lp.GetArea()) >= 0.3:
+                    lead = lid
+            # ENFORCEMENT.md §3 with weipian's default gates (prejudge.*): 95 % above 2 亩,
+            # 90 % up to it, uncovered 耕地 under 0.5 亩.
+            gate = 95.0 if to_centimu(area) > 200 else 90.0
+            if pzwh_share >= gate and to_centimu(cult * (1 - pzwh_share / 100.0)) < 50:
+                expected = "合法·批文"
+            elif ssnydh_share >= gate:
+                expected = "设施农用地"
+            elif pzwh_share > 0 or ssnydh_share > 0:
+                expected = "存疑"
+            else:
+                expected = "非农违法"
             cy, cx = np.nonzero(pm)
             rows.append(dict(
                 object_id=oid, kind=kind, township_name=name, township_code=code,
@@ -695,13 +907,23 @@ def truth_rows(scene):
                 centroid_x=X0 + cx.mean() + 0.5, centroid_y=Y0 - cy.mean() - 0.5,
                 object_area_m2=npx,
                 land_before=";".join(f"{k}:{v}" for k, v in sorted(land.items())),
+                village_name=village_name, village_code=village_code,
+                other_agricultural_m2=group["other_agricultural"], unused_m2=group["unused"],
+                construction_m2=group["construction"],
+                permanent_farmland_m2=exact_m2(yj), redline_m2=exact_m2(hx),
+                pzwh=pzwh, pzwh_share=pzwh_share, ssnydh=ssnydh, ssnydh_share=ssnydh_share,
+                lead_id=lead, prejudgement="" if npx < MMU_M2 else expected,
             ))
     return rows
 
 
 TRUTH_FIELDS = ["object_id", "kind", "township_name", "township_code", "area_m2", "cultivated_m2",
                 "below_mmu", "notes", "object_area_m2", "land_before", "xmin", "ymin", "xmax",
-                "ymax", "centroid_x", "centroid_y"]
+                "ymax", "centroid_x", "centroid_y",
+                # issue 9: the enforcement overlay and the expected pre-judgement
+                "village_name", "village_code", "other_agricultural_m2", "unused_m2",
+                "construction_m2", "permanent_farmland_m2", "redline_m2", "pzwh", "pzwh_share",
+                "ssnydh", "ssnydh_share", "lead_id", "prejudgement"]
 
 
 def write_truth(out, rows):
@@ -821,10 +1043,33 @@ def write_readme(out, rows, n_dltb):
              "(497640, 3940420) to (497580, 3940360)) lies outside all townships (neighbouring "
              "county) and holds no construction.")
     L.append(f"- `dltb.gpkg`, layer `dltb`: {n_dltb} land-use patches in EPSG:{EPSG_GRID}, fields "
-             "BSM, TBBH, DLBM, DLMC, ZLDWDM (12 digits, first 9 = township), TBMJ, TBDLMJ (m², "
-             "no deduction). They follow the image fields pixel-exactly, are split at township "
-             "boundaries, and cover the scene except the corner outside the county. Cultivated "
-             "land (耕地) is DLBM 0101, 0102, 0103.\n")
+             "BSM, TBBH, DLBM, DLMC, ZLDWDM (12-digit village code, first 9 = township), TBMJ, "
+             "TBDLMJ (m², no deduction). They follow the image fields pixel-exactly, are split at "
+             "village boundaries, and cover the scene except the corner outside the county. "
+             "Cultivated land (耕地) is DLBM 0101, 0102, 0103; in the form's groups 0201, 1006 and "
+             "1104 are 非耕农用地, 0404 未利用地, 0702 建设用地.")
+    L.append("- `villages.gpkg`, layer `cjdcq`: " + ", ".join(f"{n} ({c})" for n, c, _, _ in VILLAGES)
+             + f", fields ZLDWMC, ZLDWDM, EPSG:{EPSG_GEO} lon/lat. Each township is one village "
+             f"except 稷峰镇, split at x = {X0 + VILLAGE_SPLIT_COL:.0f} into 西关村 (west) and 东关村 (east).")
+    L.append(f"- `yjjbnt.gpkg`, layer `yjjbnttb`: 永久基本农田, EPSG:{EPSG_GRID}, one rectangle over "
+             "rows " + ", ".join(f"{r[0]}-{r[1] - 1} cols {r[2]}-{r[3] - 1}" for _, r in YJJBNT)
+             + " (objects C01 and C13 lie in it).")
+    L.append(f"- `sthx.gpkg`, layer `sthx`: 生态保护红线, EPSG:{EPSG_GEO}, a 20 m strip over "
+             + ", ".join(f"rows {r[0]}-{r[1] - 1} cols {r[2]}-{r[3] - 1}" for _, _, r in REDLINE)
+             + " (420 m² of C14 lie in it).")
+    L.append(f"- `approvals.gpkg`: layer `pzyd` (批准用地, field PZWH, EPSG:{EPSG_GRID}) with "
+             + "; ".join(f"{no} over rows {r[0]}-{r[1] - 1} cols {r[2]}-{r[3] - 1}" for no, _, r in APPROVALS_PZYD)
+             + " (all of C03, 60 % of C09); layer `ssnyd` (设施农用地 filings, field STRKH) with "
+             + "; ".join(f"{no} over rows {r[0]}-{r[1] - 1} cols {r[2]}-{r[3] - 1}" for no, _, r in FILINGS_SSNYD)
+             + " (all of the greenhouse C15).")
+    L.append(f"- `leads.gpkg`, layer `leads`: a delivered batch ({LEAD_BATCH}, 下发日期 {LEAD_DELIVERED}), "
+             f"EPSG:{EPSG_GEO} polygons, fields 线索编号, 批次, 下发日期, 前时相, 后时相, 监测面积 (亩), "
+             "往期图斑编号: " + "; ".join(f"{lid} over rows {r[0]}-{r[1] - 1} cols {r[2]}-{r[3] - 1}"
+                                     + (f" (往期 {e})" if e else "") for lid, r, e in LEADS)
+             + ". The first lies over C01 (found), the second over the 120 m² shed C07 (missed: "
+             "under the MMU), the sub-parcels _1 and _2 over C08 and C11. `leads_gbk.shp` is the "
+             "same batch as the platform's Shapefile: GBK text (.cpg CP936), fields XSBH, PCMC, "
+             "XFRQ, QSX, HSX, JCMJ, WQTBBH.\n")
     L.append("## Construction objects (after epoch only)\n")
     L.append("| object | kind | pixels (m²) | township part(s) | cultivated m² | land before | note |")
     L.append("|---|---|---|---|---|---|---|")
@@ -882,9 +1127,9 @@ def write_readme(out, rows, n_dltb):
              "opening removes each convex corner pixel and closing does not restore it (4 pixels "
              "per rectangle, 5 per L-shape, 55 in all). The truth assumes the square "
              "(MORPH_RECT).")
-    L.append("- Rounding: 化峪镇's exact total is 6450 m² = 9.675 亩 and the county's 15450 m² = "
-             "23.175 亩, both on a rounding tie when rounded as a sum; rounding each case first "
-             "(as the plan's tables do) gives 9.68 and 23.18 without ambiguity, and the township "
+    L.append(f"- Rounding: 化峪镇's exact total is 6450 m² = 9.675 亩 and the county's {total['m2']} m² = "
+             f"{total['m2'] * 0.0015:.3f} 亩, both on a rounding tie when rounded as a sum; rounding each case first "
+             f"(as the plan's tables do) gives 9.68 and {format_mu(total['cmu'])} without ambiguity, and the township "
              "lines then add up to the county line exactly.")
     L.append("- The before epoch is warped onto the after grid (reference: after); the grids are "
              "identical, so bilinear resampling returns the source values unchanged (checked "
@@ -1118,6 +1363,7 @@ def generate(out):
     write_tiles(out, "hsx", "HSX", HSX_DATE, scene.epoch_dn("h"), "03:18:05")
     write_townships(out)
     n_dltb = write_dltb(out, scene)
+    write_enforcement_layers(out)
     rows = truth_rows(scene)
     write_truth(out, rows)
     write_readme(out, rows, n_dltb)

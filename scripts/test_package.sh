@@ -2,7 +2,7 @@
 # Builds the Debian package (cpack in build/) and checks that it installs, runs and goes away.
 #   scripts/test_package.sh           on this machine: `apt-get install ./weipian_<v>_amd64.deb`,
 #                                     `weipian --version`, the installed sample run from an unrelated
-#                                     folder as an unprivileged user (14 parcels, 23.18 亩), then purges
+#                                     folder as an unprivileged user (15 parcels, 26.78 亩), then purges
 #                                     weipian and every package the install pulled in: the machine is
 #                                     left with the packages it had.
 #   scripts/test_package.sh --chroot  the same in a fresh minimal Debian 12 made with debootstrap from
@@ -59,8 +59,8 @@ check_installed() {
   out=$("${run[@]}" "${as[@]}" sh -c "cd '$tmp' && weipian run --config /usr/share/weipian/configs/sample.yaml --out '$tmp/sample'") \
     || fail "the installed sample run failed"
   echo "test_package: $out"
-  grep -q "^weipian: 14 candidate parcels, 23.18 亩" <<<"$out" || fail "expected 14 candidate parcels, 23.18 亩"
-  "${run[@]}" grep -Eq '"parcels": 14,?$' "$tmp/sample/run.json" || fail "run.json does not count 14 parcels"
+  grep -q "^weipian: 15 candidate parcels, 26.78 亩" <<<"$out" || fail "expected 15 candidate parcels, 26.78 亩"
+  "${run[@]}" grep -Eq '"parcels": 15,?$' "$tmp/sample/run.json" || fail "run.json does not count 15 parcels"
   "${run[@]}" rm -rf "$tmp"
 }
 

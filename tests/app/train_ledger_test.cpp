@@ -17,7 +17,7 @@ class TrainLedger : public ::testing::Test {
 protected:
     std::string config() const { return "'" + (kSource / "configs" / "sample.yaml").string() + "'"; }
     std::string ledger() const { return "'" + (dir / "ledger.gpkg").string() + "'"; }
-    // The sample run feeds its 14 parcels into the ledger as 待核查 cases.
+    // The sample run feeds its 15 parcels into the ledger as 待核查 cases.
     void feed_sample() {
         const auto r = test::run_cli("-q run --config " + config() + " --out '" + (dir / "out").string() + "' --ledger " + ledger(),
                                      dir.path());
@@ -41,7 +41,7 @@ TEST_F(TrainLedger, LearnsFromTheSampleVerdicts) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_CONTAINS(r.err, "train: ledger " + (dir / "ledger.gpkg").string() +
                                ", epochs 2023-04-10→2023-09-18: 12 positive cases (12650 px), 1 negative (1600 px), 50600 "
-                               "background px; skipped: 1 待核查, 0 on other epochs, 0 off the grid");
+                               "background px; skipped: 2 待核查, 0 on other epochs, 0 off the grid");
     EXPECT_CONTAINS(r.out, "train: 1 pairs, ");
     const auto model = nlohmann::json::parse(test::read_text(dir / "m.json"));
     EXPECT_EQ(model["format"], "weipian-learned-model");
@@ -53,7 +53,7 @@ TEST_F(TrainLedger, ALedgerWithoutVerdictsIsRefusedAndNothingWritten) {
     const auto r = train("--ledger " + ledger() + " --config " + config() + " --out '" + (dir / "m.json").string() + "'");
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_CONTAINS(r.err, "weipian: error: ledger '" + (dir / "ledger.gpkg").string() +
-                               "' has no verified case on epochs 2023-04-10→2023-09-18 to learn from: 14 cases are 待核查, 0 on "
+                               "' has no verified case on epochs 2023-04-10→2023-09-18 to learn from: 15 cases are 待核查, 0 on "
                                "other epochs; record verdicts with `weipian ledger import` first");
     EXPECT_FALSE(fs::exists(dir / "m.json"));
 }

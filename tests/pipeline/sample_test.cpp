@@ -86,7 +86,7 @@ TEST_F(SampleRun, FindsEveryKnownParcelWithItsAreaTownshipAndCultivatedPart) {
     const auto parcels = read_parcels(dir / "out" / "parcels.gpkg");
     std::size_t expected = 0;
     for (const auto& part : truth) expected += part.below_mmu ? 0 : 1;
-    ASSERT_EQ(parcels.size(), expected);  // 14: C07 (120 m²) is below the 200 m² unit
+    ASSERT_EQ(parcels.size(), expected);  // 15: C07 (120 m²) is below the 200 m² unit
     std::map<std::string, long long> patch_of_object;
     for (const auto& part : truth) {
         const OutParcel* match = nullptr;
@@ -106,32 +106,33 @@ TEST_F(SampleRun, FindsEveryKnownParcelWithItsAreaTownshipAndCultivatedPart) {
         auto [it, inserted] = patch_of_object.emplace(part.object_id, match->patch_id);
         if (!inserted) EXPECT_EQ(it->second, match->patch_id) << part.object_id;
     }
-    EXPECT_EQ(patch_of_object.size(), 13u);  // 13 objects, C05 split in two
+    EXPECT_EQ(patch_of_object.size(), 14u);  // 14 objects, C05 split in two
 }
 
 TEST_F(SampleRun, TownshipTableAndSummaryMatchTheTruth) {
     run_with("", dir / "out");
     const std::string csv = test::read_text(dir / "out" / "townships.csv");
-    EXPECT_NE(csv.find("1,稷峰镇,140824100,5,7.50,5,7.50\n2,西社镇,140824104,3,6.00,2,4.20\n"
-                       "3,化峪镇,140824101,6,9.68,3,2.29\n,合计,,14,23.18,10,13.99"),
+    EXPECT_NE(csv.find("1,西社镇,140824104,4,9.60,3,7.80\n2,稷峰镇,140824100,5,7.50,5,7.50\n"
+                       "3,化峪镇,140824101,6,9.68,3,2.29\n,合计,,15,26.78,11,17.59"),
               std::string::npos)
         << csv;
     const std::string summary = test::read_text(dir / "out" / "summary.txt");
-    for (const char* line : {"共发现各类疑似违法用地 14 宗，总面积 23.18 亩（其中：耕地 10 宗，面积 13.99 亩）。",
-                             "1. 稷峰镇疑似违法用地 5 宗，总面积 7.5 亩，涉及耕地 5 宗，面积 7.5 亩。",
-                             "2. 西社镇疑似违法用地 3 宗，总面积 6 亩，涉及耕地 2 宗，面积 4.2 亩。",
+    for (const char* line : {"共发现各类疑似违法用地 15 宗，总面积 26.78 亩（其中：耕地 11 宗，面积 17.59 亩）。",
+                             "1. 西社镇疑似违法用地 4 宗，总面积 9.6 亩，涉及耕地 3 宗，面积 7.8 亩。",
+                             "2. 稷峰镇疑似违法用地 5 宗，总面积 7.5 亩，涉及耕地 5 宗，面积 7.5 亩。",
                              "3. 化峪镇疑似违法用地 6 宗，总面积 9.68 亩，涉及耕地 3 宗，面积 2.29 亩。"})
         EXPECT_NE(summary.find(line), std::string::npos) << line << "\n" << summary;
     const auto report = nlohmann::json::parse(test::read_text(dir / "out" / "run.json"));
-    EXPECT_EQ(report["counts"]["parcels"], 14);
-    EXPECT_EQ(report["counts"]["patches"], 13);
+    EXPECT_EQ(report["counts"]["parcels"], 15);
+    EXPECT_EQ(report["counts"]["patches"], 14);
     EXPECT_EQ(report["config"]["clean"]["min_area_m2"], 200.0);
     for (const char* stage : {"ingest", "stream", "overlay", "emit", "total"})
         EXPECT_TRUE(report["timings_s"].contains(stage)) << stage;
 }
 
 // Patch types from the after epoch's pixels (pipeline/patch_type.hpp): the levelled earth is
-// earthworks, the blue steel sheds buildings, the concrete yards hardened ground. The sample's grey
+// earthworks, the blue steel sheds buildings, the concrete yards hardened ground, the plastic
+// bays a greenhouse. The sample's grey
 // roofs are flat, untextured and cast no shadow, so the rules cannot tell them from concrete and
 // type them YH too (on real imagery the shadow rule 7 separates them).
 TEST_F(SampleRun, EveryParcelGetsAPatchTypeFromItsPixels) {
@@ -145,19 +146,21 @@ TEST_F(SampleRun, EveryParcelGetsAPatchTypeFromItsPixels) {
     for (auto& f : *ds->GetLayerByName("parcels")) {
         const std::string tblx = f->GetFieldAsString("tblx");
         ++by_type[tblx];
-        EXPECT_FALSE(f->IsFieldSetAndNotNull(f->GetFieldIndex("bz")));  // no greenhouse in the sample
+        // Only the greenhouse carries a remark: check its filing.
+        EXPECT_EQ(std::string(f->GetFieldAsString("bz")), tblx == "DP" ? "设施农用地：核对备案" : "") << tblx;
         for (const auto& part : truth)
             if (std::abs(f->GetFieldAsDouble("centroid_x") - part.centroid_x) < 0.01 &&
                 std::abs(f->GetFieldAsDouble("centroid_y") - part.centroid_y) < 0.01)
                 type_of_object[part.object_id] = tblx;
     }
-    EXPECT_EQ(by_type, (std::map<std::string, int>{{"YH", 11}, {"20", 2}, {"DT", 1}}));
+    EXPECT_EQ(by_type, (std::map<std::string, int>{{"YH", 11}, {"20", 2}, {"DT", 1}, {"DP", 1}}));
     EXPECT_EQ(type_of_object["C08"], "DT");  // levelled earth
     EXPECT_EQ(type_of_object["C10"], "20");  // blue steel sheds
     EXPECT_EQ(type_of_object["C12"], "20");
+    EXPECT_EQ(type_of_object["C15"], "DP");  // plastic bays every 10 m
     for (const char* yard : {"C03", "C05", "C06", "C11", "C13", "C14"}) EXPECT_EQ(type_of_object[yard], "YH") << yard;
     const auto report = nlohmann::json::parse(test::read_text(dir / "out" / "run.json"));
-    EXPECT_EQ(report["counts"]["tblx"], (nlohmann::json{{"YH", 11}, {"20", 2}, {"DT", 1}}));
+    EXPECT_EQ(report["counts"]["tblx"], (nlohmann::json{{"YH", 11}, {"20", 2}, {"DT", 1}, {"DP", 1}}));
     EXPECT_TRUE(report["timings_s"].contains("patch_type"));
 }
 
@@ -180,20 +183,20 @@ TEST_F(SampleRun, FeedsTheLedgerOnceAndARerunChangesNothing) {
                              (dir / "out").string() + "' --overwrite --ledger '" + ledger.string() + "'";
     const auto first = test::run_cli(args, dir.path());
     ASSERT_EQ(first.exit_code, 0) << first.err;
-    EXPECT_NE(first.out.find("ledger: 14 new cases, 0 updated, 0 flagged"), std::string::npos) << first.out;
+    EXPECT_NE(first.out.find("ledger: 15 new cases, 0 updated, 0 flagged"), std::string::npos) << first.out;
     const auto report = nlohmann::json::parse(test::read_text(dir / "out" / "run.json"));
     EXPECT_EQ(report["ledger"]["new_case_ids"][0], "140824-2023-0001");
-    EXPECT_EQ(report["ledger"]["new_case_ids"][13], "140824-2023-0014");
+    EXPECT_EQ(report["ledger"]["new_case_ids"][14], "140824-2023-0015");
     const auto second = test::run_cli(args, dir.path());
     ASSERT_EQ(second.exit_code, 0) << second.err;
     EXPECT_NE(second.out.find("ledger: these parcels were fed before; nothing changed"), std::string::npos) << second.out;
     GDALAllRegister();  // the runs were child processes
     GDALDatasetUniquePtr ds(GDALDataset::Open(ledger.c_str(), GDAL_OF_VECTOR));
     ASSERT_TRUE(ds);
-    EXPECT_EQ(ds->GetLayerByName("cases")->GetFeatureCount(), 14);
+    EXPECT_EQ(ds->GetLayerByName("cases")->GetFeatureCount(), 15);
     std::map<std::string, int> by_type;  // each case keeps its parcel's patch type
     for (auto& f : *ds->GetLayerByName("cases")) ++by_type[f->GetFieldAsString("tblx")];
-    EXPECT_EQ(by_type, (std::map<std::string, int>{{"YH", 11}, {"20", 2}, {"DT", 1}}));
+    EXPECT_EQ(by_type, (std::map<std::string, int>{{"YH", 11}, {"20", 2}, {"DT", 1}, {"DP", 1}}));
 }
 
 }  // namespace
