@@ -2,8 +2,10 @@
 // gates at their boundaries, 存疑 texts, the 15 % ratio and its summary.txt lines, the config keys.
 #include "pipeline/prejudge.hpp"
 
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <ogrsf_frmts.h>
 
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/verdicts.hpp"
 #include "pipeline/emit.hpp"
+#include "pipeline/main_job.hpp"
 #include "tests/support/config_support.hpp"
 #include "tests/support/message_test_support.hpp"
 #include "tests/support/test_support.hpp"
@@ -491,6 +494,42 @@ TEST(PrejudgeRatio, SummaryTxtCarriesTheLinesAfterTheGreenhouses) {
     EXPECT_LT(suggestion, note);
     write_summary_txt(path, "稷山县", {"2023-01-15", "2023-04-20"}, rows, {1, 800});
     EXPECT_EQ(test::read_text(path).find("初判建议"), std::string::npos);
+}
+
+// ---- the main job: every parcel judged, run.json and summary.txt carry the suggestions
+
+TEST(PrejudgeRun, SampleWithoutApprovalLayersIsAllDoubtful) {
+    test::TempDir dir;
+    const std::filesystem::path sample = std::filesystem::path(WEIPIAN_SOURCE_DIR) / "configs" / "sample.yaml";
+    Config config = Config::parse(test::read_text(sample), sample);
+    config.overlay.approvals.clear();  // whatever the sample configures: no approval layer at all
+    config.output_dir = (dir / "out").string();
+    run_main_job(config);
+    const auto report = nlohmann::json::parse(test::read_text(dir / "out" / "run.json"));
+    const auto parcels = report["counts"]["parcels"].get<long long>();
+    ASSERT_GT(parcels, 0);
+    EXPECT_EQ(report["prejudgement"], (nlohmann::json{{"存疑", parcels}}));
+    EXPECT_EQ(report["prejudgement_ratio"]["county"]["illegal_cultivated_mu"], "0");
+    EXPECT_EQ(report["prejudgement_ratio"]["county"]["doubtful_cultivated_mu"], report["counts"]["cultivated_mu"]);
+    EXPECT_TRUE(report["timings_s"].contains("prejudge"));
+    const std::string summary = test::read_text(dir / "out" / "summary.txt");
+    EXPECT_CONTAINS(summary, "\n初判建议（仅供参考，以外业核查为准）：存疑 " + std::to_string(parcels) + " 宗，面积 " +
+                                 report["counts"]["area_mu"].get<std::string>() + " 亩（耕地 " +
+                                 report["counts"]["cultivated_mu"].get<std::string>() + " 亩）。\n");
+    GDALAllRegister();
+    GDALDatasetUniquePtr ds(GDALDataset::Open((dir / "out" / "parcels.gpkg").c_str(), GDAL_OF_VECTOR));
+    ASSERT_TRUE(ds);
+    for (auto& f : *ds->GetLayerByName("parcels")) {
+        EXPECT_STREQ(f->GetFieldAsString("cp_yj"), "存疑");
+        EXPECT_CONTAINS(std::string(f->GetFieldAsString("cp_missing")), "审批图层（批准用地/供地/不动产登记）未配置");
+    }
+
+    config.prejudge.enabled = false;
+    config.output_dir = (dir / "off").string();
+    run_main_job(config);
+    const auto off = nlohmann::json::parse(test::read_text(dir / "off" / "run.json"));
+    EXPECT_TRUE(off["prejudgement"].is_null());
+    EXPECT_EQ(test::read_text(dir / "off" / "summary.txt").find("初判建议"), std::string::npos);
 }
 
 // ---- configuration
