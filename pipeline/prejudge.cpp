@@ -186,7 +186,7 @@ double strip_width_m(const OGRGeometry& geometry) {
         if (const auto* curve = dynamic_cast<const OGRCurve*>(boundary.get()))
             perimeter = curve->get_Length();
         else if (const auto* curves = dynamic_cast<const OGRMultiCurve*>(boundary.get()))
-            for (const auto* part : curves) perimeter += part->toCurve()->get_Length();
+            for (const OGRCurve* part : curves) perimeter += part->get_Length();
     }
     if (!(area > 0)) return 0.0;
     const double disc = perimeter * perimeter - 16.0 * area;

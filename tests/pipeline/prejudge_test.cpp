@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <ogrsf_frmts.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -234,6 +235,21 @@ TEST(Prejudge, StripWidthIsTheEquivalentRectangleWidth) {
     EXPECT_DOUBLE_EQ(strip_width_m(*rectangle(500, 5)), 5.0);
     EXPECT_DOUBLE_EQ(strip_width_m(*rectangle(500, 8)), 8.0);
     EXPECT_DOUBLE_EQ(strip_width_m(*rectangle(20, 20)), 20.0);  // P² = 16A: a square is its own strip
+    // A road in two parts (a MultiPolygon, 100 m apart): both outlines count.
+    OGRMultiPolygon two;
+    auto near = rectangle(500, 5);
+    auto far = rectangle(500, 5);
+    OGRLinearRing* ring = far->toPolygon()->getExteriorRing();
+    for (int i = 0; i < ring->getNumPoints(); ++i) ring->setPoint(i, ring->getX(i), ring->getY(i) + 100);
+    two.addGeometry(near.get());
+    two.addGeometry(far.get());
+    EXPECT_NEAR(strip_width_m(two), 4.975, 0.001);
+    // A disc (P² < 16A) is no strip: its width is √A.
+    OGRLinearRing circle;
+    for (int deg = 0; deg <= 360; ++deg) circle.addPoint(10 * std::cos(deg * M_PI / 180), 10 * std::sin(deg * M_PI / 180));
+    OGRPolygon disc;
+    disc.addRing(&circle);
+    EXPECT_NEAR(strip_width_m(disc), std::sqrt(disc.get_Area()), 1e-9);
 }
 
 Parcel road(double width_m, const std::string& tblx = "DL") {
