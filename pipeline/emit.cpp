@@ -192,7 +192,8 @@ void write_townships_csv(const fs::path& path, const std::vector<TownshipSummary
 }
 
 void write_summary_txt(const fs::path& path, const std::string& county_name, const ParcelAttributes& attributes,
-                       const std::vector<TownshipSummary>& rows, const GreenhouseCount& greenhouses) {
+                       const std::vector<TownshipSummary>& rows, const GreenhouseCount& greenhouses,
+                       const PrejudgeSummary* prejudge) {
     const std::string noun = "疑似违法用地";
     const std::string county = county_name.empty() ? std::string("本县") : county_name;
     auto out = open_text(path);
@@ -208,6 +209,10 @@ void write_summary_txt(const fs::path& path, const std::string& county_name, con
         if (greenhouses.parcels > 0)
             out << "\n其中图斑类型为大棚（DP，设施农业）的 " << greenhouses.parcels << " 宗，面积 " << format_mu(greenhouses.centimu)
                 << " 亩：须核对设施农用地备案，不按建筑统计。\n";
+        if (prejudge) {
+            const std::string lines = format_prejudge_lines(*prejudge);
+            if (!lines.empty()) out << '\n' << lines;
+        }
         out << "\n说明：以上图斑由卫片自动提取，是外业核查的线索，不是违法认定结论；每宗须经外业核查后方可定性。"
                "面积为平面面积（亩 = 平方米 × 0.0015），每宗先保留两位小数再合计，各乡镇之和等于全县合计。\n";
         if (!attributes.cultivated_assessed) {
@@ -232,6 +237,7 @@ EmitStage::Options EmitStage::Options::from(const Config& config) {
     o.attributes = ParcelAttributes{config.before.date, config.after.date};
     o.attributes.cultivated_assessed = config.overlay.cultivated.configured();
     o.output_dir = config.output_dir;
+    o.prejudge = config.prejudge;
     return o;
 }
 
@@ -251,7 +257,9 @@ std::vector<TownshipSummary> EmitStage::run(const fs::path& dir, const std::vect
             ++greenhouses.parcels;
             greenhouses.centimu += to_centimu(p.area_m2);
         }
-    write_summary_txt(dir / "summary.txt", options_.county_name, options_.attributes, rows, greenhouses);
+    const PrejudgeSummary prejudge = summarize_prejudgement(parcels, rows, options_.prejudge, options_.attributes.cultivated_assessed);
+    write_summary_txt(dir / "summary.txt", options_.county_name, options_.attributes, rows, greenhouses,
+                      options_.prejudge.enabled ? &prejudge : nullptr);
     return rows;
 }
 

@@ -14,6 +14,7 @@
 #include "pipeline/core/parcel.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/township_summary.hpp"
+#include "pipeline/prejudge.hpp"
 
 namespace weipian {
 
@@ -47,9 +48,11 @@ struct GreenhouseCount {
     std::int64_t parcels = 0;
     std::int64_t centimu = 0;
 };
+// `prejudge` (null = off): after the greenhouse line, the 初判建议 counts and the 15 % ratio lines
+// of format_prejudge_lines (pipeline/prejudge.hpp).
 void write_summary_txt(const std::filesystem::path& path, const std::string& county_name,
                        const ParcelAttributes& attributes, const std::vector<TownshipSummary>& rows,
-                       const GreenhouseCount& greenhouses = {});
+                       const GreenhouseCount& greenhouses = {}, const PrejudgeSummary* prejudge = nullptr);
 
 // run.json, pretty-printed.
 void write_json(const std::filesystem::path& path, const nlohmann::json& document);
@@ -61,6 +64,7 @@ public:
         std::string county_name;     // county.name, for summary.txt
         ParcelAttributes attributes;  // epoch dates; whether cultivated land was assessed
         std::string output_dir;      // output.dir
+        PrejudgeConfig prejudge;     // prejudge.* (summary.txt's 初判建议 and 15 % lines)
         static Options from(const Config& config);
     };
 

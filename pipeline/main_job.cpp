@@ -20,6 +20,7 @@
 #include "pipeline/overlay.hpp"
 #include "pipeline/patch_type.hpp"
 #include "pipeline/polygonize.hpp"
+#include "pipeline/prejudge.hpp"
 #include "pipeline/scheduler.hpp"
 #include "pipeline/stage.hpp"
 
@@ -116,7 +117,13 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     for (const auto& p : parcels) by_type[p.tblx] = by_type.value(p.tblx, 0) + 1;
     timings["patch_type"] = seconds_since(start);
 
-    // ---- pre-judgement (issue 9): prejudge(parcels, config.prejudge, …) goes here
+    // ---- pre-judgement (issue 9): after the patch types (greenhouses), before the ledger sink
+    // (cases store cp_verdict/cp_category/cp_rule).
+    start = Clock::now();
+    const PrejudgeStage prejudge(PrejudgeStage::Options::from(config));
+    prejudge.validate();
+    prejudge.run(parcels, epochs.srs(), &overlay.area_crs());
+    timings[std::string(PrejudgeStage::name)] = seconds_since(start);
 
     // The sink (the case ledger) is fed, in one transaction, before the outputs are written, so
     // the parcels carry their case and lead ids: a failing feed fails the run with no outputs,
@@ -173,6 +180,13 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     report["streaming"] = {{"strip_rows", stream.strip_rows()}, {"halo_rows", stream.halo()}, {"tokens", stream.tokens()}};
     report["timings_s"] = timings;            // wall clock per phase
     report["stage_thread_s"] = stats.to_json();  // thread time per streamed stage, summed over strips
+    if (config.prejudge.enabled) {
+        nlohmann::json figures = prejudge_json(summarize_prejudgement(parcels, rows, config.prejudge, config.overlay.cultivated.configured()));
+        report["prejudgement"] = std::move(figures["counts"]);
+        report["prejudgement_ratio"] = std::move(figures["ratio"]);
+    } else {
+        report["prejudgement"] = nullptr;
+    }
     if (fed) report[sink->name()] = std::move(*fed);
     write_json(staging.dir() / "run.json", report);
     staging.commit();

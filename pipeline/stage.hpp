@@ -7,7 +7,7 @@
 //   - `validate()`: every check that can be made before any pixel is read (throws ConfigError /
 //     InputError naming the file, key or value);
 //   - `run(...)`: the work; its arguments and result are the stage's own.
-// Stages: ingest, detect, clean, polygonize, overlay, emit, evaluate (one file each in
+// Stages: ingest, detect, clean, polygonize, overlay, prejudge, emit, evaluate (one file each in
 // pipeline/). The strip scheduler (pipeline/scheduler.hpp) fuses detect, clean and polygonize
 // strip by strip for the main job (pipeline/main_job.hpp).
 #include <chrono>

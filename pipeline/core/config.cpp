@@ -339,6 +339,44 @@ const std::vector<Setting>& settings() {
         // overlay.permanent_farmland.*, overlay.redline.*, overlay.urban_boundary.*, overlay.villages.*, overlay.approvals
 
         // ---- prejudge.* (issue 9)
+        {
+            Setting s;
+            s.key = "prejudge.enabled";
+            s.default_text = PrejudgeConfig().enabled ? "true" : "false";
+            s.range = "true|false";
+            s.help = "suggest a pre-judgement (初判: 核实认定意见 + 分类, or 存疑) per parcel and the 15 % ratio; a suggestion, never a verdict";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                const std::string text = scalar_text(n, ctx, "prejudge.enabled");
+                if (text == "true" || text == "yes" || text == "on")
+                    c.prejudge.enabled = true;
+                else if (text == "false" || text == "no" || text == "off")
+                    c.prejudge.enabled = false;
+                else
+                    fail(ctx, "prejudge.enabled", "'" + text + "' is not true or false");
+            };
+            s.dump = [](const Config& c) { return json(c.prejudge.enabled); };
+            v.push_back(s);
+        }
+        v.push_back(list_setting("prejudge.rules", "pre-judgement rules in the order tried (ENFORCEMENT.md §3); 非农违法 always closes",
+                                 [](Config& c) -> std::vector<std::string>& { return c.prejudge.rules; }));
+        v.push_back(number_setting("prejudge.large_parcel_mu", 0, 1e6, "coverage gate: parcels above this many 亩 need prejudge.cover_share_large, others cover_share_small",
+                                   [](Config& c) -> double& { return c.prejudge.large_parcel_mu; }));
+        v.push_back(number_setting("prejudge.cover_share_large", 0.01, 1, "covered share a large parcel needs for 合法/设施农用地 (95 % in review practice)",
+                                   [](Config& c) -> double& { return c.prejudge.cover_share_large; }));
+        v.push_back(number_setting("prejudge.cover_share_small", 0.01, 1, "covered share a parcel up to prejudge.large_parcel_mu needs (90 %)",
+                                   [](Config& c) -> double& { return c.prejudge.cover_share_small; }));
+        v.push_back(number_setting("prejudge.uncovered_cultivated_max_mu", 0, 1e6, "coverage gate: uncovered 耕地 must stay below this many 亩 (bounded from above: min(耕地, 地块 − 覆盖))",
+                                   [](Config& c) -> double& { return c.prejudge.uncovered_cultivated_max_mu; }));
+        v.push_back(number_setting("prejudge.class_share", 0.01, 1, "share of the parcel in DLTB 1202/1006/0702 or CZCSXM 203 at which rules 设施农用地/农村道路/其他 fire",
+                                   [](Config& c) -> double& { return c.prejudge.class_share; }));
+        v.push_back(number_setting("prejudge.road_width_min_m", 0, 1000, "rule 农村道路: narrowest width, metres (equivalent-rectangle width of the parcel)",
+                                   [](Config& c) -> double& { return c.prejudge.road_width_min_m; }));
+        v.push_back(number_setting("prejudge.road_width_max_m", 0, 1000, "rule 农村道路: widest width, metres",
+                                   [](Config& c) -> double& { return c.prejudge.road_width_max_m; }));
+        v.push_back(number_setting("prejudge.ratio_warning", 0.001, 1, "15 % rule: summary.txt warns (预警) when suggested-illegal 耕地 reaches this share of 耕地 taken",
+                                   [](Config& c) -> double& { return c.prejudge.ratio_warning; }));
+        v.push_back(number_setting("prejudge.ratio_limit", 0.001, 1, "15 % rule: the limit (已达15%)",
+                                   [](Config& c) -> double& { return c.prejudge.ratio_limit; }));
 
         v.push_back(int_setting("processing.block_size", 16, 65536, "rows per strip (fewer for scenes so wide that a strip would pass 2 Mpx)",
                                 [](Config& c) -> int& { return c.processing.block_size; }));
@@ -502,6 +540,7 @@ void Config::validate() const {
                           before.date + "); the after epoch (HSX) is the later image");
     if (overlay.cultivated.configured() && overlay.cultivated.classes.empty())
         throw ConfigError(where + "key 'overlay.cultivated.classes' is empty; list the cultivated classes, e.g. [\"0101\", \"0102\", \"0103\"]");
+    prejudge.validate(where);
     if (ledger.configured()) {
         // Case ids are <county code>-<year>-<seq> and the year is the HSX year.
         if (!is_county_code(county.code))
@@ -524,6 +563,34 @@ json Config::to_json() const {
         (*node)[s.key.substr(start)] = s.dump(*this);
     }
     return out;
+}
+
+void PrejudgeConfig::validate(const std::string& where) const {
+    const std::vector<std::string> known = PrejudgeConfig().rules;
+    std::string known_text;
+    for (const auto& r : known) known_text += (known_text.empty() ? "" : ", ") + r;
+    if (rules.empty())
+        throw ConfigError(where + "key 'prejudge.rules' is empty; list the rules to try (" + known_text +
+                          "), or set prejudge.enabled: false to turn the pre-judgement off");
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        if (rules[i] == "非农违法")
+            throw ConfigError(where + "key 'prejudge.rules': '非农违法' always closes the rules and is not listed; remove it");
+        if (std::find(known.begin(), known.end(), rules[i]) == known.end())
+            throw ConfigError(where + "key 'prejudge.rules': unknown rule '" + rules[i] + "'; known rules: " + known_text);
+        if (std::find(rules.begin(), rules.begin() + static_cast<std::ptrdiff_t>(i), rules[i]) != rules.begin() + static_cast<std::ptrdiff_t>(i))
+            throw ConfigError(where + "key 'prejudge.rules': rule '" + rules[i] + "' is listed twice; list each rule once");
+    }
+    const auto number = [](double v) {
+        std::ostringstream o;
+        o << v;
+        return o.str();
+    };
+    if (road_width_min_m > road_width_max_m)
+        throw ConfigError(where + "keys 'prejudge.road_width_min_m' (" + number(road_width_min_m) + ") and 'prejudge.road_width_max_m' (" +
+                          number(road_width_max_m) + "): the minimum is above the maximum; give min ≤ max");
+    if (ratio_warning > ratio_limit)
+        throw ConfigError(where + "keys 'prejudge.ratio_warning' (" + number(ratio_warning) + ") and 'prejudge.ratio_limit' (" +
+                          number(ratio_limit) + "): the warning level is above the limit; give warning ≤ limit");
 }
 
 std::string LedgerMilestone::text() const {

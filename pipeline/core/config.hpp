@@ -134,6 +134,10 @@ struct PrejudgeConfig {
     double road_width_max_m = 8.0;
     double ratio_warning = 0.10;                 // 15 % rule: warn at this share …
     double ratio_limit = 0.15;                   // … and at the limit
+    // Rule names known (批文, 供地手续, 登记发证, 设施农用地, 农村道路, 其他), none twice, at least one;
+    // road_width_min_m ≤ road_width_max_m; ratio_warning ≤ ratio_limit. `where` starts each
+    // message ("config '<file>': "). Throws ConfigError.
+    void validate(const std::string& where) const;
 };
 
 struct ProcessingConfig {
