@@ -129,7 +129,9 @@ CommandAction add_ledger_command(CLI::App& app) {
             const auto format = o->format.empty() ? export_format_of(o->out) : parse_export_format(o->format);
             if (!format)
                 throw ConfigError("export: cannot tell the format of '" + o->out + "'; pass --format xlsx, shp, gpkg or kml");
-            const ExportSummary summary = export_ledger(config.ledger.path, *format, o->out);
+            ExportOptions export_options;
+            export_options.county_name = config.county.name;
+            const ExportSummary summary = export_ledger(config.ledger.path, *format, o->out, export_options);
             std::cout << "weipian: " << summary.cases << " cases of " << summary.townships << " townships written to "
                       << fs::absolute(summary.path).lexically_normal().string() << "\n";
             return 0;
