@@ -462,6 +462,12 @@ MergeSummary merge_cases(const std::string& ledger, const std::vector<std::strin
           &LedgerCase::developer, &LedgerCase::built_at, &LedgerCase::field_notes, &LedgerCase::tblx})
         for (const LedgerCase* c : others)
             if ((survivor.*field).empty() && !(c->*field).empty()) survivor.*field = c->*field;
+    // Seen first by the earliest run of any of them, last by the latest (run ids sort by time).
+    for (const LedgerCase* c : others) {
+        if (!c->first_seen_run.empty() && (survivor.first_seen_run.empty() || c->first_seen_run < survivor.first_seen_run))
+            survivor.first_seen_run = c->first_seen_run;
+        if (c->last_seen_run > survivor.last_seen_run) survivor.last_seen_run = c->last_seen_run;
+    }
     if (outline) {
         survivor.geometry = as_outline(outline.release());
         set_centroid(survivor);

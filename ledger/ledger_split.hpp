@@ -64,8 +64,9 @@ struct MergeSummary {
 // Merges `case_ids` (at least 2) into one: the survivor (`options.into`, else the first) takes
 // the union of the outlines, the sums of every area figure (parts, 永农, 红线; rectification
 // quantities summed over the cases that recorded them), the joined evidence numbers (shares
-// weighted by area), and keeps its own status, result, form and lead fields (an empty one is
-// filled from the first merged case that has it). The others become 已合并 with a history row
+// weighted by area), the earliest first_seen_run and latest last_seen_run, and keeps its own
+// status, result, year, dates, form and lead fields (an empty one is filled from the first merged
+// case that has it). The others become 已合并 with a history row
 // "合并入 <survivor>"; the survivor's row names them. Refused (InputError, the ledger unchanged):
 // fewer than 2 cases, a case named twice (merging a case with itself), an unknown case, a case
 // that is not open (销号, 已拆分, 已合并), cases of different townships (a case belongs to one

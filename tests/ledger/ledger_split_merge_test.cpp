@@ -345,6 +345,7 @@ TEST_P(LedgerSplitMerge, MergeSumsAreasAndClosesTheOthers) {
     EXPECT_EQ(survivor->other_agricultural_centimu, 33);
     EXPECT_NEAR(survivor->area_m2, 1800.0, 1e-6);
     EXPECT_EQ(survivor->lead_id, "140824SJBG23210001");  // filled from the merged case
+    EXPECT_EQ(survivor->first_seen_run, "run-A");
     EXPECT_EQ(survivor->approval_no, "晋政地〔2020〕12号、晋政地〔2021〕3号");
     EXPECT_NEAR(survivor->approval_share, 30.0, 1e-9);  // (20 × 1200 + 50 × 600) / 1800
     EXPECT_NEAR(OGR_G_Area(OGRGeometry::ToHandle(const_cast<OGRGeometry*>(survivor->geometry.get()))), 1800.0, 1e-6);
