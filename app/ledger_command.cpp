@@ -1,4 +1,4 @@
-// `weipian ledger import|export|report`: the case ledger (台账) from the command line.
+// `weipian ledger import|export|report|split|merge`: the case ledger (台账) from the command line.
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -63,7 +63,7 @@ void add_ledger_options(CLI::App* cmd, LedgerOptions& o) {
 
 CommandAction add_ledger_command(CLI::App& app) {
     auto o = std::make_shared<LedgerOptions>();
-    CLI::App* cmd = app.add_subcommand("ledger", "the case ledger (台账): import verification results, export cases, report progress");
+    CLI::App* cmd = app.add_subcommand("ledger", "the case ledger (台账): import verification results, export cases, report progress, split and merge cases");
     cmd->require_subcommand(1);
 
     CLI::App* import = cmd->add_subcommand(
