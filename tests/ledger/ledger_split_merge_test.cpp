@@ -233,6 +233,35 @@ TEST_P(LedgerSplitMerge, PiecesKeepTheParentsVerificationAndCanBeOrderedByAField
     EXPECT_EQ(rows, (std::vector<std::string>{"(new)→违法", "违法→整改中"}));
 }
 
+TEST_P(LedgerSplitMerge, SevenUnevenPiecesKeepEveryColumnAndEveryPieceExact) {
+    std::vector<Box> boxes;
+    double x = 0;
+    for (const double width : {1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 8.0}) {
+        boxes.push_back({x, 0, x + width, 40});
+        x += width;
+    }
+    write_pieces(pieces_path(), boxes);
+    const auto summary = split_case(location(), kParent, pieces_path(), split_options());
+    ASSERT_EQ(summary.pieces.size(), 7u);
+    const auto all = cases();
+    std::vector<std::int64_t> columns(7, 0);
+    for (const auto& id : summary.pieces) {
+        const LedgerCase* p = find(all, id);
+        ASSERT_TRUE(p);
+        const std::vector<std::int64_t> parts = {p->cultivated_centimu, p->other_agricultural_centimu, p->unused_centimu,
+                                                 p->construction_centimu, p->unsurveyed_centimu};
+        EXPECT_EQ(std::accumulate(parts.begin(), parts.end(), std::int64_t{0}), p->area_centimu) << id;
+        EXPECT_LE(p->permanent_farmland_centimu, p->cultivated_centimu) << id;
+        EXPECT_LE(p->redline_centimu, p->area_centimu) << id;
+        for (std::size_t i = 0; i < parts.size(); ++i) columns[i] += parts[i];
+        columns[5] += p->permanent_farmland_centimu;
+        columns[6] += p->area_centimu;
+    }
+    EXPECT_EQ(columns, (std::vector<std::int64_t>{100, 33, 7, 40, 0, 50, 180}));
+    // 1 m of 30 is 6 of the 180 hundredths.
+    EXPECT_EQ(summary.piece_centimu, (std::vector<std::int64_t>{6, 12, 18, 24, 30, 42, 48}));
+}
+
 TEST_P(LedgerSplitMerge, UncoveredPartIsRefused) {
     write_pieces(pieces_path(), {{0, 0, 14, 40}, {15, 0, 30, 40}});
     EXPECT_EQ(split_refusal(kParent, pieces_path()),
