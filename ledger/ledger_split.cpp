@@ -37,40 +37,47 @@ std::string joined(const std::vector<std::string>& items, const std::string& sep
     return out;
 }
 
+// Weights: the pieces' areas in whole cm², so that the rounding below is exact integer arithmetic
+// (products in 128 bits: a 10⁸ m² case is 10¹² cm², times 10⁷ hundredths of a 亩).
+using Weights = std::vector<std::int64_t>;
+__extension__ typedef __int128 Wide;
+
 // Largest remainder: `total` split in proportion to `weights` (sum > 0); parts sum to `total`
 // exactly; ties go to the earlier part.
-std::vector<std::int64_t> apportion(std::int64_t total, const std::vector<double>& weights) {
-    const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+std::vector<std::int64_t> apportion(std::int64_t total, const Weights& weights) {
+    const Wide sum = std::accumulate(weights.begin(), weights.end(), Wide{0});
     std::vector<std::int64_t> out(weights.size(), 0);
-    std::vector<std::pair<double, std::size_t>> remainders;
+    std::vector<std::pair<Wide, std::size_t>> remainders;
     std::int64_t given = 0;
     for (std::size_t i = 0; i < weights.size(); ++i) {
-        const double ideal = static_cast<double>(total) * weights[i] / sum;
-        out[i] = static_cast<std::int64_t>(std::floor(ideal));
+        const Wide product = static_cast<Wide>(total) * weights[i];
+        out[i] = static_cast<std::int64_t>(product / sum);
         given += out[i];
-        remainders.emplace_back(ideal - static_cast<double>(out[i]), i);
+        remainders.emplace_back(product % sum, i);
     }
     std::stable_sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     for (std::size_t k = 0; given < total; k = (k + 1) % remainders.size(), ++given) ++out[remainders[k].second];
     return out;
 }
 
-// Controlled rounding: cell (i, p) ≈ columns[p] × w_i, each column summing to columns[p] and each
-// row to rows[i] (rows from apportion of the columns' sum with the same weights).
+// Controlled rounding: cell (i, p) ≈ columns[p] × w_i / Σw, each column summing to columns[p] and
+// each row to rows[i] (rows = apportion(Σcolumns, weights), so that every floor sum fits under
+// its row): floors first, then +1 to the cells with the largest remainders whose row and column
+// still lack hundredths, then whatever is left to any cell whose row and column lack it.
 std::vector<std::vector<std::int64_t>> apportion_table(const std::vector<std::int64_t>& rows, const std::vector<std::int64_t>& columns,
-                                                       const std::vector<double>& weights) {
-    const double sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+                                                       const Weights& weights) {
+    const Wide sum = std::accumulate(weights.begin(), weights.end(), Wide{0});
     const std::size_t n = rows.size(), m = columns.size();
     std::vector<std::vector<std::int64_t>> cells(n, std::vector<std::int64_t>(m, 0));
     std::vector<std::int64_t> row_need = rows, column_need = columns;
-    std::vector<std::tuple<double, std::size_t, std::size_t>> remainders;
+    std::vector<std::tuple<Wide, std::size_t, std::size_t>> remainders;
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t p = 0; p < m; ++p) {
-            const double ideal = static_cast<double>(columns[p]) * weights[i] / sum;
-            cells[i][p] = static_cast<std::int64_t>(std::floor(ideal));
+            const Wide product = static_cast<Wide>(columns[p]) * weights[i];
+            cells[i][p] = static_cast<std::int64_t>(product / sum);
             row_need[i] -= cells[i][p];
             column_need[p] -= cells[i][p];
-            remainders.emplace_back(ideal - static_cast<double>(cells[i][p]), i, p);
+            remainders.emplace_back(product % sum, i, p);
         }
     std::stable_sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
     for (const auto& [r, i, p] : remainders)
@@ -104,7 +111,7 @@ void clamp_under(std::vector<std::int64_t>& part, const std::vector<std::int64_t
         }
 }
 
-std::vector<double> apportion_m2(double total, const std::vector<double>& weights) {
+std::vector<double> apportion_m2(double total, const Weights& weights) {
     std::vector<double> out;
     for (const auto hundredths : apportion(std::llround(total * 100.0), weights)) out.push_back(static_cast<double>(hundredths) / 100.0);
     return out;
@@ -242,7 +249,7 @@ SplitSummary split_case(const std::string& ledger, const std::string& case_id, c
     // Clip each piece to the parent.
     const double parent_m2 = area_of(parent.geometry.get());
     std::vector<OGRGeometryUniquePtr> clipped;
-    std::vector<double> weights;
+    Weights weights;
     for (std::size_t i = 0; i < pieces.size(); ++i) {
         OGRGeometryUniquePtr inside(pieces[i].geometry->Intersection(parent.geometry.get()));
         const double m2 = area_of(inside.get());
@@ -251,7 +258,7 @@ SplitSummary split_case(const std::string& ledger, const std::string& case_id, c
                              pieces_file.string() + "') lies outside case " + case_id + " (" + mu_text(to_centimu(m2)) +
                              " 亩 inside it); draw the pieces over the case's outline");
         clipped.push_back(std::move(inside));
-        weights.push_back(m2);
+        weights.push_back(std::llround(m2 * 1e4));  // cm²
     }
     for (std::size_t i = 0; i < clipped.size(); ++i)
         for (std::size_t j = i + 1; j < clipped.size(); ++j) {
