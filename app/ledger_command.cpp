@@ -1,8 +1,9 @@
-// `weipian ledger import|export|report`: the case ledger (台账) from the command line.
+// `weipian ledger import|export|report|split|merge`: the case ledger (台账) from the command line.
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "ledger/ledger.hpp"
 #include "ledger/ledger_io.hpp"
 #include "ledger/ledger_report.hpp"
+#include "ledger/ledger_split.hpp"
 #include "ledger/ledger_store.hpp"
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/config.hpp"
@@ -30,6 +32,10 @@ struct LedgerOptions {
     std::string out;
     std::string as_of;
     std::string cohort;
+    std::vector<std::string> cases;  // split: one; merge: two or more
+    std::string by;                  // split --by
+    std::string order_field;         // split --order-field
+    std::string into;                // merge --into
 };
 
 // The configuration the ledger commands read (milestones, 年清), with --ledger applied.
@@ -57,7 +63,7 @@ void add_ledger_options(CLI::App* cmd, LedgerOptions& o) {
 
 CommandAction add_ledger_command(CLI::App& app) {
     auto o = std::make_shared<LedgerOptions>();
-    CLI::App* cmd = app.add_subcommand("ledger", "the case ledger (台账): import verification results, export cases, report progress");
+    CLI::App* cmd = app.add_subcommand("ledger", "the case ledger (台账): import verification results, export cases, report progress, split and merge cases");
     cmd->require_subcommand(1);
 
     CLI::App* import = cmd->add_subcommand(
@@ -79,8 +85,37 @@ CommandAction add_ledger_command(CLI::App& app) {
     report->add_option("--cohort", o->cohort, "only these years, e.g. 2018-2021 or 2022 (default: every cohort)");
     report->add_option("--out", o->out, "write the report to this file instead of standard output");
 
-    return [o, import, export_cmd, report]() {
+    // ---- split / merge (issue 9, ledger/ledger_split.hpp) ----
+    CLI::App* split = cmd->add_subcommand("split", "split a case into sub-parcels CASE_1, CASE_2, … by the polygons of a file; "
+                                                   "the pieces' areas sum to the case's, the case becomes 已拆分");
+    split->add_option("CASE", o->cases, "the case id")->required()->expected(1);
+    split->add_option("--by", o->by, "the pieces: any OGR polygon file (GeoPackage, Shapefile, …) in any CRS, one feature a piece")->required();
+    split->add_option("--order-field", o->order_field, "number the pieces by this field (numbers numerically; default: file order)");
+    add_ledger_options(split, *o);
+    split->add_option("--who", o->who, "who is recorded as making the change (default: the login name)");
+    CLI::App* merge = cmd->add_subcommand("merge", "merge cases of one township and status into one (the first, or --into); "
+                                                   "the others become 已合并");
+    merge->add_option("CASES", o->cases, "two or more case ids")->required()->expected(2, -1);
+    merge->add_option("--into", o->into, "the case that survives (default: the first)");
+    add_ledger_options(merge, *o);
+    merge->add_option("--who", o->who, "who is recorded as making the change (default: the login name)");
+
+    return [o, import, export_cmd, report, split, merge]() {
         const Config config = resolve(*o);
+        if (split->parsed()) {
+            SplitOptions options;
+            options.who = o->who.empty() ? login_name() : o->who;
+            options.order_field = o->order_field;
+            std::cout << split_case(config.ledger.path, o->cases.front(), o->by, options).text();
+            return 0;
+        }
+        if (merge->parsed()) {
+            MergeOptions options;
+            options.who = o->who.empty() ? login_name() : o->who;
+            options.into = o->into;
+            std::cout << merge_cases(config.ledger.path, o->cases, options).text();
+            return 0;
+        }
         if (import->parsed()) {
             const auto rows = read_import_file(o->file);
             ImportOptions options;
@@ -94,7 +129,9 @@ CommandAction add_ledger_command(CLI::App& app) {
             const auto format = o->format.empty() ? export_format_of(o->out) : parse_export_format(o->format);
             if (!format)
                 throw ConfigError("export: cannot tell the format of '" + o->out + "'; pass --format xlsx, shp, gpkg or kml");
-            const ExportSummary summary = export_ledger(config.ledger.path, *format, o->out);
+            ExportOptions export_options;
+            export_options.county_name = config.county.name;
+            const ExportSummary summary = export_ledger(config.ledger.path, *format, o->out, export_options);
             std::cout << "weipian: " << summary.cases << " cases of " << summary.townships << " townships written to "
                       << fs::absolute(summary.path).lexically_normal().string() << "\n";
             return 0;

@@ -21,7 +21,7 @@ struct StatusName {
     const char* english;
 };
 
-constexpr std::array<StatusName, 7> kStatusNames = {{
+constexpr std::array<StatusName, 9> kStatusNames = {{
     {CaseStatus::ToVerify, "待核查", "to_verify"},
     {CaseStatus::Legal, "合法", "legal"},
     {CaseStatus::FalseAlarm, "误报", "false_alarm"},
@@ -29,6 +29,8 @@ constexpr std::array<StatusName, 7> kStatusNames = {{
     {CaseStatus::Rectifying, "整改中", "rectifying"},
     {CaseStatus::Rectified, "已整改", "rectified"},
     {CaseStatus::Closed, "销号", "closed"},
+    {CaseStatus::Split, "已拆分", "split"},
+    {CaseStatus::Merged, "已合并", "merged"},
 }};
 
 }  // namespace
@@ -66,7 +68,9 @@ const std::vector<CaseStatus>& allowed_next(CaseStatus from) {
         case S::Illegal: return illegal;
         case S::Rectifying: return rectifying;
         case S::Rectified: return rectified;
-        case S::Closed: return closed;
+        case S::Closed:
+        case S::Split:
+        case S::Merged: return closed;
     }
     return closed;
 }

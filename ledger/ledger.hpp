@@ -16,11 +16,19 @@
 //   整改中    已整改                    rectification done (demolished and restored, or regularised)
 //   已整改    销号, 整改中              closed, or rectification found inadequate (整改不到位)
 //   销号      —                         closed for good
+//   (split)   the parent's status      a piece of `ledger split` (ledger_split.hpp): it starts with
+//                                      the parent's status and result, then lives on its own
+//   any open  已拆分                    split into pieces (`ledger split` only, never an import)
+//   any open  已合并                    merged into another case (`ledger merge` only)
+//   已拆分    —                         closed for good: the pieces are the cases now
+//   已合并    —                         closed for good: the surviving case is the case now
 //
 // Terms used by the report: a case is "judged illegal" (违法用地) when its latest verification
 // result is 违法 — statuses 违法, 整改中, 已整改 and 销号 reached through 已整改; it is
 // "rectified" (整改到位) once it has reached 已整改 (销号 after 已整改 stays rectified); it is
-// "open" until 销号; it "needs work" in 待核查, 违法 and 整改中.
+// "open" until 销号; it "needs work" in 待核查, 违法 and 整改中. A case that was split (已拆分)
+// or merged into another (已合并) is superseded: it stays in the ledger with its history, but the
+// report and the export's counts leave it out (its pieces or its survivor carry its area).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -53,13 +61,17 @@ std::string township_label(const std::string& name, const std::string& code);
 
 // ---- lifecycle ------------------------------------------------------------------------------
 
-enum class CaseStatus { ToVerify, Legal, FalseAlarm, Illegal, Rectifying, Rectified, Closed };
+enum class CaseStatus { ToVerify, Legal, FalseAlarm, Illegal, Rectifying, Rectified, Closed, Split, Merged };
 
-// The Chinese word stored in the ledger and printed: 待核查, 合法, 误报, 违法, 整改中, 已整改, 销号.
+// 已拆分 or 已合并: the case lives on in its pieces or in the case it was merged into.
+inline bool superseded(CaseStatus status) { return status == CaseStatus::Split || status == CaseStatus::Merged; }
+
+// The Chinese word stored in the ledger and printed: 待核查, 合法, 误报, 违法, 整改中, 已整改, 销号,
+// 已拆分, 已合并.
 const char* status_label(CaseStatus status);
 
 // Reads a status from its Chinese word or English name (to_verify, legal, false_alarm, illegal,
-// rectifying, rectified, closed; case-insensitive, surrounding blanks ignored).
+// rectifying, rectified, closed, split, merged; case-insensitive, surrounding blanks ignored).
 std::optional<CaseStatus> parse_status(const std::string& text);
 
 // The statuses a case may move to from `from` (the table above).
@@ -163,7 +175,7 @@ struct LedgerCase {
     // place, so cases copy cheaply.
     std::shared_ptr<const OGRGeometry> geometry;
 
-    bool open() const { return status != CaseStatus::Closed; }
+    bool open() const { return status != CaseStatus::Closed && !superseded(status); }
 };
 
 // One change of one case. `at` is the date the change happened in the field (import) or the

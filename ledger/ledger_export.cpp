@@ -1,6 +1,9 @@
 // `weipian ledger export`: the case list as XLSX, Shapefile (GBK), GeoPackage or KML.
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <optional>
 #include <functional>
 #include <map>
 #include <set>
@@ -17,6 +20,7 @@
 #include "ledger/ledger_io.hpp"
 #include "ledger/ledger_store.hpp"
 #include "pipeline/core/atomic_output.hpp"
+#include "pipeline/core/dates.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/core/township_summary.hpp"
@@ -77,46 +81,141 @@ Groups group_cases(const std::vector<LedgerCase>& cases, const std::vector<Histo
     return groups;
 }
 
+// ---- shared -----------------------------------------------------------------------------------
+
+std::string source_of(const LedgerCase& c) { return c.source.empty() ? std::string(kSourceSelfFound) : c.source; }
+
+// Hundredths of a 亩 as 亩; -1 (not recorded) as nothing.
+std::optional<double> mu_of(std::int64_t centimu) {
+    if (centimu < 0) return std::nullopt;
+    return static_cast<double>(centimu) / 100.0;
+}
+
+// "2023-09-18T02:30:00Z" as the Beijing (UTC+8) calendar time; nullopt when not such a time.
+std::optional<std::tm> beijing_time(const std::string& utc) {
+    std::tm t{};
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    if (std::sscanf(utc.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &year, &month, &day, &hour, &minute, &second) != 6) return std::nullopt;
+    t.tm_year = year - 1900;
+    t.tm_mon = month - 1;
+    t.tm_mday = day;
+    t.tm_hour = hour;
+    t.tm_min = minute;
+    t.tm_sec = second;
+    const std::time_t at = ::timegm(&t) + 8 * 3600;
+    std::tm out{};
+    ::gmtime_r(&at, &out);
+    return out;
+}
+
+// Today in Beijing (UTC+8), YYYY-MM-DD.
+std::string beijing_today() {
+    const auto t = beijing_time(now_utc());
+    char text[16];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02d", t->tm_year + 1900, t->tm_mon + 1, t->tm_mday);
+    return text;
+}
+
 // ---- XLSX -----------------------------------------------------------------------------------
+
+// How a column's cells are written: text; a number (integer, 亩 with 2 decimals, percent,
+// coordinate); a date (YYYY-MM-DD text written as an Excel date, anything else as text); a UTC
+// time written as an Excel date-time in Beijing time.
+enum class CellKind { Text, Integer, Mu, Percent, Coordinate, Date, UtcTime };
 
 struct XlsxColumn {
     const char* header;
     double width;
-    bool number;
-    std::function<std::string(const ExportCase&)> text;
-    std::function<double(const ExportCase&)> value;
+    CellKind kind;
+    std::function<std::string(const ExportCase&)> text;             // Text, Date, UtcTime
+    std::function<std::optional<double>(const ExportCase&)> value;  // numbers; nullopt = blank
 };
 
 std::vector<XlsxColumn> xlsx_columns() {
-    const auto text = [](const char* header, double width, std::function<std::string(const ExportCase&)> get) {
-        return XlsxColumn{header, width, false, std::move(get), nullptr};
+    using E = const ExportCase&;
+    const auto text = [](const char* header, double width, std::function<std::string(E)> get) {
+        return XlsxColumn{header, width, CellKind::Text, std::move(get), nullptr};
     };
-    const auto number = [](const char* header, double width, std::function<double(const ExportCase&)> get) {
-        return XlsxColumn{header, width, true, nullptr, std::move(get)};
+    const auto date = [](const char* header, std::function<std::string(E)> get) {
+        return XlsxColumn{header, 11, CellKind::Date, std::move(get), nullptr};
+    };
+    const auto number = [](const char* header, double width, CellKind kind, std::function<std::optional<double>(E)> get) {
+        return XlsxColumn{header, width, kind, nullptr, std::move(get)};
+    };
+    const auto mu = [&](const char* header, std::int64_t LedgerCase::*field) {
+        return number(header, 10, CellKind::Mu, [field](E e) { return mu_of(e.c->*field); });
+    };
+    const auto share = [&](const char* header, double LedgerCase::*numbers_share) {
+        return number(header, 8, CellKind::Percent, [numbers_share](E e) -> std::optional<double> { return e.c->*numbers_share; });
     };
     return {
-        text("图斑编号", 18, [](const ExportCase& e) { return e.c->case_id; }),
-        number("年度", 6, [](const ExportCase& e) { return e.c->year; }),
-        text("乡镇名称", 10, [](const ExportCase& e) { return township_of(*e.c); }),
-        text("乡镇代码", 12, [](const ExportCase& e) { return e.c->township_code; }),
-        text("前时相", 11, [](const ExportCase& e) { return e.c->qsx; }),
-        text("后时相", 11, [](const ExportCase& e) { return e.c->hsx; }),
-        number("中心点X", 12, [](const ExportCase& e) { return e.c->centroid_x; }),
-        number("中心点Y", 12, [](const ExportCase& e) { return e.c->centroid_y; }),
-        number("监测面积（亩）", 12, [](const ExportCase& e) { return static_cast<double>(e.c->area_centimu) / 100.0; }),
-        number("耕地面积（亩）", 12, [](const ExportCase& e) { return static_cast<double>(e.c->cultivated_centimu) / 100.0; }),
-        text("图斑类型", 8, [](const ExportCase& e) { return e.c->tblx; }),
-        text("状态", 8, [](const ExportCase& e) { return status_label(e.c->status); }),
-        text("核查结果", 8, [](const ExportCase& e) { return e.c->result ? status_label(*e.c->result) : ""; }),
-        text("整改状态", 8, [](const ExportCase& e) { return rectification_label(*e.c); }),
-        text("日期", 11, [](const ExportCase& e) { return e.status_date; }),
-        text("整改措施", 24, [](const ExportCase& e) { return e.c->plan.measures; }),
-        text("整改时限", 11, [](const ExportCase& e) { return e.c->plan.deadline; }),
-        text("责任人", 10, [](const ExportCase& e) { return e.c->plan.responsible; }),
-        text("影像复核", 30, [](const ExportCase& e) { return e.c->flag; }),
-        text("首次发现", 20, [](const ExportCase& e) { return e.c->first_seen_run; }),
-        text("最近发现", 20, [](const ExportCase& e) { return e.c->last_seen_run; }),
-        text("备注", 24, [](const ExportCase& e) { return e.c->notes; }),
+        text("图斑编号", 20, [](E e) { return e.c->case_id; }),
+        text("线索编号", 22, [](E e) { return e.c->lead_id; }),
+        text("图斑来源", 10, [](E e) { return source_of(*e.c); }),
+        text("批次", 10, [](E e) { return e.c->batch; }),
+        date("下发日期", [](E e) { return e.c->delivered_at; }),
+        text("往期图斑编号", 20, [](E e) { return e.c->earlier_id; }),
+        text("关联图斑", 20, [](E e) { return e.c->linked_case; }),
+        text("检出运行", 20, [](E e) { return e.c->detected_run; }),
+        number("年度", 6, CellKind::Integer, [](E e) -> std::optional<double> { return e.c->year; }),
+        text("乡镇名称", 10, [](E e) { return township_of(*e.c); }),
+        text("乡镇代码", 12, [](E e) { return e.c->township_code; }),
+        date("前时相", [](E e) { return e.c->qsx; }),
+        date("后时相", [](E e) { return e.c->hsx; }),
+        number("中心点X", 12, CellKind::Coordinate, [](E e) -> std::optional<double> { return e.c->centroid_x; }),
+        number("中心点Y", 12, CellKind::Coordinate, [](E e) -> std::optional<double> { return e.c->centroid_y; }),
+        text("图斑类型", 8, [](E e) { return e.c->tblx; }),
+        text("状态", 8, [](E e) { return status_label(e.c->status); }),
+        text("核查结果", 8, [](E e) { return e.c->result ? status_label(*e.c->result) : ""; }),
+        text("整改状态", 8, [](E e) { return rectification_label(*e.c); }),
+        date("日期", [](E e) { return e.status_date; }),
+        // The county's form (ENFORCEMENT.md §2), in the platform's order.
+        text("核实认定意见", 12, [](E e) { return e.c->verdict; }),
+        text("分类", 14, [](E e) { return e.c->category; }),
+        text("用途分类细化", 14, [](E e) { return e.c->use_detail; }),
+        text("项目名称", 24, [](E e) { return e.c->project; }),
+        date("建设时间", [](E e) { return e.c->built_at; }),
+        text("项目主体", 20, [](E e) { return e.c->developer; }),
+        text("现场核查描述", 30, [](E e) { return e.c->field_notes; }),
+        mu("地块面积（亩）", &LedgerCase::area_centimu),
+        mu("占耕地面积（亩）", &LedgerCase::cultivated_centimu),
+        mu("占基本农田面积（亩）", &LedgerCase::permanent_farmland_centimu),
+        mu("占非耕农用地面积（亩）", &LedgerCase::other_agricultural_centimu),
+        mu("占未利用地面积（亩）", &LedgerCase::unused_centimu),
+        mu("占生态红线面积（亩）", &LedgerCase::redline_centimu),
+        mu("建设用地面积（亩）", &LedgerCase::construction_centimu),
+        mu("未调查面积（亩）", &LedgerCase::unsurveyed_centimu),
+        text("用地审批批准文号", 20, [](E e) { return e.c->approval_no; }),
+        share("用地审批占比（%）", &LedgerCase::approval_share),
+        text("土地供应批准文号", 20, [](E e) { return e.c->supply_no; }),
+        share("土地供应占比（%）", &LedgerCase::supply_share),
+        text("不动产权证号", 20, [](E e) { return e.c->title_no; }),
+        share("不动产权占比（%）", &LedgerCase::title_share),
+        text("临时用地批准文号", 20, [](E e) { return e.c->temporary_no; }),
+        share("临时用地占比（%）", &LedgerCase::temporary_share),
+        text("设施农用地上图入库号", 20, [](E e) { return e.c->facility_no; }),
+        share("设施农用地占比（%）", &LedgerCase::facility_share),
+        // The run's pre-judgement: a suggestion, never a verdict.
+        text("初判核实认定意见（建议）", 14, [](E e) { return e.c->cp_verdict; }),
+        text("初判分类（建议）", 14, [](E e) { return e.c->cp_category; }),
+        text("初判依据（建议）", 24, [](E e) { return e.c->cp_rule; }),
+        // Rectification (ENFORCEMENT.md §5).
+        text("整改方式", 10, [](E e) { return e.c->rectify_method; }),
+        mu("拆除面积（亩）", &LedgerCase::demolished_centimu),
+        mu("拆除耕地面积（亩）", &LedgerCase::demolished_cultivated_centimu),
+        mu("补办面积（亩）", &LedgerCase::regularised_centimu),
+        mu("补办耕地面积（亩）", &LedgerCase::regularised_cultivated_centimu),
+        mu("剩余未整改面积（亩）", &LedgerCase::remaining_centimu),
+        date("审核通过日期", [](E e) { return e.c->review_ended_at; }),
+        text("整改措施", 24, [](E e) { return e.c->plan.measures; }),
+        date("整改时限", [](E e) { return e.c->plan.deadline; }),
+        text("责任人", 10, [](E e) { return e.c->plan.responsible; }),
+        text("影像复核", 30, [](E e) { return e.c->flag; }),
+        date("影像复核时相", [](E e) { return e.c->flag_date; }),
+        text("首次发现", 20, [](E e) { return e.c->first_seen_run; }),
+        text("最近发现", 20, [](E e) { return e.c->last_seen_run; }),
+        XlsxColumn{"更新时间（北京时间）", 17, CellKind::UtcTime, [](E e) { return e.c->updated_at; }, nullptr},
+        text("备注", 24, [](E e) { return e.c->notes; }),
     };
 }
 
@@ -139,95 +238,212 @@ std::string sheet_name(const std::string& wanted, std::set<std::string>& used) {
     return unique;
 }
 
-void write_xlsx(const fs::path& out, const Groups& groups) {
+// The workbook's formats.
+struct Formats {
+    lxw_format* title;
+    lxw_format* header;
+    lxw_format* mu;
+    lxw_format* percent;
+    lxw_format* coordinate;
+    lxw_format* date;
+    lxw_format* time;
+    lxw_format* bold;
+    lxw_format* bold_mu;
+    explicit Formats(lxw_workbook* book) {
+        title = workbook_add_format(book);
+        format_set_bold(title);
+        format_set_font_size(title, 16);
+        format_set_align(title, LXW_ALIGN_CENTER);
+        format_set_align(title, LXW_ALIGN_VERTICAL_CENTER);
+        header = workbook_add_format(book);
+        format_set_bold(header);
+        format_set_border(header, LXW_BORDER_THIN);
+        format_set_bg_color(header, 0xDDEBF7);
+        format_set_text_wrap(header);
+        format_set_align(header, LXW_ALIGN_CENTER);
+        format_set_align(header, LXW_ALIGN_VERTICAL_CENTER);
+        mu = workbook_add_format(book);
+        format_set_num_format(mu, "0.00");
+        percent = workbook_add_format(book);
+        format_set_num_format(percent, "0.00");
+        coordinate = workbook_add_format(book);
+        format_set_num_format(coordinate, "0.00");
+        date = workbook_add_format(book);
+        format_set_num_format(date, "yyyy-mm-dd");
+        time = workbook_add_format(book);
+        format_set_num_format(time, "yyyy-mm-dd hh:mm");
+        bold = workbook_add_format(book);
+        format_set_bold(bold);
+        bold_mu = workbook_add_format(book);
+        format_set_num_format(bold_mu, "0.00");
+        format_set_bold(bold_mu);
+    }
+};
+
+// The 台账 page habits: a title row over the columns, the header row under it frozen with the
+// first `frozen_columns` columns, an autofilter on the header, landscape A4 fit to the page
+// width with the title and header rows repeated on every page.
+void sheet_habits(lxw_worksheet* sheet, const Formats& formats, const std::string& title, lxw_col_t columns, lxw_row_t last_row,
+                  lxw_col_t frozen_columns) {
+    if (columns > 1)
+        worksheet_merge_range(sheet, 0, 0, 0, static_cast<lxw_col_t>(columns - 1), title.c_str(), formats.title);
+    else
+        worksheet_write_string(sheet, 0, 0, title.c_str(), formats.title);
+    worksheet_set_row(sheet, 0, 28, nullptr);
+    worksheet_freeze_panes(sheet, 2, frozen_columns);
+    worksheet_autofilter(sheet, 1, 0, std::max<lxw_row_t>(last_row, 1), static_cast<lxw_col_t>(columns - 1));
+    worksheet_set_landscape(sheet);
+    worksheet_set_paper(sheet, 9);  // A4
+    worksheet_fit_to_pages(sheet, 1, 0);
+    worksheet_repeat_rows(sheet, 0, 1);
+}
+
+lxw_datetime excel_date(const std::string& iso) {
+    return lxw_datetime{std::stoi(iso.substr(0, 4)), std::stoi(iso.substr(5, 2)), std::stoi(iso.substr(8, 2)), 0, 0, 0};
+}
+
+void write_cell(lxw_worksheet* sheet, lxw_row_t r, lxw_col_t col, const XlsxColumn& column, const ExportCase& e, const Formats& formats) {
+    switch (column.kind) {
+        case CellKind::Text: {
+            const std::string value = column.text(e);
+            if (!value.empty()) worksheet_write_string(sheet, r, col, value.c_str(), nullptr);
+            return;
+        }
+        case CellKind::Date: {
+            const std::string value = column.text(e);
+            if (is_iso_date(value)) {
+                lxw_datetime d = excel_date(value);
+                worksheet_write_datetime(sheet, r, col, &d, formats.date);
+            } else if (!value.empty()) {
+                worksheet_write_string(sheet, r, col, value.c_str(), nullptr);  // e.g. 建设时间 2023-05
+            }
+            return;
+        }
+        case CellKind::UtcTime: {
+            const std::string value = column.text(e);
+            if (const auto t = beijing_time(value)) {
+                lxw_datetime d{t->tm_year + 1900, t->tm_mon + 1, t->tm_mday, t->tm_hour, t->tm_min, static_cast<double>(t->tm_sec)};
+                worksheet_write_datetime(sheet, r, col, &d, formats.time);
+            } else if (!value.empty()) {
+                worksheet_write_string(sheet, r, col, value.c_str(), nullptr);
+            }
+            return;
+        }
+        default: {
+            const auto value = column.value(e);
+            if (!value) return;
+            lxw_format* format = column.kind == CellKind::Mu           ? formats.mu
+                                 : column.kind == CellKind::Percent    ? formats.percent
+                                 : column.kind == CellKind::Coordinate ? formats.coordinate
+                                                                       : nullptr;
+            worksheet_write_number(sheet, r, col, *value, format);
+        }
+    }
+}
+
+// m² whose to_centimu() gives back `centimu` (亩 = m² × 0.0015), for summarize_by_township.
+double m2_of(std::int64_t centimu) { return static_cast<double>(centimu) * 20.0 / 3.0; }
+
+void write_xlsx(const fs::path& out, const Groups& groups, const ExportOptions& options, const std::string& county) {
     AtomicFile file(out, "export");
     lxw_workbook* book = workbook_new(file.path().c_str());
     if (!book) cannot_write(out, "libxlsxwriter cannot create the workbook");
-    lxw_format* bold = workbook_add_format(book);
-    format_set_bold(bold);
-    format_set_border(bold, LXW_BORDER_THIN);
-    format_set_bg_color(bold, 0xDDEBF7);
-    lxw_format* mu = workbook_add_format(book);
-    format_set_num_format(mu, "0.00");
-    lxw_format* bold_mu = workbook_add_format(book);
-    format_set_num_format(bold_mu, "0.00");
-    format_set_bold(bold_mu);
-    lxw_format* plain_bold = workbook_add_format(book);
-    format_set_bold(plain_bold);
+    const Formats formats(book);
+    const std::string date = options.date.empty() ? beijing_today() : options.date;
+    const std::string title = county + "卫片执法图斑台账（" + date + "）";
 
     std::set<std::string> used;
-    // 汇总: one row per township, then 合计.
+    // 汇总: the live cases (not 已拆分/已合并) per township, ranked as `ledger report` ranks
+    // townships (summarize_by_township: 耕地 亩, then 亩, descending), then 合计.
     lxw_worksheet* summary = workbook_add_worksheet(book, sheet_name("汇总", used).c_str());
     const std::vector<CaseStatus> statuses = {CaseStatus::ToVerify,   CaseStatus::Legal,     CaseStatus::FalseAlarm,
                                               CaseStatus::Illegal,    CaseStatus::Rectifying, CaseStatus::Rectified,
                                               CaseStatus::Closed};
-    std::vector<std::string> headers = {"乡镇名称", "乡镇代码", "图斑（宗）", "监测面积（亩）", "涉及耕地（宗）", "耕地面积（亩）"};
+    std::vector<std::string> headers = {"排名", "乡镇名称", "乡镇代码", "图斑（宗）", "监测面积（亩）", "涉及耕地（宗）", "耕地面积（亩）"};
     for (const auto s : statuses) headers.push_back(status_label(s));
+    headers.insert(headers.end(), {"违法用地（宗）", "违法用地面积（亩）", "违法占耕地（亩）"});
+    const auto columns_of_summary = static_cast<lxw_col_t>(headers.size());
     for (std::size_t i = 0; i < headers.size(); ++i)
-        worksheet_write_string(summary, 0, static_cast<lxw_col_t>(i), headers[i].c_str(), bold);
-    worksheet_set_column(summary, 0, 0, 12, nullptr);
-    worksheet_set_column(summary, 1, 1, 12, nullptr);
-    worksheet_set_column(summary, 2, static_cast<lxw_col_t>(headers.size() - 1), 10, nullptr);
-    worksheet_freeze_panes(summary, 1, 0);
-    lxw_row_t row = 1;
-    std::int64_t total_cases = 0, total_area = 0, total_cultivated_cases = 0, total_cultivated = 0;
-    std::vector<std::int64_t> total_status(statuses.size(), 0);
-    for (const auto& [key, list] : groups) {
-        std::int64_t area = 0, cultivated_cases = 0, cultivated = 0;
-        std::vector<std::int64_t> per_status(statuses.size(), 0);
-        for (const auto& e : list) {
-            area += e.c->area_centimu;
-            if (e.c->cultivated_centimu > 0) {
-                ++cultivated_cases;
-                cultivated += e.c->cultivated_centimu;
-            }
-            ++per_status[static_cast<std::size_t>(std::find(statuses.begin(), statuses.end(), e.c->status) - statuses.begin())];
-        }
-        worksheet_write_string(summary, row, 0, key.second.c_str(), nullptr);
-        worksheet_write_string(summary, row, 1, key.first.c_str(), nullptr);
-        worksheet_write_number(summary, row, 2, static_cast<double>(list.size()), nullptr);
-        worksheet_write_number(summary, row, 3, static_cast<double>(area) / 100.0, mu);
-        worksheet_write_number(summary, row, 4, static_cast<double>(cultivated_cases), nullptr);
-        worksheet_write_number(summary, row, 5, static_cast<double>(cultivated) / 100.0, mu);
-        for (std::size_t s = 0; s < statuses.size(); ++s) {
-            worksheet_write_number(summary, row, static_cast<lxw_col_t>(6 + s), static_cast<double>(per_status[s]), nullptr);
-            total_status[s] += per_status[s];
-        }
-        total_cases += static_cast<std::int64_t>(list.size());
-        total_area += area;
-        total_cultivated_cases += cultivated_cases;
-        total_cultivated += cultivated;
-        ++row;
-    }
-    worksheet_write_string(summary, row, 0, "合计", plain_bold);
-    worksheet_write_number(summary, row, 2, static_cast<double>(total_cases), plain_bold);
-    worksheet_write_number(summary, row, 3, static_cast<double>(total_area) / 100.0, bold_mu);
-    worksheet_write_number(summary, row, 4, static_cast<double>(total_cultivated_cases), plain_bold);
-    worksheet_write_number(summary, row, 5, static_cast<double>(total_cultivated) / 100.0, bold_mu);
-    for (std::size_t s = 0; s < statuses.size(); ++s)
-        worksheet_write_number(summary, row, static_cast<lxw_col_t>(6 + s), static_cast<double>(total_status[s]), plain_bold);
+        worksheet_write_string(summary, 1, static_cast<lxw_col_t>(i), headers[i].c_str(), formats.header);
+    worksheet_set_column(summary, 0, 0, 6, nullptr);
+    worksheet_set_column(summary, 1, 2, 12, nullptr);
+    worksheet_set_column(summary, 3, static_cast<lxw_col_t>(columns_of_summary - 1), 10, nullptr);
 
-    const auto columns = xlsx_columns();
-    for (const auto& [key, list] : groups) {
-        lxw_worksheet* sheet = workbook_add_worksheet(book, sheet_name(key.second, used).c_str());
-        for (std::size_t i = 0; i < columns.size(); ++i) {
-            worksheet_write_string(sheet, 0, static_cast<lxw_col_t>(i), columns[i].header, bold);
-            worksheet_set_column(sheet, static_cast<lxw_col_t>(i), static_cast<lxw_col_t>(i), columns[i].width, nullptr);
-        }
-        worksheet_freeze_panes(sheet, 1, 1);
-        lxw_row_t r = 1;
+    std::vector<Parcel> live;
+    struct Counts {
+        std::vector<std::int64_t> status = std::vector<std::int64_t>(7, 0);
+        std::int64_t illegal = 0, illegal_area = 0, illegal_cultivated = 0;
+    };
+    std::map<std::pair<std::string, std::string>, Counts> counts;  // (code, label)
+    Counts total_counts;
+    for (const auto& [key, list] : groups)
         for (const auto& e : list) {
-            for (std::size_t i = 0; i < columns.size(); ++i) {
-                const auto col = static_cast<lxw_col_t>(i);
-                if (columns[i].number) {
-                    worksheet_write_number(sheet, r, col, columns[i].value(e), std::string(columns[i].header).find("亩") != std::string::npos ? mu : nullptr);
-                } else {
-                    const std::string value = columns[i].text(e);
-                    if (!value.empty()) worksheet_write_string(sheet, r, col, value.c_str(), nullptr);
+            if (superseded(e.c->status)) continue;
+            Parcel p;
+            p.township_name = e.c->township_name;
+            p.township_code = e.c->township_code;
+            p.area_m2 = m2_of(e.c->area_centimu);
+            p.cultivated_m2 = m2_of(e.c->cultivated_centimu);
+            live.push_back(std::move(p));
+            for (Counts* c : {&counts[key], &total_counts}) {
+                ++c->status[static_cast<std::size_t>(std::find(statuses.begin(), statuses.end(), e.c->status) - statuses.begin())];
+                if (e.c->result == CaseStatus::Illegal) {
+                    ++c->illegal;
+                    c->illegal_area += e.c->area_centimu;
+                    c->illegal_cultivated += e.c->cultivated_centimu;
                 }
             }
+        }
+    const std::vector<TownshipSummary> ranked = summarize_by_township(live);
+    const TownshipSummary total = total_of(ranked);
+    lxw_row_t row = 2;
+    const auto write_counts = [&](lxw_row_t r, const Counts& c, bool bold) {
+        for (std::size_t s = 0; s < statuses.size(); ++s)
+            worksheet_write_number(summary, r, static_cast<lxw_col_t>(7 + s), static_cast<double>(c.status[s]), bold ? formats.bold : nullptr);
+        const auto at = static_cast<lxw_col_t>(7 + statuses.size());
+        worksheet_write_number(summary, r, at, static_cast<double>(c.illegal), bold ? formats.bold : nullptr);
+        worksheet_write_number(summary, r, at + 1, static_cast<double>(c.illegal_area) / 100.0, bold ? formats.bold_mu : formats.mu);
+        worksheet_write_number(summary, r, at + 2, static_cast<double>(c.illegal_cultivated) / 100.0, bold ? formats.bold_mu : formats.mu);
+    };
+    for (std::size_t i = 0; i < ranked.size(); ++i, ++row) {
+        const TownshipSummary& t = ranked[i];
+        worksheet_write_number(summary, row, 0, static_cast<double>(i + 1), nullptr);
+        const std::string label = township_label(t.name, t.code);
+        worksheet_write_string(summary, row, 1, label.c_str(), nullptr);
+        if (!t.code.empty()) worksheet_write_string(summary, row, 2, t.code.c_str(), nullptr);
+        worksheet_write_number(summary, row, 3, static_cast<double>(t.cases), nullptr);
+        worksheet_write_number(summary, row, 4, static_cast<double>(t.area_centimu) / 100.0, formats.mu);
+        worksheet_write_number(summary, row, 5, static_cast<double>(t.cultivated_cases), nullptr);
+        worksheet_write_number(summary, row, 6, static_cast<double>(t.cultivated_centimu) / 100.0, formats.mu);
+        write_counts(row, counts[{t.code, label}], false);
+    }
+    worksheet_write_string(summary, row, 1, "合计", formats.bold);
+    worksheet_write_number(summary, row, 3, static_cast<double>(total.cases), formats.bold);
+    worksheet_write_number(summary, row, 4, static_cast<double>(total.area_centimu) / 100.0, formats.bold_mu);
+    worksheet_write_number(summary, row, 5, static_cast<double>(total.cultivated_cases), formats.bold);
+    worksheet_write_number(summary, row, 6, static_cast<double>(total.cultivated_centimu) / 100.0, formats.bold_mu);
+    write_counts(row, total_counts, true);
+    sheet_habits(summary, formats, county + "卫片执法图斑台账汇总（" + date + "）", columns_of_summary, row, 2);
+
+    // One sheet per township: 序号, then the case columns.
+    const auto columns = xlsx_columns();
+    const auto width = static_cast<lxw_col_t>(columns.size() + 1);
+    for (const auto& [key, list] : groups) {
+        lxw_worksheet* sheet = workbook_add_worksheet(book, sheet_name(key.second, used).c_str());
+        worksheet_write_string(sheet, 1, 0, "序号", formats.header);
+        worksheet_set_column(sheet, 0, 0, 5, nullptr);
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            const auto col = static_cast<lxw_col_t>(i + 1);
+            worksheet_write_string(sheet, 1, col, columns[i].header, formats.header);
+            worksheet_set_column(sheet, col, col, columns[i].width, nullptr);
+        }
+        lxw_row_t r = 2;
+        for (const auto& e : list) {
+            worksheet_write_number(sheet, r, 0, static_cast<double>(r - 1), nullptr);
+            for (std::size_t i = 0; i < columns.size(); ++i) write_cell(sheet, r, static_cast<lxw_col_t>(i + 1), columns[i], e, formats);
             ++r;
         }
+        sheet_habits(sheet, formats, title + " " + key.second, width, r - 1, 2);
     }
     const lxw_error error = workbook_close(book);
     if (error != LXW_NO_ERROR) cannot_write(out, std::string("libxlsxwriter: ") + lxw_strerror(error));
@@ -236,6 +452,8 @@ void write_xlsx(const fs::path& out, const Groups& groups) {
 
 // ---- Shapefile ------------------------------------------------------------------------------
 
+// Text fields have fixed widths (bytes of GBK: 2 a Chinese character) wide enough to be filled
+// in afterwards in desktop GIS, also where the export leaves them empty.
 struct ShapeField {
     const char* name;  // ≤ 10 bytes
     OGRFieldType type;
@@ -245,34 +463,89 @@ struct ShapeField {
 };
 
 std::vector<ShapeField> shape_fields() {
-    const auto text = [](const char* name, int width, std::function<std::string(const ExportCase&)> get) {
-        return ShapeField{name, OFTString, width, 0, [get](OGRFeature& f, int i, const ExportCase& e) {
+    using E = const ExportCase&;
+    const auto text = [](const char* name, int width, std::function<std::string(E)> get) {
+        return ShapeField{name, OFTString, width, 0, [get](OGRFeature& f, int i, E e) {
                               const std::string value = get(e);
                               if (!value.empty()) f.SetField(i, value.c_str());
                           }};
     };
-    const auto real = [](const char* name, int width, std::function<double(const ExportCase&)> get) {
-        return ShapeField{name, OFTReal, width, 2, [get](OGRFeature& f, int i, const ExportCase& e) { f.SetField(i, get(e)); }};
+    const auto real = [](const char* name, int width, std::function<std::optional<double>(E)> get) {
+        return ShapeField{name, OFTReal, width, 2, [get](OGRFeature& f, int i, E e) {
+                              if (const auto v = get(e)) f.SetField(i, *v);
+                          }};
     };
+    const auto mu = [&](const char* name, std::int64_t LedgerCase::*field) {
+        return real(name, 12, [field](E e) { return mu_of(e.c->*field); });
+    };
+    const auto share = [&](const char* name, double LedgerCase::*field) {
+        return real(name, 7, [field](E e) -> std::optional<double> { return e.c->*field; });
+    };
+    constexpr int kCode = 30, kWord = 50, kFree = 254;
     return {
-        text("JCBH", 20, [](const ExportCase& e) { return e.c->case_id; }),
-        text("XZQDM", 12, [](const ExportCase& e) { return e.c->township_code; }),
-        text("XZMC", 40, [](const ExportCase& e) { return township_of(*e.c); }),
-        ShapeField{"NF", OFTInteger, 4, 0, [](OGRFeature& f, int i, const ExportCase& e) { f.SetField(i, e.c->year); }},
-        text("QSX", 10, [](const ExportCase& e) { return e.c->qsx; }),
-        text("HSX", 10, [](const ExportCase& e) { return e.c->hsx; }),
-        real("XZB", 12, [](const ExportCase& e) { return e.c->centroid_x; }),
-        real("YZB", 12, [](const ExportCase& e) { return e.c->centroid_y; }),
-        real("JCMJ", 12, [](const ExportCase& e) { return static_cast<double>(e.c->area_centimu) / 100.0; }),
-        real("GDMJ", 12, [](const ExportCase& e) { return static_cast<double>(e.c->cultivated_centimu) / 100.0; }),
-        text("TBLX", 4, [](const ExportCase& e) { return e.c->tblx; }),
-        text("ZT", 10, [](const ExportCase& e) { return status_label(e.c->status); }),
-        text("HFXSC", 10, [](const ExportCase& e) { return e.c->result ? status_label(*e.c->result) : ""; }),
-        text("ZGCS", 254, [](const ExportCase& e) { return e.c->plan.measures; }),
-        text("ZGQX", 10, [](const ExportCase& e) { return e.c->plan.deadline; }),
-        text("ZRR", 40, [](const ExportCase& e) { return e.c->plan.responsible; }),
-        text("YXFH", 254, [](const ExportCase& e) { return e.c->flag; }),
-        text("BZ", 254, [](const ExportCase& e) { return e.c->notes; }),
+        text("JCBH", kCode, [](E e) { return e.c->case_id; }),
+        text("XZQDM", kCode, [](E e) { return e.c->township_code; }),
+        text("XZMC", kWord, [](E e) { return township_of(*e.c); }),
+        ShapeField{"NF", OFTInteger, 4, 0, [](OGRFeature& f, int i, E e) { f.SetField(i, e.c->year); }},
+        text("QSX", 20, [](E e) { return e.c->qsx; }),
+        text("HSX", 20, [](E e) { return e.c->hsx; }),
+        real("XZB", 12, [](E e) -> std::optional<double> { return e.c->centroid_x; }),
+        real("YZB", 12, [](E e) -> std::optional<double> { return e.c->centroid_y; }),
+        mu("JCMJ", &LedgerCase::area_centimu),
+        mu("GDMJ", &LedgerCase::cultivated_centimu),
+        text("TBLX", 20, [](E e) { return e.c->tblx; }),
+        text("ZT", 20, [](E e) { return status_label(e.c->status); }),
+        text("HFXSC", 20, [](E e) { return e.c->result ? status_label(*e.c->result) : ""; }),
+        text("ZGCS", kFree, [](E e) { return e.c->plan.measures; }),
+        text("ZGQX", 20, [](E e) { return e.c->plan.deadline; }),
+        text("ZRR", kWord, [](E e) { return e.c->plan.responsible; }),
+        text("YXFH", kFree, [](E e) { return e.c->flag; }),
+        text("BZ", kFree, [](E e) { return e.c->notes; }),
+        // Delivered leads.
+        text("LY", 20, [](E e) { return source_of(*e.c); }),
+        text("XSBH", kWord, [](E e) { return e.c->lead_id; }),
+        text("PC", kWord, [](E e) { return e.c->batch; }),
+        text("XFRQ", 20, [](E e) { return e.c->delivered_at; }),
+        text("WQBH", kWord, [](E e) { return e.c->earlier_id; }),
+        text("GLBH", kCode, [](E e) { return e.c->linked_case; }),
+        text("JCYX", kWord, [](E e) { return e.c->detected_run; }),
+        // The county's form.
+        text("HSRDYJ", kWord, [](E e) { return e.c->verdict; }),
+        text("FL", kWord, [](E e) { return e.c->category; }),
+        text("YTFLXH", 100, [](E e) { return e.c->use_detail; }),
+        text("XMMC", kFree, [](E e) { return e.c->project; }),
+        text("JSSJ", 20, [](E e) { return e.c->built_at; }),
+        text("XMZT", kFree, [](E e) { return e.c->developer; }),
+        text("XCHCMS", kFree, [](E e) { return e.c->field_notes; }),
+        mu("YJJBNT_MU", &LedgerCase::permanent_farmland_centimu),
+        mu("FGNYD_MU", &LedgerCase::other_agricultural_centimu),
+        mu("WLYD_MU", &LedgerCase::unused_centimu),
+        mu("STHX_MU", &LedgerCase::redline_centimu),
+        mu("JSYD_MU", &LedgerCase::construction_centimu),
+        mu("WDC_MU", &LedgerCase::unsurveyed_centimu),
+        text("PZWH", kFree, [](E e) { return e.c->approval_no; }),
+        share("PZWH_ZB", &LedgerCase::approval_share),
+        text("GDWH", kFree, [](E e) { return e.c->supply_no; }),
+        share("GDWH_ZB", &LedgerCase::supply_share),
+        text("BDCQZH", kFree, [](E e) { return e.c->title_no; }),
+        share("BDCQZH_ZB", &LedgerCase::title_share),
+        text("LSYDWH", kFree, [](E e) { return e.c->temporary_no; }),
+        share("LSYDWH_ZB", &LedgerCase::temporary_share),
+        text("SSNYDH", kFree, [](E e) { return e.c->facility_no; }),
+        share("SSNYDH_ZB", &LedgerCase::facility_share),
+        // Pre-judgement (初判, a suggestion).
+        text("CP_YJ", kWord, [](E e) { return e.c->cp_verdict; }),
+        text("CP_FL", kWord, [](E e) { return e.c->cp_category; }),
+        text("CP_RULE", 100, [](E e) { return e.c->cp_rule; }),
+        // Rectification.
+        text("ZGFS", 20, [](E e) { return e.c->rectify_method; }),
+        mu("CC_MU", &LedgerCase::demolished_centimu),
+        mu("CC_GD_MU", &LedgerCase::demolished_cultivated_centimu),
+        mu("BB_MU", &LedgerCase::regularised_centimu),
+        mu("BB_GD_MU", &LedgerCase::regularised_cultivated_centimu),
+        mu("SY_MU", &LedgerCase::remaining_centimu),
+        text("SHTGRQ", 20, [](E e) { return e.c->review_ended_at; }),
+        text("GXSJ", 20, [](E e) { return e.c->updated_at; }),
     };
 }
 
@@ -288,7 +561,8 @@ void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatial
         CPLErrorReset();
         GDALDatasetUniquePtr ds(driver->Create(staged.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!ds) cannot_write(out, "GDAL cannot create the Shapefile (" + last_gdal_error() + ")");
-        const char* options[] = {"ENCODING=GBK", "RESIZE=YES", nullptr};
+        // No RESIZE: it shrinks each field to its longest value, an empty one to 1 byte.
+        const char* options[] = {"ENCODING=GBK", nullptr};
         const auto layer_srs = clone_traditional(srs);
         OGRLayer* layer = ds->CreateLayer(out.stem().c_str(), layer_srs.get(), wkbMultiPolygon, const_cast<char**>(options));
         if (!layer) cannot_write(out, "GDAL cannot create the Shapefile layer (" + last_gdal_error() + ")");
@@ -335,7 +609,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
         for (const auto& [key, list] : groups) {
             OGRLayer* layer = ds->CreateLayer(key.second.c_str(), &wgs84, wkbMultiPolygon, nullptr);
             if (!layer) cannot_write(out, "GDAL cannot create the KML folder " + key.second + " (" + last_gdal_error() + ")");
-            for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "TBLX", "HSX"}) {
+            for (const char* name : {"Name", "Description", "JCBH", "XZMC", "ZT", "JCMJ", "GDMJ", "TBLX", "HSX", "XSBH", "HSRDYJ", "FL", "CP_YJ", "CP_FL"}) {
                 OGRFieldDefn definition(name, OFTString);
                 layer->CreateField(&definition);
             }
@@ -346,6 +620,9 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                 f->SetField("Name", c.case_id.c_str());
                 const std::string description = township_of(c) + "，" + std::to_string(c.year) + " 年，" + status_label(c.status) +
                                                 "，面积 " + area + " 亩，耕地 " + cultivated + " 亩" +
+                                                (c.lead_id.empty() ? std::string() : "；线索 " + c.lead_id) +
+                                                (c.verdict.empty() ? std::string() : "；核实认定意见 " + c.verdict + (c.category.empty() ? "" : "（" + c.category + "）")) +
+                                                (c.cp_verdict.empty() ? std::string() : "；初判（建议）" + c.cp_verdict + (c.cp_category.empty() ? "" : "（" + c.cp_category + "）")) +
                                                 (c.flag.empty() ? std::string() : "；" + c.flag);
                 f->SetField("Description", description.c_str());
                 f->SetField("JCBH", c.case_id.c_str());
@@ -355,6 +632,11 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                 f->SetField("GDMJ", cultivated.c_str());
                 f->SetField("TBLX", c.tblx.c_str());
                 f->SetField("HSX", c.hsx.c_str());
+                f->SetField("XSBH", c.lead_id.c_str());
+                f->SetField("HSRDYJ", c.verdict.c_str());
+                f->SetField("FL", c.category.c_str());
+                f->SetField("CP_YJ", c.cp_verdict.c_str());
+                f->SetField("CP_FL", c.cp_category.c_str());
                 if (c.geometry) {
                     OGRGeometryUniquePtr g(OGRGeometryFactory::forceToMultiPolygon(c.geometry->clone()));
                     g->assignSpatialReference(from.get());
@@ -406,7 +688,7 @@ std::optional<ExportFormat> export_format_of(const fs::path& path) {
     return ext.size() > 1 ? parse_export_format(ext.substr(1)) : std::nullopt;
 }
 
-ExportSummary export_ledger(const std::string& ledger, ExportFormat format, const fs::path& out) {
+ExportSummary export_ledger(const std::string& ledger, ExportFormat format, const fs::path& out, const ExportOptions& options) {
     if (lower_ascii(out.extension().string()) != extension_of(format))
         throw ConfigError("export: --out '" + out.string() + "' does not end in " + extension_of(format) +
                           "; give a path ending in " + extension_of(format));
@@ -418,7 +700,13 @@ ExportSummary export_ledger(const std::string& ledger, ExportFormat format, cons
     const std::vector<HistoryEntry> history = store->load_history();
     const Groups groups = group_cases(cases, history);
     switch (format) {
-        case ExportFormat::Xlsx: write_xlsx(out, groups); break;
+        case ExportFormat::Xlsx: {
+            // The title's county: its name from the configuration, else the cases' county code.
+            std::string county = options.county_name;
+            if (county.empty() && !cases.empty()) county = cases.front().county_code;
+            write_xlsx(out, groups, options, county);
+            break;
+        }
         case ExportFormat::Shapefile: write_shapefile(out, groups, store->srs()); break;
         case ExportFormat::GeoPackage: write_geopackage(out, *store, cases, history); break;
         case ExportFormat::Kml: write_kml(out, groups, store->srs()); break;

@@ -89,18 +89,49 @@ struct ExportSummary {
     std::filesystem::path path;
 };
 
-// Writes every case of the ledger, ordered by township code and case id:
-//  - xlsx: a 汇总 sheet (per township: cases, 亩, cases on cultivated land, their 亩, count per
-//    status, and a 合计 row), then a sheet per township with Chinese headers (图斑编号, 核查结果,
-//    整改状态, 日期, 责任人, 备注, 图斑类型, … — a filled-in copy can be imported back);
+// What the XLSX title row says.
+struct ExportOptions {
+    std::string county_name;  // e.g. 稷山县 (config county.name); empty = the cases' county code
+    std::string date;         // YYYY-MM-DD in the title; empty = today in Beijing (UTC+8)
+};
+
+// Writes every case of the ledger (also those split or merged: 已拆分, 已合并), ordered by
+// township code and case id, with every LedgerCase field:
+//  - xlsx, in the habits of a county 台账: each sheet has a title row ("<county>卫片执法图斑台账
+//    （<date>）"), the header row under it (Chinese headings, those of the form, ENFORCEMENT.md §2),
+//    both frozen with the first columns, an autofilter, landscape A4 fit to the page width with
+//    the two rows repeated on every page. Sheets: 汇总 (per township the live cases — not 已拆分/
+//    已合并 —, 亩, cases on 耕地 and their 亩, ranked like `ledger report` by summarize_by_township
+//    (耕地 亩, then 亩, descending; 乡镇界外 last), the count per status and the cases judged
+//    illegal with their 亩 and 耕地 亩, then 合计), then a sheet per township: 序号, 图斑编号,
+//    线索编号, 图斑来源, 批次, 下发日期, 往期图斑编号, 关联图斑, 检出运行, 年度, 乡镇名称, 乡镇代码,
+//    前时相, 后时相, 中心点X/Y, 图斑类型, 状态, 核查结果, 整改状态, 日期, 核实认定意见, 分类,
+//    用途分类细化, 项目名称, 建设时间, 项目主体, 现场核查描述, 地块面积, 占耕地面积, 占基本农田面积,
+//    占非耕农用地面积, 占未利用地面积, 占生态红线面积, 建设用地面积, 未调查面积 (亩), the five
+//    evidence numbers each with its 占比（%）, 初判核实认定意见（建议）, 初判分类（建议）,
+//    初判依据（建议）, 整改方式, 拆除/拆除耕地/补办/补办耕地/剩余未整改面积 (亩; blank = not
+//    recorded), 审核通过日期, 整改措施, 整改时限, 责任人, 影像复核, 影像复核时相, 首次发现, 最近发现,
+//    更新时间（北京时间）, 备注. Dates are Excel dates (yyyy-mm-dd; 建设时间 given as a month stays
+//    text), the UTC update time an Excel date-time in Beijing time (UTC+8). A filled-in copy can
+//    be imported back (`ledger import` finds the header under the title row).
 //  - shp: MultiPolygon in the ledger CRS, attributes in GBK with a .cpg, field names of at most
-//    10 bytes: JCBH XZQDM XZMC NF QSX HSX XZB YZB JCMJ GDMJ TBLX ZT HFXSC ZGCS ZGQX ZRR YXFH BZ;
+//    10 bytes; text fields have fixed widths so that they can be filled in afterwards (free text
+//    254 bytes, words and names 50, codes 30, dates and statuses 20; GBK takes 2 bytes a Chinese
+//    character), reals 亩 to 2 decimals (blank = not recorded). Fields: JCBH 图斑编号, XZQDM, XZMC,
+//    NF 年度, QSX, HSX, XZB, YZB, JCMJ 地块面积, GDMJ 耕地, TBLX, ZT 状态, HFXSC 核查结果, ZGCS 整改措施,
+//    ZGQX 整改时限, ZRR 责任人, YXFH 影像复核, BZ 备注; LY 来源, XSBH 线索编号, PC 批次, XFRQ 下发日期,
+//    WQBH 往期图斑编号, GLBH 关联图斑, JCYX 检出运行; HSRDYJ 核实认定意见, FL 分类, YTFLXH 用途分类细化,
+//    XMMC 项目名称, JSSJ 建设时间, XMZT 项目主体, XCHCMS 现场核查描述; YJJBNT_MU 基本农田, FGNYD_MU
+//    非耕农用地, WLYD_MU 未利用地, STHX_MU 生态红线, JSYD_MU 建设用地, WDC_MU 未调查; PZWH, GDWH, BDCQZH,
+//    LSYDWH, SSNYDH and their *_ZB 占比 (%); CP_YJ, CP_FL, CP_RULE 初判（建议）; ZGFS 整改方式, CC_MU,
+//    CC_GD_MU, BB_MU, BB_GD_MU, SY_MU, SHTGRQ 审核通过日期, GXSJ 更新时间 (UTC);
 //  - gpkg: a copy of the ledger (cases, history, runs), itself a ledger;
 //  - kml: one folder per township, placemarks named by case id, in longitude/latitude
-//    (EPSG:4326, longitude first).
+//    (EPSG:4326, longitude first), with the lead id, the verdict and the pre-judgement (建议).
 // The output is written under a temporary name and renamed when complete (a previous file is
 // replaced then). `out` must end in the format's extension. Throws ConfigError for a wrong
 // extension, InputError when the ledger cannot be read or the output written.
-ExportSummary export_ledger(const std::string& ledger, ExportFormat format, const std::filesystem::path& out);
+ExportSummary export_ledger(const std::string& ledger, ExportFormat format, const std::filesystem::path& out,
+                            const ExportOptions& options = {});
 
 }  // namespace weipian

@@ -37,7 +37,7 @@ CaseState state_on(const std::vector<const HistoryEntry*>& entries, const std::s
     CaseState s;
     for (const HistoryEntry* e : entries) {
         if (e->at > date) break;
-        s.exists = true;
+        s.exists = !superseded(e->to_status);  // split or merged: its pieces or survivor count instead
         s.status = e->to_status;
         if (e->to_status == CaseStatus::Legal || e->to_status == CaseStatus::FalseAlarm || e->to_status == CaseStatus::Illegal)
             s.result = e->to_status;

@@ -41,6 +41,8 @@ const std::vector<VerdictRule>& verdict_table() {
         {"销号", S::Closed, C::Ignored, true, "closed: counts as the result it was verified with"},
         {"误报", S::FalseAlarm, C::Negative, false, "no real change (false alarm)"},
         {"待核查", S::ToVerify, C::Ignored, false, "not verified yet"},
+        {"已拆分", S::Split, C::Ignored, false, "split: its pieces carry the labels (ledger split)"},
+        {"已合并", S::Merged, C::Ignored, false, "merged: the surviving case carries the label (ledger merge)"},
         // The platform's words (ENFORCEMENT.md §2) this ledger cannot store yet.
         {"其他", std::nullopt, C::Positive, false, "real change judged under another class"},
         {"非农违法", std::nullopt, C::Positive, false, "non-agricultural illegal use: the change is real"},
@@ -75,6 +77,7 @@ std::string verdict_word(const LedgerCase& c) {
 }  // namespace
 
 TrainingClass training_class(const LedgerCase& c) {
+    if (superseded(c.status)) return TrainingClass::Ignored;  // the pieces or the survivor are labelled instead
     if (c.result) {
         const VerdictRule* rule = rule_of(*c.result);
         if (rule && !rule->by_result) return rule->training_class;

@@ -80,5 +80,28 @@ TEST_F(LedgerCommandMessages, MissingConfig) {
                     "config: cannot read '" + (dir / "nope.yaml").string() + "'; check the path given to --config");
 }
 
+// ---- split / merge (ledger/ledger_split.hpp): refusals exit 3 with one line, the ledger unchanged.
+TEST_F(LedgerCommandMessages, SplitByAFileThatCannotBeRead) {
+    EXPECT_CONTAINS(refused("split 140824-2022-0001 --by " + q(dir / "pieces.gpkg") + " --ledger " + q(ledger), 3),
+                    "split: cannot read '" + (dir / "pieces.gpkg").string() + "' as a polygon layer (");
+}
+
+TEST_F(LedgerCommandMessages, MergeACaseWithItself) {
+    EXPECT_CONTAINS(refused("merge 140824-2022-0001 140824-2022-0001 --ledger " + q(ledger), 3),
+                    "merge: case 140824-2022-0001 is named twice; a case cannot be merged with itself");
+}
+
+TEST_F(LedgerCommandMessages, MergeTwoCasesIntoTheSecond) {
+    std::vector<Parcel> more;
+    more.push_back(test::rectangle_parcel(100, 0, 20, 30, "稷峰镇", "140824100"));
+    feed_ledger(test::ledger_options(ledger.string()), more, test::gk_zone_37(), test::jishan_context("2022-10-18", "run-B"));
+    const auto r = test::run_cli("ledger merge 140824-2022-0001 140824-2022-0002 --into 140824-2022-0002 --who 张三 --ledger " + q(ledger),
+                                 dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "weipian: case 140824-2022-0001 merged into 140824-2022-0002 (1.80 亩)\n");
+    EXPECT_CONTAINS(refused("merge 140824-2022-0001 140824-2022-0002 --ledger " + q(ledger), 3),
+                    "merge: case 140824-2022-0001 is 已合并; only open cases (not 销号, 已拆分 or 已合并) can be merged");
+}
+
 }  // namespace
 }  // namespace weipian

@@ -94,9 +94,10 @@ TEST(LedgerVerdictTable, DeclaresEveryLedgerStatusOnceAndThePlatformWords) {
         if (rule.status) ++statuses[*rule.status];
     }
     for (const CaseStatus s : {CaseStatus::ToVerify, CaseStatus::Legal, CaseStatus::FalseAlarm, CaseStatus::Illegal,
-                               CaseStatus::Rectifying, CaseStatus::Rectified, CaseStatus::Closed})
+                               CaseStatus::Rectifying, CaseStatus::Rectified, CaseStatus::Closed, CaseStatus::Split,
+                               CaseStatus::Merged})
         EXPECT_EQ(statuses[s], 1) << status_label(s);
-    EXPECT_EQ(verdict_table().size(), 13u);
+    EXPECT_EQ(verdict_table().size(), 15u);
     EXPECT_EQ(verdict_class("违法"), TrainingClass::Positive);
     EXPECT_EQ(verdict_class(" 合法 "), TrainingClass::Positive);
     EXPECT_EQ(verdict_class("整改中"), TrainingClass::Positive);
@@ -127,6 +128,11 @@ TEST(LedgerVerdictTable, ClosedCasesCountAsTheirResult) {
     EXPECT_EQ(training_class(c), TrainingClass::Positive);
     LedgerCase unverified;
     EXPECT_EQ(training_class(unverified), TrainingClass::Ignored);
+    // Split or merged: the pieces or the survivor carry the label, not the old outline.
+    c.status = CaseStatus::Split;
+    EXPECT_EQ(training_class(c), TrainingClass::Ignored);
+    c.status = CaseStatus::Merged;
+    EXPECT_EQ(training_class(c), TrainingClass::Ignored);
 }
 
 TEST_F(LedgerTraining, LabelsCountEveryCaseAndSampleBackgroundAwayFromAll) {
