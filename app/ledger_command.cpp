@@ -107,16 +107,21 @@ CommandAction add_ledger_command(CLI::App& app) {
         }
         options.milestones = config.ledger.milestones;
         options.annual_clearance_from = config.ledger.annual_clearance_from;
+        options.ratio_warning = config.prejudge.ratio_warning;
+        options.ratio_limit = config.prejudge.ratio_limit;
         if (!o->out.empty()) {
             if (!is_postgres_ledger(config.ledger.path) && same_file(config.ledger.path, o->out))
                 throw InputError("report: --out '" + o->out + "' is the ledger itself; give another file for the report");
             prepare_file_path(o->out, "report");  // refused before the report is built
         }
-        const std::string text = build_ledger_report(config.ledger.path, options).text();
+        const LedgerReport report = build_ledger_report(config.ledger.path, options);
+        const std::string text = report.text();
         if (o->out.empty())
             std::cout << text;
         else
             write_file_atomically(o->out, text, "report");
+        // A failing identity check is never silent, also when the report goes to a file.
+        for (const auto& failure : report.identity_failures) std::cerr << "weipian: report: " << failure << "\n";
         return 0;
     };
 }
