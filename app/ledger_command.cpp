@@ -62,7 +62,8 @@ CommandAction add_ledger_command(CLI::App& app) {
 
     CLI::App* import = cmd->add_subcommand(
         "import", "apply field-verification results (CSV or XLSX: 图斑编号, 核查结果, 整改状态, 日期, 责任人, 备注, 整改措施, "
-                  "整改时限); exit code 3 when a row was refused (the valid rows are applied)");
+                  "整改时限) and the county's form (核实认定意见, 分类, areas, evidence, 整改方式 and quantities, 审核结束日期); "
+                  "exit code 3 when a row was refused (the valid rows are applied; nothing when a row breaks the form)");
     import->add_option("FILE", o->file, "the verification sheet (.csv or .xlsx)")->required();
     add_ledger_options(import, *o);
     import->add_option("--who", o->who, "who is recorded as making the changes (default: the login name)");

@@ -561,6 +561,14 @@ FormValues check_form(const ImportRow& row, const LedgerCase* c, const std::stri
     if (area(F::Redline) && total >= 0 && *area(F::Redline) > total)
         refuse("占生态红线面积 " + mu(*area(F::Redline)) + " > 地块面积 " + mu(total) + " (亩)");
 
+    // New areas on a case with recorded quantities: they must still add up.
+    if (!v.quantities_given && v.areas_given && c && c->remaining_centimu >= 0) {
+        const std::int64_t sum = std::max<std::int64_t>(c->demolished_centimu, 0) + std::max<std::int64_t>(c->regularised_centimu, 0) +
+                                 c->remaining_centimu;
+        if (sum != total)
+            refuse("地块面积 " + mu(total) + " no longer matches the recorded 拆除面积 + 补办面积 + 剩余未整改面积 = " + mu(sum) +
+                   " (亩); give the rectification quantities again in the same row");
+    }
     // Rectification quantities (ENFORCEMENT.md §5).
     if (v.quantities_given) {
         if (!area(F::Remaining)) {

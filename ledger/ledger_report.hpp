@@ -9,7 +9,7 @@
 //     违法: statuses 违法, 整改中, 已整改, and 销号 after them);
 //  2. rectification progress against each milestone (config ledger.milestones) and, from
 //     ledger.annual_clearance_from on, 年清 (year Y: 100 % by Y-12-31): per township the
-//     illegal cases, those rectified (已整改, or 销号 after it) by the milestone date (or the
+//     illegal cases, those rectified (counts_as_rectified) by the milestone date (or the
 //     as-of date if earlier), the rate; a township is behind (落后) when the date has passed
 //     and the rate is under the milestone;
 //  3. cases whose year has ended and that still need work (待核查, 违法, 整改中), with their

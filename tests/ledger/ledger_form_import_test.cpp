@@ -304,6 +304,22 @@ TEST_P(LedgerFormImport, RectificationIdentities) {
               "line 10: 整改方式 '已整改' is not in the list; allowed: 拆除, 补办, 拆补组合, 未整改");
 }
 
+TEST_P(LedgerFormImport, NewAreasMustStillMatchRecordedQuantities) {
+    ImportRow r = row("line 2", "140824-2023-0003", "非农违法", "工矿商服");
+    r.at(FormField::Demolished) = "1.50";
+    r.at(FormField::Remaining) = "0";
+    ASSERT_EQ(import({r}).applied, 1u);
+    ImportRow later = row("line 12", "140824-2023-0003", "", "", "2023-08-01");
+    later.at(FormField::Area) = "1.60";
+    later.at(FormField::Construction) = "1.60";
+    EXPECT_EQ(refusal_of(later), "line 12: 地块面积 1.60 no longer matches the recorded 拆除面积 + 补办面积 + 剩余未整改面积 = 1.50 (亩); give "
+                                 "the rectification quantities again in the same row");
+    later.at(FormField::Demolished) = "1.60";
+    later.at(FormField::Remaining) = "0";
+    EXPECT_EQ(import({later}).applied, 1u);
+    EXPECT_EQ(case_of("140824-2023-0003").demolished_centimu, 160);
+}
+
 TEST_P(LedgerFormImport, BadDates) {
     ImportRow r = row("line 11", "140824-2023-0001", "非农违法", "工矿商服");
     r.at(FormField::BuiltAt) = "去年";
