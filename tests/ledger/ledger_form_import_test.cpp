@@ -13,6 +13,7 @@
 #include "ledger/ledger.hpp"
 #include "ledger/ledger_io.hpp"
 #include "tests/ledger/ledger_test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace weipian {
 namespace {
@@ -354,6 +355,22 @@ TEST_P(LedgerFormImport, ExportedFiguresReadBackUnchangedPass) {
     r.at(FormField::Cultivated) = "0";
     EXPECT_EQ(import({r}).form_refused, 0u);  // 1.50 ≠ 0 + 0 + 0 + 0 but the ledger holds exactly that
     EXPECT_EQ(case_of("140824-2023-0003").status, CaseStatus::Legal);
+}
+
+TEST_P(LedgerFormImport, CommandLineExitsThreeAndChangesNothing) {
+    test::write_text(dir_ / "form.csv",
+                     "图斑编号,核实认定意见,分类,日期\n"
+                     "140824-2023-0001,非农违法,工矿商服,2023-07-01\n"
+                     "140824-2023-0002,违建,,2023-07-01\n");
+    const auto r = test::run_cli("ledger import '" + (dir_ / "form.csv").string() + "' --ledger '" + location() + "'", dir_.path());
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.out.find("line 3: 核实认定意见 '违建' is not in the list; allowed: 合法, 其他, 非农违法, 农村道路, 设施农用地, 非粮违法, 伪变化\n"
+                         "the ledger is unchanged: 1 row breaks the form"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("2 rows: 0 applied (0 status changes, 0 field changes), 0 unchanged, 1 refused"), std::string::npos) << r.out;
+    EXPECT_EQ(case_of("140824-2023-0001").status, CaseStatus::ToVerify);
+    EXPECT_EQ(case_of("140824-2023-0001").verdict, "");
 }
 
 // ---- XLSX ---------------------------------------------------------------------------------
