@@ -13,18 +13,21 @@ namespace weipian {
 // ---- import ---------------------------------------------------------------------------------
 
 // The county's form (核查填报, ENFORCEMENT.md §2 and §5), one column each; a sheet may carry any
-// of them next to the verification columns below. Headings in Chinese (the first is the one
-// messages use), the ledger's own names, a unit suffix （亩）/(亩)/（%）/(%) ignored:
+// of them next to the verification columns below. Recognised by the form's Chinese heading (the
+// first, used in messages), or the ledger's column name (case, '_' and blanks ignored; a unit
+// suffix （亩）/(亩)/（%）/(%) is ignored too):
 //   Verdict 核实认定意见 认定意见 verdict · Category 分类 category · UseDetail 用途分类细化 use_detail
 //   Project 项目名称 project · BuiltAt 建设时间 built_at · Developer 项目主体 developer
-//   FieldNotes 现场核查描述 field_notes · Area 地块面积 area_mu · Cultivated 占耕地面积 (the export's
-//   耕地面积（亩） is the run's figure and is not read) · PermanentFarmland 占基本农田面积 · OtherAgricultural
-//   占非耕农用地面积 · Unused 占未利用地面积 · Redline 占生态红线面积 · Construction 建设用地面积
-//   evidence: 用地审批批准文号 土地供应批准文号 不动产权证号 临时用地批准文号 设施农用地上图入库号 (pzwh
-//   gdwh bdcqzh lsydwh ssnydh), each share as <heading>占比 / <heading>比例 / <field>_share (%)
-//   RectifyMethod 整改方式 · Demolished 拆除面积 · DemolishedCultivated 拆除耕地面积
-//   Regularised 补办面积 · RegularisedCultivated 补办耕地面积 · Remaining 剩余未整改面积
+//   FieldNotes 现场核查描述 field_notes · Area 地块面积 area_mu · Cultivated 占耕地面积 cultivated_mu
+//   (the export's 耕地面积（亩） is not read) · PermanentFarmland 占基本农田面积 占永久基本农田面积 yjjbnt_mu
+//   OtherAgricultural 占非耕农用地面积 fgnyd_mu · Unused 占未利用地面积 wlyd_mu
+//   Redline 占生态红线面积 占生态保护红线面积 sthx_mu · Construction 建设用地面积 jsyd_mu
+//   evidence 用地审批批准文号 土地供应批准文号 不动产权证号 临时用地批准文号 设施农用地上图入库号 (pzwh gdwh
+//   bdcqzh lsydwh ssnydh), each share as <heading>占比, <heading>比例 or <name>_share (percent)
+//   RectifyMethod 整改方式 zgfs · Demolished 拆除面积 cc_mu · DemolishedCultivated 拆除耕地面积 cc_gd_mu
+//   Regularised 补办面积 bb_mu · RegularisedCultivated 补办耕地面积 bb_gd_mu · Remaining 剩余未整改面积 sy_mu
 //   ReviewEnded 审核结束日期 审核结束时间 审核通过日期 审核通过时间 review_ended_at
+// (English names such as demolished_mu, remaining_mu, rectify_method are accepted as well.)
 enum class FormField {
     Verdict, Category, UseDetail, Project, BuiltAt, Developer, FieldNotes,
     Area, Cultivated, PermanentFarmland, OtherAgricultural, Unused, Redline, Construction,

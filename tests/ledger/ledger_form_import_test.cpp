@@ -141,6 +141,24 @@ TEST_P(LedgerFormImport, CsvFormSetsVerdictStatusAndFields) {
     EXPECT_EQ(again.unchanged, 5u);
 }
 
+TEST_P(LedgerFormImport, LedgerColumnNamesAreReadToo) {
+    test::write_text(dir_ / "names.csv",
+                     "case_id,verdict,category,area_mu,cultivated_mu,jsyd_mu,zgfs,cc_mu,cc_gd_mu,sy_mu,review_ended_at,pzwh_share,date\n"
+                     "140824-2023-0002,非农违法,道路交通,2.00,1.00,1.00,拆除,2.00,1.00,0,2023-09-01,35%,2023-07-01\n");
+    const auto rows = read_import_file(dir_ / "names.csv");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].at(FormField::Construction), "1.00");
+    EXPECT_EQ(rows[0].at(FormField::RectifyMethod), "拆除");
+    EXPECT_EQ(rows[0].at(FormField::ApprovalShare), "35%");
+    ASSERT_EQ(import(rows).applied, 1u);
+    const LedgerCase c = case_of("140824-2023-0002");
+    EXPECT_EQ(c.construction_centimu, 100);
+    EXPECT_EQ(c.demolished_cultivated_centimu, 100);
+    EXPECT_EQ(c.remaining_centimu, 0);
+    EXPECT_EQ(c.review_ended_at, "2023-09-01");
+    EXPECT_DOUBLE_EQ(c.approval_share, 35.0);
+}
+
 TEST_P(LedgerFormImport, VerdictMovesThroughTheLifecycle) {
     // 违法 → 整改中 by 整改状态, then a corrected verdict 合法 is a transition the lifecycle refuses
     // from 整改中 (per row, as for 核查结果), while 非农违法 again changes nothing.
