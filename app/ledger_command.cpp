@@ -50,7 +50,7 @@ std::string login_name() {
 
 void add_ledger_options(CLI::App* cmd, LedgerOptions& o) {
     cmd->add_option("--ledger", o.ledger, "the ledger: a GeoPackage file or a PostgreSQL connection string (PG:… / postgresql://…)");
-    cmd->add_option("--config", o.config_path, "YAML configuration (ledger.path, ledger.milestones, ledger.annual_clearance_from)");
+    cmd->add_option("--config", o.config_path, "YAML configuration (ledger.path, ledger.milestones, ledger.annual_clearance_from, prejudge.ratio_warning, prejudge.ratio_limit)");
 }
 
 }  // namespace
@@ -74,7 +74,8 @@ CommandAction add_ledger_command(CLI::App& app) {
         ->check(CLI::IsMember({"xlsx", "shp", "gpkg", "kml"}));
     export_cmd->add_option("--out", o->out, "file to write (a previous file there is replaced only when the new one is complete)")->required();
 
-    CLI::App* report = cmd->add_subcommand("report", "the plan's summary, rectification progress against milestones, overdue cases");
+    CLI::App* report = cmd->add_subcommand("report", "the plan's summary, rectification progress against milestones, overdue cases, 整改率 by count/亩/耕地亩 "
+                                                 "with identity checks, the 15 % ratio (prejudge.ratio_warning, ratio_limit)");
     add_ledger_options(report, *o);
     report->add_option("--as-of", o->as_of, "date the report is for, YYYY-MM-DD (default: today)");
     report->add_option("--cohort", o->cohort, "only these years, e.g. 2018-2021 or 2022 (default: every cohort)");
