@@ -56,7 +56,7 @@ std::string login_name() {
 
 void add_ledger_options(CLI::App* cmd, LedgerOptions& o) {
     cmd->add_option("--ledger", o.ledger, "the ledger: a GeoPackage file or a PostgreSQL connection string (PG:… / postgresql://…)");
-    cmd->add_option("--config", o.config_path, "YAML configuration (ledger.path, ledger.milestones, ledger.annual_clearance_from)");
+    cmd->add_option("--config", o.config_path, "YAML configuration (ledger.path, ledger.milestones, ledger.annual_clearance_from, prejudge.ratio_warning, prejudge.ratio_limit)");
 }
 
 }  // namespace
@@ -68,7 +68,8 @@ CommandAction add_ledger_command(CLI::App& app) {
 
     CLI::App* import = cmd->add_subcommand(
         "import", "apply field-verification results (CSV or XLSX: 图斑编号, 核查结果, 整改状态, 日期, 责任人, 备注, 整改措施, "
-                  "整改时限); exit code 3 when a row was refused (the valid rows are applied)");
+                  "整改时限) and the county's form (核实认定意见, 分类, areas, evidence, 整改方式 and quantities, 审核结束日期); "
+                  "exit code 3 when a row was refused (the valid rows are applied; nothing when a row breaks the form)");
     import->add_option("FILE", o->file, "the verification sheet (.csv or .xlsx)")->required();
     add_ledger_options(import, *o);
     import->add_option("--who", o->who, "who is recorded as making the changes (default: the login name)");
@@ -79,7 +80,8 @@ CommandAction add_ledger_command(CLI::App& app) {
         ->check(CLI::IsMember({"xlsx", "shp", "gpkg", "kml"}));
     export_cmd->add_option("--out", o->out, "file to write (a previous file there is replaced only when the new one is complete)")->required();
 
-    CLI::App* report = cmd->add_subcommand("report", "the plan's summary, rectification progress against milestones, overdue cases");
+    CLI::App* report = cmd->add_subcommand("report", "the plan's summary, rectification progress against milestones, overdue cases, 整改率 by count/亩/耕地亩 "
+                                                 "with identity checks, the 15 % ratio (prejudge.ratio_warning, ratio_limit)");
     add_ledger_options(report, *o);
     report->add_option("--as-of", o->as_of, "date the report is for, YYYY-MM-DD (default: today)");
     report->add_option("--cohort", o->cohort, "only these years, e.g. 2018-2021 or 2022 (default: every cohort)");
@@ -144,16 +146,21 @@ CommandAction add_ledger_command(CLI::App& app) {
         }
         options.milestones = config.ledger.milestones;
         options.annual_clearance_from = config.ledger.annual_clearance_from;
+        options.ratio_warning = config.prejudge.ratio_warning;
+        options.ratio_limit = config.prejudge.ratio_limit;
         if (!o->out.empty()) {
             if (!is_postgres_ledger(config.ledger.path) && same_file(config.ledger.path, o->out))
                 throw InputError("report: --out '" + o->out + "' is the ledger itself; give another file for the report");
             prepare_file_path(o->out, "report");  // refused before the report is built
         }
-        const std::string text = build_ledger_report(config.ledger.path, options).text();
+        const LedgerReport report = build_ledger_report(config.ledger.path, options);
+        const std::string text = report.text();
         if (o->out.empty())
             std::cout << text;
         else
             write_file_atomically(o->out, text, "report");
+        // A failing identity check is never silent, also when the report goes to a file.
+        for (const auto& failure : report.identity_failures) std::cerr << "weipian: report: " << failure << "\n";
         return 0;
     };
 }

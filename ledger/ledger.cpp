@@ -97,6 +97,21 @@ std::vector<std::string> RectificationPlan::missing() const {
     return out;
 }
 
+bool counted_by_status_only(const LedgerCase& c) { return c.remaining_centimu < 0; }
+
+bool review_ended(const LedgerCase& c, CaseStatus status, std::optional<CaseStatus> result, const std::string& on) {
+    if (!c.review_ended_at.empty() && (on.empty() || c.review_ended_at <= on)) return true;
+    return status == CaseStatus::Closed && result == CaseStatus::Illegal;
+}
+
+bool counts_as_rectified(const LedgerCase& c, CaseStatus status, std::optional<CaseStatus> result, const std::string& on) {
+    if (result != CaseStatus::Illegal) return false;
+    if (counted_by_status_only(c)) return status == CaseStatus::Rectified || status == CaseStatus::Closed;
+    return c.remaining_centimu == 0 && review_ended(c, status, result, on);
+}
+
+bool counts_as_rectified(const LedgerCase& c) { return counts_as_rectified(c, c.status, c.result, {}); }
+
 std::string format_case_id(const std::string& county_code, int year, int seq) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "-%d-%04d", year, seq);

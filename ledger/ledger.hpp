@@ -25,8 +25,8 @@
 //
 // Terms used by the report: a case is "judged illegal" (违法用地) when its latest verification
 // result is 违法 — statuses 违法, 整改中, 已整改 and 销号 reached through 已整改; it is
-// "rectified" (整改到位) once it has reached 已整改 (销号 after 已整改 stays rectified); it is
-// "open" until 销号; it "needs work" in 待核查, 违法 and 整改中. A case that was split (已拆分)
+// "rectified" (整改到位) as counts_as_rectified says (ENFORCEMENT.md §5); it is "open" until
+// 销号; it "needs work" in 待核查, 违法 and 整改中. A case that was split (已拆分)
 // or merged into another (已合并) is superseded: it stays in the ledger with its history, but the
 // report and the export's counts leave it out (its pieces or its survivor carry its area).
 #include <cstdint>
@@ -205,6 +205,29 @@ struct RunRecord {
     std::int64_t parcels = 0, new_cases = 0, updated_cases = 0, flagged_cases = 0;
     std::string version;
 };
+
+// ---- rectified, as the province counts it (ENFORCEMENT.md §5) ------------------------------
+//
+// A case judged illegal counts as rectified (整改到位) only when
+//  - its rectification quantities are recorded (remaining_centimu ≥ 0, from the form's
+//    剩余未整改面积) and 剩余未整改面积 = 0, AND
+//  - review has ended by `on`: review_ended_at (审核结束日期, the form's review-ended column) is
+//    set and on or before `on`, or the case's status on `on` is 销号 — which a case judged
+//    illegal reaches only through 已整改, i.e. the rectification was accepted and closed.
+// Cases with no recorded quantities (remaining_centimu = -1: ledgers kept before the form was
+// imported, or sheets without the quantities) keep the earlier rule so that their figures do not
+// change silently: they count when their status on `on` is 已整改 or 销号. The report counts
+// them apart (counted_by_status_only) and names them, so that a reader sees which figures rest
+// on the status alone; filling in the quantities moves them onto the province's rule.
+// `status` and `result` are the case's as of `on` (the report replays them from the history);
+// `on` empty = no date limit. The rectification quantities are those recorded now.
+bool counts_as_rectified(const LedgerCase& c, CaseStatus status, std::optional<CaseStatus> result, const std::string& on);
+// The same for the case as it stands now (its status, result; any review date).
+bool counts_as_rectified(const LedgerCase& c);
+// True when the case's figures rest on its status alone (no 剩余未整改面积 recorded): see above.
+bool counted_by_status_only(const LedgerCase& c);
+// Review ended (审核结束) by `on` (empty = ever): review_ended_at ≤ on, or 销号 after a verdict 违法.
+bool review_ended(const LedgerCase& c, CaseStatus status, std::optional<CaseStatus> result, const std::string& on);
 
 // "140824-2023-0007" (the sequence has at least 4 digits).
 std::string format_case_id(const std::string& county_code, int year, int seq);

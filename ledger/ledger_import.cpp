@@ -4,8 +4,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
+#include <regex>
 #include <sstream>
 
 #include <cpl_conv.h>
@@ -19,6 +21,8 @@
 
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
+#include "pipeline/core/units.hpp"
+#include "pipeline/core/verdicts.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/ledger_io.hpp"
 #include "ledger/ledger_store.hpp"
@@ -29,7 +33,57 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum class Column { CaseId, Result, Rectification, Date, Responsible, Notes, Measures, Deadline, PatchType };
+// Form columns follow FormBase: Column(FormBase + i) is FormField(i).
+enum class Column { CaseId, Result, Rectification, Date, Responsible, Notes, Measures, Deadline, PatchType, FormBase };
+
+struct FormColumn {
+    FormField field;
+    std::vector<std::string> names;  // the first is the heading
+};
+
+const std::vector<FormColumn>& form_columns() {
+    static const std::vector<FormColumn> columns = {
+        {FormField::Verdict, {"核实认定意见", "认定意见", "verdict"}},
+        {FormField::Category, {"分类", "category"}},
+        {FormField::UseDetail, {"用途分类细化", "usedetail"}},
+        {FormField::Project, {"项目名称", "project"}},
+        {FormField::BuiltAt, {"建设时间", "builtat"}},
+        {FormField::Developer, {"项目主体", "developer"}},
+        {FormField::FieldNotes, {"现场核查描述", "fieldnotes"}},
+        {FormField::Area, {"地块面积", "areamu"}},
+        {FormField::Cultivated, {"占耕地面积", "cultivatedmu"}},
+        {FormField::PermanentFarmland, {"占基本农田面积", "占永久基本农田面积", "yjjbntmu", "permanentfarmlandmu"}},
+        {FormField::OtherAgricultural, {"占非耕农用地面积", "fgnydmu", "otheragriculturalmu"}},
+        {FormField::Unused, {"占未利用地面积", "wlydmu", "unusedmu"}},
+        {FormField::Redline, {"占生态红线面积", "占生态保护红线面积", "sthxmu", "redlinemu"}},
+        {FormField::Construction, {"建设用地面积", "jsydmu", "constructionmu"}},
+        {FormField::ApprovalNo, {"用地审批批准文号", "pzwh", "approvalno"}},
+        {FormField::ApprovalShare, {"用地审批批准文号占比", "用地审批批准文号比例", "pzwhshare", "approvalshare"}},
+        {FormField::SupplyNo, {"土地供应批准文号", "gdwh", "supplyno"}},
+        {FormField::SupplyShare, {"土地供应批准文号占比", "土地供应批准文号比例", "gdwhshare", "supplyshare"}},
+        {FormField::TitleNo, {"不动产权证号", "bdcqzh", "titleno"}},
+        {FormField::TitleShare, {"不动产权证号占比", "不动产权证号比例", "bdcqzhshare", "titleshare"}},
+        {FormField::TemporaryNo, {"临时用地批准文号", "lsydwh", "temporaryno"}},
+        {FormField::TemporaryShare, {"临时用地批准文号占比", "临时用地批准文号比例", "lsydwhshare", "temporaryshare"}},
+        {FormField::FacilityNo, {"设施农用地上图入库号", "ssnydh", "facilityno"}},
+        {FormField::FacilityShare, {"设施农用地上图入库号占比", "设施农用地上图入库号比例", "ssnydhshare", "facilityshare"}},
+        {FormField::RectifyMethod, {"整改方式", "zgfs", "rectifymethod"}},
+        {FormField::Demolished, {"拆除面积", "ccmu", "demolishedmu"}},
+        {FormField::DemolishedCultivated, {"拆除耕地面积", "ccgdmu", "demolishedcultivatedmu"}},
+        {FormField::Regularised, {"补办面积", "bbmu", "regularisedmu"}},
+        {FormField::RegularisedCultivated, {"补办耕地面积", "bbgdmu", "regularisedcultivatedmu"}},
+        {FormField::Remaining, {"剩余未整改面积", "symu", "remainingmu"}},
+        {FormField::ReviewEnded, {"审核结束日期", "审核结束时间", "审核通过日期", "审核通过时间", "reviewendedat"}},
+    };
+    return columns;
+}
+
+// A heading without its unit: 地块面积（亩）, 占比(%) → 地块面积, 占比.
+std::string without_unit(const std::string& key) {
+    for (const char* unit : {"（亩）", "(亩)", "（%）", "(%)", "（％）", "%"})
+        if (key.size() > std::string(unit).size() && key.ends_with(unit)) return key.substr(0, key.size() - std::string(unit).size());
+    return key;
+}
 
 std::string header_key(const std::string& text) {
     std::string out;
@@ -55,6 +109,10 @@ std::optional<Column> column_of(const std::string& header) {
     const std::string key = header_key(header);
     for (const auto& [column, names] : aliases)
         if (std::find(names.begin(), names.end(), key) != names.end()) return column;
+    const std::string bare = without_unit(key);
+    for (const auto& form : form_columns())
+        if (std::find(form.names.begin(), form.names.end(), bare) != form.names.end())
+            return static_cast<Column>(static_cast<int>(Column::FormBase) + static_cast<int>(form.field));
     return std::nullopt;
 }
 
@@ -69,13 +127,15 @@ std::string* cell_of(ImportRow& row, Column column) {
         case Column::Measures: return &row.measures;
         case Column::Deadline: return &row.deadline;
         case Column::PatchType: return &row.tblx;
+        case Column::FormBase: break;
     }
-    return nullptr;
+    return &row.form.at(static_cast<std::size_t>(static_cast<int>(column) - static_cast<int>(Column::FormBase)));
 }
 
 bool blank(const ImportRow& row) {
     return row.case_id.empty() && row.result.empty() && row.rectification.empty() && row.date.empty() &&
-           row.responsible.empty() && row.notes.empty() && row.measures.empty() && row.deadline.empty() && row.tblx.empty();
+           row.responsible.empty() && row.notes.empty() && row.measures.empty() && row.deadline.empty() && row.tblx.empty() &&
+           std::all_of(row.form.begin(), row.form.end(), [](const std::string& cell) { return cell.empty(); });
 }
 
 bool valid_utf8(const std::string& text) {
@@ -305,7 +365,253 @@ bool means_no_rectification(const std::string& text) {
     return text.empty() || text == "未整改" || text == "无" || text == "-" || text == "—" || text == "/";
 }
 
+// ---- the county's form ------------------------------------------------------------------------
+
+const std::string& heading(FormField field) {
+    for (const auto& column : form_columns())
+        if (column.field == field) return column.names.front();
+    throw InternalError("import: no heading for form field " + std::to_string(static_cast<int>(field)));
+}
+
+// Hundredths of a 亩 of a plain decimal ("3.2", "-0.5", "3.1000000000000001" as Excel writes
+// it), the third decimal rounding half up (exactly, on the digits). Empty when not a number.
+std::optional<std::int64_t> parse_centimu(const std::string& text) {
+    static const std::regex number(R"(([+-]?)(\d+)(?:\.(\d*))?)");
+    std::smatch m;
+    if (!std::regex_match(text, m, number) || m[2].length() > 12) return std::nullopt;
+    std::int64_t value = std::stoll(m[2].str()) * 100;
+    const std::string decimals = m[3].str();
+    if (!decimals.empty()) value += (decimals[0] - '0') * 10;
+    if (decimals.size() > 1) value += decimals[1] - '0';
+    if (decimals.size() > 2 && decimals[2] >= '5') value += 1;
+    return m[1].str() == "-" ? -value : value;
+}
+
+// A share in percent, 0–100 ("85", "85%", "85.5").
+std::optional<double> parse_share(std::string text) {
+    if (text.ends_with("%")) text.pop_back();
+    const auto centi = parse_centimu(trim_cell(text));
+    if (!centi || *centi < 0 || *centi > 10000) return std::nullopt;
+    return static_cast<double>(*centi) / 100.0;
+}
+
+// 建设时间: a day (parse_ledger_date) or a month (2023-05, 2023/5, 2023.5, 2023年5月) → YYYY-MM.
+std::optional<std::string> parse_built_at(const std::string& text) {
+    if (auto day = parse_ledger_date(text)) return day;
+    static const std::regex month(R"((\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:月)?)");
+    std::smatch m;
+    if (!std::regex_match(text, m, month)) return std::nullopt;
+    const int mm = std::stoi(m[2].str());
+    if (mm < 1 || mm > 12) return std::nullopt;
+    return m[1].str() + (mm < 10 ? "-0" : "-") + std::to_string(mm);
+}
+
+std::optional<std::string> normalize_method(const std::string& text) {
+    for (const char* method : kRectifyMethods)
+        if (text == method) return std::string(method);
+    static const std::vector<std::pair<std::string, std::string>> variants = {
+        {"拆补结合", "拆补组合"}, {"拆除+补办", "拆补组合"}, {"拆除和补办", "拆补组合"}, {"拆除、补办", "拆补组合"},
+        {"已拆除", "拆除"},       {"拆除复耕", "拆除"},       {"拆除复绿", "拆除"},     {"补办手续", "补办"},
+        {"完善手续", "补办"},     {"已补办", "补办"},
+    };
+    for (const auto& [variant, method] : variants)
+        if (text == variant) return method;
+    return std::nullopt;
+}
+
+std::string methods_text() {
+    std::string out;
+    for (const char* method : kRectifyMethods) out += (out.empty() ? "" : ", ") + std::string(method);
+    return out;
+}
+
+std::string mu(std::int64_t centimu) { return format_mu_fixed2(centimu); }
+
+// One row's form, read and checked. `c` is the case as the rows before left it (nullptr for an
+// unknown case id: the checks that need it are skipped). Problems go to `problems`.
+struct FormValues {
+    std::optional<std::string> verdict, category;
+    bool clear_category = false;  // a new verdict the case's 分类 does not belong to
+    std::array<std::optional<std::int64_t>, kFormFields> centimu;  // areas given (blank parts of a given group are 0)
+    std::array<std::optional<double>, kFormFields> share;
+    std::array<std::optional<std::string>, kFormFields> text;  // texts, dates and 整改方式 as stored
+    bool areas_given = false;
+    bool quantities_given = false;
+};
+
+FormValues check_form(const ImportRow& row, const LedgerCase* c, const std::string& today, std::vector<std::string>& problems) {
+    using F = FormField;
+    FormValues v;
+    const auto cell = [&](F f) -> const std::string& { return row.at(f); };
+    const auto refuse = [&](const std::string& message) { problems.push_back(message); };
+
+    if (!cell(F::Verdict).empty()) {
+        v.verdict = normalize_verdict(cell(F::Verdict));
+        if (!v.verdict)
+            refuse("核实认定意见 '" + cell(F::Verdict) + "' is not in the list; allowed: " + allowed_verdicts_text());
+    }
+    const std::string verdict = v.verdict ? *v.verdict : (c && cell(F::Verdict).empty() ? c->verdict : std::string());
+    if (!cell(F::Category).empty()) {
+        if (verdict.empty()) {
+            if (cell(F::Verdict).empty())
+                refuse("分类 '" + cell(F::Category) + "' has no 核实认定意见 to belong to; fill in 核实认定意见 in the same row");
+        } else {
+            v.category = normalize_category(verdict, cell(F::Category));
+            if (!v.category)
+                refuse("分类 '" + cell(F::Category) + "' is not in the list of 核实认定意见 " + verdict +
+                       "; allowed: " + allowed_categories_text(verdict));
+        }
+    } else if (v.verdict && c && !c->category.empty() && *v.verdict != c->verdict) {
+        v.clear_category = !normalize_category(*v.verdict, c->category).has_value();
+    }
+    if (v.verdict && !row.result.empty()) {
+        const auto result = parse_status(row.result);
+        const char* implied = verdict_status(*v.verdict);
+        if (result && implied && std::string(status_label(*result)) != implied)
+            refuse("核查结果 " + row.result + " contradicts 核实认定意见 " + *v.verdict + ", which means " + implied +
+                   "; correct one of them (or leave 核查结果 blank)");
+    }
+
+    for (const F f : {F::UseDetail, F::Project, F::Developer, F::FieldNotes, F::ApprovalNo, F::SupplyNo, F::TitleNo,
+                      F::TemporaryNo, F::FacilityNo})
+        if (!cell(f).empty()) v.text[static_cast<std::size_t>(f)] = cell(f);
+    if (!cell(F::BuiltAt).empty()) {
+        const auto built = parse_built_at(cell(F::BuiltAt));
+        if (!built)
+            refuse("建设时间 '" + cell(F::BuiltAt) + "' is not a date; write YYYY-MM or YYYY-MM-DD, e.g. 2023-05");
+        else if (*built > today.substr(0, built->size()))
+            refuse("建设时间 " + *built + " is in the future (today is " + today + ")");
+        else
+            v.text[static_cast<std::size_t>(F::BuiltAt)] = *built;
+    }
+    if (!cell(F::ReviewEnded).empty()) {
+        const auto ended = parse_ledger_date(cell(F::ReviewEnded));
+        if (!ended)
+            refuse("审核结束日期 '" + cell(F::ReviewEnded) + "' is not a date; write YYYY-MM-DD, e.g. 2023-09-30");
+        else if (*ended > today)
+            refuse("审核结束日期 " + *ended + " is in the future (today is " + today + ")");
+        else
+            v.text[static_cast<std::size_t>(F::ReviewEnded)] = *ended;
+    }
+    if (!cell(F::RectifyMethod).empty()) {
+        const auto method = normalize_method(cell(F::RectifyMethod));
+        if (!method)
+            refuse("整改方式 '" + cell(F::RectifyMethod) + "' is not in the list; allowed: " + methods_text());
+        else
+            v.text[static_cast<std::size_t>(F::RectifyMethod)] = *method;
+    }
+    for (const F f : {F::ApprovalShare, F::SupplyShare, F::TitleShare, F::TemporaryShare, F::FacilityShare}) {
+        if (cell(f).empty()) continue;
+        v.share[static_cast<std::size_t>(f)] = parse_share(cell(f));
+        if (!v.share[static_cast<std::size_t>(f)])
+            refuse(heading(f) + " '" + cell(f) + "' is not a share in percent (0–100)");
+    }
+
+    // Areas: numbers, not negative.
+    bool numbers_ok = true;
+    const auto area = [&](F f) -> std::optional<std::int64_t>& { return v.centimu[static_cast<std::size_t>(f)]; };
+    for (const F f : {F::Area, F::Cultivated, F::PermanentFarmland, F::OtherAgricultural, F::Unused, F::Redline, F::Construction,
+                      F::Demolished, F::DemolishedCultivated, F::Regularised, F::RegularisedCultivated, F::Remaining}) {
+        if (cell(f).empty()) continue;
+        const auto value = parse_centimu(cell(f));
+        if (!value) {
+            refuse(heading(f) + " '" + cell(f) + "' is not a number of 亩; write e.g. 1.25");
+            numbers_ok = false;
+        } else if (*value < 0) {
+            refuse(heading(f) + " '" + cell(f) + "' is negative; areas are 亩 ≥ 0");
+            numbers_ok = false;
+        } else {
+            area(f) = *value;
+        }
+    }
+    const std::initializer_list<F> parts = {F::Cultivated, F::OtherAgricultural, F::Unused, F::Construction};
+    v.areas_given = !cell(F::Area).empty() || std::any_of(parts.begin(), parts.end(), [&](F f) { return !cell(f).empty(); });
+    const std::initializer_list<F> quantities = {F::Demolished, F::DemolishedCultivated, F::Regularised, F::RegularisedCultivated,
+                                                 F::Remaining};
+    v.quantities_given = std::any_of(quantities.begin(), quantities.end(), [&](F f) { return !cell(f).empty(); });
+    if (!numbers_ok) return v;
+
+    // 地块面积 = 耕地 + 非耕农用地 + 未利用地 + 建设用地 (ENFORCEMENT.md §2).
+    if (v.areas_given) {
+        for (const F f : parts)
+            if (!area(f)) area(f) = 0;
+        if (!area(F::Area)) {
+            refuse("地块面积 is blank; give it with its parts (占耕地面积, 占非耕农用地面积, 占未利用地面积, 建设用地面积)");
+            return v;
+        }
+        const bool unchanged = c && *area(F::Area) == c->area_centimu && *area(F::Cultivated) == c->cultivated_centimu &&
+                               *area(F::OtherAgricultural) == c->other_agricultural_centimu && *area(F::Unused) == c->unused_centimu &&
+                               *area(F::Construction) == c->construction_centimu;
+        const std::int64_t sum = *area(F::Cultivated) + *area(F::OtherAgricultural) + *area(F::Unused) + *area(F::Construction);
+        if (unchanged) {
+            v.areas_given = false;  // the sheet repeats the ledger (an export read back): nothing to check or change
+        } else if (sum != *area(F::Area)) {
+            refuse("地块面积 " + mu(*area(F::Area)) + " ≠ 耕地 " + mu(*area(F::Cultivated)) + " + 非耕农用地 " +
+                   mu(*area(F::OtherAgricultural)) + " + 未利用地 " + mu(*area(F::Unused)) + " + 建设用地 " +
+                   mu(*area(F::Construction)) + " = " + mu(sum) + " (亩)");
+        }
+    }
+    // The row's 地块面积 and 耕地, else the case's; -1 = unknown (no case). (Plain integers:
+    // GCC 12 warns falsely on std::optional here.)
+    const std::int64_t total = area(F::Area) ? *area(F::Area) : (c ? c->area_centimu : -1);
+    const std::int64_t cultivated = area(F::Cultivated) ? *area(F::Cultivated) : (c ? c->cultivated_centimu : -1);
+    if (area(F::PermanentFarmland) && cultivated >= 0 && *area(F::PermanentFarmland) > cultivated)
+        refuse("占基本农田面积 " + mu(*area(F::PermanentFarmland)) + " > 占耕地面积 " + mu(cultivated) +
+               " (亩); 基本农田 lies inside 耕地");
+    if (area(F::Redline) && total >= 0 && *area(F::Redline) > total)
+        refuse("占生态红线面积 " + mu(*area(F::Redline)) + " > 地块面积 " + mu(total) + " (亩)");
+
+    // New areas on a case with recorded quantities: they must still add up.
+    if (!v.quantities_given && v.areas_given && c && c->remaining_centimu >= 0) {
+        const std::int64_t sum = std::max<std::int64_t>(c->demolished_centimu, 0) + std::max<std::int64_t>(c->regularised_centimu, 0) +
+                                 c->remaining_centimu;
+        if (sum != total)
+            refuse("地块面积 " + mu(total) + " no longer matches the recorded 拆除面积 + 补办面积 + 剩余未整改面积 = " + mu(sum) +
+                   " (亩); give the rectification quantities again in the same row");
+    }
+    // Rectification quantities (ENFORCEMENT.md §5).
+    if (v.quantities_given) {
+        if (!area(F::Remaining)) {
+            refuse("剩余未整改面积 is blank; give it with the other rectification quantities (0 when rectification is complete)");
+            return v;
+        }
+        for (const F f : quantities)
+            if (!area(f)) area(f) = 0;
+        const std::int64_t demolished = *area(F::Demolished), regularised = *area(F::Regularised);
+        const std::int64_t demolished_cultivated = *area(F::DemolishedCultivated);
+        const std::int64_t regularised_cultivated = *area(F::RegularisedCultivated);
+        const std::int64_t remaining = *area(F::Remaining);
+        if (demolished_cultivated > demolished)
+            refuse("拆除耕地面积 " + mu(demolished_cultivated) + " > 拆除面积 " + mu(demolished) + " (亩)");
+        if (regularised_cultivated > regularised)
+            refuse("补办耕地面积 " + mu(regularised_cultivated) + " > 补办面积 " + mu(regularised) + " (亩)");
+        if (total >= 0 && demolished + regularised + remaining != total)
+            refuse("拆除面积 " + mu(demolished) + " + 补办面积 " + mu(regularised) + " + 剩余未整改面积 " + mu(remaining) + " = " +
+                   mu(demolished + regularised + remaining) + " ≠ 地块面积 " + mu(total) + " (亩)");
+        const std::int64_t rectified_cultivated = demolished_cultivated + regularised_cultivated;
+        if (cultivated >= 0 && rectified_cultivated > cultivated)
+            refuse("拆除耕地面积 " + mu(demolished_cultivated) + " + 补办耕地面积 " + mu(regularised_cultivated) + " = " +
+                   mu(rectified_cultivated) + " > 占耕地面积 " + mu(cultivated) + " (亩)");
+        else if (cultivated >= 0 && remaining == 0 && rectified_cultivated != cultivated)
+            refuse("拆除耕地面积 " + mu(demolished_cultivated) + " + 补办耕地面积 " + mu(regularised_cultivated) + " = " +
+                   mu(rectified_cultivated) + " ≠ 占耕地面积 " + mu(cultivated) +
+                   " (亩) while 剩余未整改面积 is 0; all the 耕地 is demolished or regularised then");
+        const auto& method = v.text[static_cast<std::size_t>(F::RectifyMethod)];
+        if (method) {
+            const bool d = demolished > 0, r = regularised > 0;
+            const bool fits = (*method == "拆除" && d && !r) || (*method == "补办" && !d && r) || (*method == "拆补组合" && d && r) ||
+                              (*method == "未整改" && !d && !r);
+            if (!fits)
+                refuse("整改方式 " + *method + " does not match 拆除面积 " + mu(demolished) + " and 补办面积 " + mu(regularised) +
+                       " (拆除: 拆除面积 only; 补办: 补办面积 only; 拆补组合: both; 未整改: neither)");
+        }
+    }
+    return v;
+}
+
 }  // namespace
+
+const char* form_heading(FormField field) { return heading(field).c_str(); }
 
 std::vector<ImportRow> read_import_file(const fs::path& path) {
     if (!fs::exists(path)) throw InputError("import: '" + path.string() + "' does not exist; check the path");
@@ -318,6 +624,10 @@ std::vector<ImportRow> read_import_file(const fs::path& path) {
 std::string ImportSummary::text() const {
     std::ostringstream out;
     for (const auto& issue : issues) out << issue.where << ": " << issue.message << "\n";
+    if (form_refused > 0)
+        out << "the ledger is unchanged: " << form_refused << (form_refused == 1 ? " row breaks" : " rows break")
+            << " the form (lists or area identities); correct " << (form_refused == 1 ? "it" : "them")
+            << " and import the whole sheet again\n";
     out << "import into ledger '" << ledger << "': " << rows << " rows: " << applied << " applied (" << status_changes
         << " status changes, " << field_changes << " field changes), " << unchanged << " unchanged, " << refused
         << " refused\n";
@@ -357,9 +667,19 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
             refuse("unknown case id '" + row.case_id + "'");
         }
         // kNone stands for a blank cell (an enum, not std::optional: GCC 12 warns falsely on the latter here).
-        const CaseStatus result =
+        CaseStatus result =
             row.result.empty() ? kNone : status_among(row.result, {CaseStatus::Legal, CaseStatus::FalseAlarm, CaseStatus::Illegal});
         if (!row.result.empty() && result == kNone) refuse("result (核查结果) '" + row.result + "' is not one of 合法, 误报, 违法");
+        // The county's form: a problem there refuses the whole sheet (see import_verification).
+        std::vector<std::string> form_problems;
+        const FormValues form =
+            check_form(row, found == by_id.end() ? nullptr : &cases[found->second], today, form_problems);
+        if (!form_problems.empty()) {
+            ++summary.form_refused;
+            problems.insert(problems.end(), form_problems.begin(), form_problems.end());
+        }
+        if (form.verdict && result == kNone)
+            result = status_among(verdict_status(*form.verdict), {CaseStatus::Legal, CaseStatus::FalseAlarm, CaseStatus::Illegal});
         const bool rectification_given = !means_no_rectification(row.rectification);
         const CaseStatus rectification =
             rectification_given ? status_among(row.rectification, {CaseStatus::Rectifying, CaseStatus::Rectified, CaseStatus::Closed})
@@ -422,19 +742,78 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
             refuse("date " + *date + " is before the case's last recorded change on " + last);
 
         // Field changes, described as "责任人：张三 → 李四".
-        std::vector<std::pair<std::string*, std::string>> fields;
+        std::vector<std::function<void()>> fields;
         std::string what_fields;
-        const auto field = [&](std::string& target, const std::string& value, const char* label) {
+        const auto describe = [&](const std::string& label, const std::string& from, const std::string& to) {
+            what_fields += (what_fields.empty() ? "" : "；") + label + "：" + (from.empty() ? "（空）" : from) + " → " + to;
+        };
+        const auto field = [&](std::string& target, const std::string& value, const std::string& label) {
             if (value.empty() || value == target) return;
-            what_fields += std::string(what_fields.empty() ? "" : "；") + label + "：" + (target.empty() ? "（空）" : target) +
-                           " → " + value;
-            fields.emplace_back(&target, value);
+            describe(label, target, value);
+            fields.emplace_back([&target, value] { target = value; });
         };
         field(c.plan.responsible, row.responsible, "责任人");
         field(c.plan.measures, row.measures, "整改措施");
         field(c.plan.deadline, deadline.value_or(""), "整改时限");
         field(c.notes, row.notes, "备注");
         field(c.tblx, tblx, "图斑类型");
+        // The form's fields.
+        using F = FormField;
+        const auto form_text = [&](F f) { return form.text[static_cast<std::size_t>(f)].value_or(""); };
+        field(c.verdict, form.verdict.value_or(""), "核实认定意见");
+        if (form.clear_category) {
+            describe("分类", c.category, "（空）");
+            fields.emplace_back([&c] { c.category.clear(); });
+        }
+        field(c.category, form.category.value_or(""), "分类");
+        const std::pair<F, std::string*> texts[] = {
+            {F::UseDetail, &c.use_detail},       {F::Project, &c.project},           {F::BuiltAt, &c.built_at},
+            {F::Developer, &c.developer},        {F::FieldNotes, &c.field_notes},    {F::ApprovalNo, &c.approval_no},
+            {F::SupplyNo, &c.supply_no},         {F::TitleNo, &c.title_no},          {F::TemporaryNo, &c.temporary_no},
+            {F::FacilityNo, &c.facility_no},     {F::RectifyMethod, &c.rectify_method}, {F::ReviewEnded, &c.review_ended_at},
+        };
+        for (const auto& [f, target] : texts) field(*target, form_text(f), heading(f));
+        const std::pair<F, double*> shares[] = {{F::ApprovalShare, &c.approval_share}, {F::SupplyShare, &c.supply_share},
+                                                {F::TitleShare, &c.title_share},       {F::TemporaryShare, &c.temporary_share},
+                                                {F::FacilityShare, &c.facility_share}};
+        for (const auto& [f, target] : shares) {
+            const auto& value = form.share[static_cast<std::size_t>(f)];
+            if (!value || *value == *target) continue;
+            const auto percent = [](double p) { return format_mu(static_cast<std::int64_t>(std::llround(p * 100))) + "%"; };
+            describe(heading(f), percent(*target), percent(*value));
+            fields.emplace_back([target = target, v = *value] { *target = v; });
+        }
+        const auto centimu_field = [&](F f, std::int64_t& target, std::function<void(std::int64_t)> also = {}) {
+            const auto& value = form.centimu[static_cast<std::size_t>(f)];
+            if (!value || *value == target) return;
+            describe(heading(f), target < 0 ? "" : format_mu_fixed2(target) + " 亩", format_mu_fixed2(*value) + " 亩");
+            fields.emplace_back([&target, v = *value, also] {
+                target = v;
+                if (also) also(v);
+            });
+        };
+        if (form.areas_given) {
+            centimu_field(F::Area, c.area_centimu, [&c](std::int64_t v) { c.area_m2 = static_cast<double>(v) * 20.0 / 3.0; });
+            centimu_field(F::Cultivated, c.cultivated_centimu,
+                          [&c](std::int64_t v) { c.cultivated_m2 = static_cast<double>(v) * 20.0 / 3.0; });
+            centimu_field(F::OtherAgricultural, c.other_agricultural_centimu);
+            centimu_field(F::Unused, c.unused_centimu);
+            centimu_field(F::Construction, c.construction_centimu);
+            if (c.unsurveyed_centimu != 0) {  // the form has no 未调查 part: its parts are the whole
+                describe("未调查面积", format_mu_fixed2(c.unsurveyed_centimu) + " 亩", "0.00 亩");
+                fields.emplace_back([&c] { c.unsurveyed_centimu = 0; });
+            }
+        }
+        centimu_field(F::PermanentFarmland, c.permanent_farmland_centimu);
+        centimu_field(F::Redline, c.redline_centimu);
+        if (form.quantities_given)
+            for (const auto& [f, target] :
+                 std::initializer_list<std::pair<F, std::int64_t*>>{{F::Demolished, &c.demolished_centimu},
+                                                                    {F::DemolishedCultivated, &c.demolished_cultivated_centimu},
+                                                                    {F::Regularised, &c.regularised_centimu},
+                                                                    {F::RegularisedCultivated, &c.regularised_cultivated_centimu},
+                                                                    {F::Remaining, &c.remaining_centimu}})
+                centimu_field(f, *target);
         if (problems.empty() && !fields.empty() && date && *date < last)
             refuse("date " + *date + " is before the case's last recorded change on " + last);
 
@@ -461,7 +840,7 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
             ++summary.status_changes;
         }
         if (!fields.empty()) {
-            for (auto& [target, value] : fields) *target = value;
+            for (auto& set : fields) set();
             entries.push_back({-1, c.case_id, at, recorded_at, who, c.status, c.status, what_fields, source});
             summary.field_changes += fields.size();
         }
@@ -470,6 +849,12 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
         last_change[c.case_id] = std::max(last, at);
     }
 
+    if (summary.form_refused > 0) {
+        // Nothing of a sheet whose form is wrong is applied: the transaction is dropped unwritten.
+        summary.applied = summary.unchanged = summary.status_changes = summary.field_changes = 0;
+        spdlog::debug("ledger import: {} rows break the form, nothing applied", summary.form_refused);
+        return summary;
+    }
     const std::size_t planned = static_cast<std::size_t>(std::count(touched.begin(), touched.end(), true)) + entries.size();
     std::size_t writes = 0;
     const auto wrote = [&] {

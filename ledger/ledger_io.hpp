@@ -1,6 +1,7 @@
 #pragma once
 // Field-verification results into the ledger (`weipian ledger import`) and the case list out of
 // it (`weipian ledger export`).
+#include <array>
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -10,6 +11,37 @@
 namespace weipian {
 
 // ---- import ---------------------------------------------------------------------------------
+
+// The county's form (核查填报, ENFORCEMENT.md §2 and §5), one column each; a sheet may carry any
+// of them next to the verification columns below. Recognised by the form's Chinese heading (the
+// first, used in messages), or the ledger's column name (case, '_' and blanks ignored; a unit
+// suffix （亩）/(亩)/（%）/(%) is ignored too):
+//   Verdict 核实认定意见 认定意见 verdict · Category 分类 category · UseDetail 用途分类细化 use_detail
+//   Project 项目名称 project · BuiltAt 建设时间 built_at · Developer 项目主体 developer
+//   FieldNotes 现场核查描述 field_notes · Area 地块面积 area_mu · Cultivated 占耕地面积 cultivated_mu
+//   (the export's 耕地面积（亩） is not read) · PermanentFarmland 占基本农田面积 占永久基本农田面积 yjjbnt_mu
+//   OtherAgricultural 占非耕农用地面积 fgnyd_mu · Unused 占未利用地面积 wlyd_mu
+//   Redline 占生态红线面积 占生态保护红线面积 sthx_mu · Construction 建设用地面积 jsyd_mu
+//   evidence 用地审批批准文号 土地供应批准文号 不动产权证号 临时用地批准文号 设施农用地上图入库号 (pzwh gdwh
+//   bdcqzh lsydwh ssnydh), each share as <heading>占比, <heading>比例 or <name>_share (percent)
+//   RectifyMethod 整改方式 zgfs · Demolished 拆除面积 cc_mu · DemolishedCultivated 拆除耕地面积 cc_gd_mu
+//   Regularised 补办面积 bb_mu · RegularisedCultivated 补办耕地面积 bb_gd_mu · Remaining 剩余未整改面积 sy_mu
+//   ReviewEnded 审核结束日期 审核结束时间 审核通过日期 审核通过时间 review_ended_at
+// (English names such as demolished_mu, remaining_mu, rectify_method are accepted as well.)
+enum class FormField {
+    Verdict, Category, UseDetail, Project, BuiltAt, Developer, FieldNotes,
+    Area, Cultivated, PermanentFarmland, OtherAgricultural, Unused, Redline, Construction,
+    ApprovalNo, ApprovalShare, SupplyNo, SupplyShare, TitleNo, TitleShare, TemporaryNo, TemporaryShare,
+    FacilityNo, FacilityShare,
+    RectifyMethod, Demolished, DemolishedCultivated, Regularised, RegularisedCultivated, Remaining, ReviewEnded,
+};
+inline constexpr std::size_t kFormFields = static_cast<std::size_t>(FormField::ReviewEnded) + 1;
+
+// The form heading of a field as messages and history rows name it (核实认定意见, 地块面积, …).
+const char* form_heading(FormField field);
+
+// The rectification ways (整改方式, ENFORCEMENT.md §5): 拆除, 补办, 拆补组合, 未整改.
+inline constexpr const char* kRectifyMethods[] = {"拆除", "补办", "拆补组合", "未整改"};
 
 // One data row of a verification sheet; an empty string is a blank cell.
 struct ImportRow {
@@ -23,6 +55,10 @@ struct ImportRow {
     std::string measures;       // 整改措施
     std::string deadline;       // 整改时限
     std::string tblx;           // 图斑类型 as checked in the field (kPatchTypeCodes)
+    std::array<std::string, kFormFields> form;  // the county's form, by FormField
+
+    std::string& at(FormField field) { return form[static_cast<std::size_t>(field)]; }
+    const std::string& at(FormField field) const { return form[static_cast<std::size_t>(field)]; }
 };
 
 // Reads a CSV (UTF-8, with or without BOM, or GBK as Excel saves it in China; comma, tab or
@@ -61,6 +97,7 @@ struct ImportSummary {
     std::size_t status_changes = 0;
     std::size_t field_changes = 0;
     std::vector<ImportIssue> issues;
+    std::size_t form_refused = 0;  // rows whose form broke the lists or identities: nothing applied
     // The issues, one a line ("line 7: unknown case id '…'"), then the counts.
     std::string text() const;
 };
@@ -68,10 +105,31 @@ struct ImportSummary {
 // Applies the rows in order, each on the case as the rows before it left it. A row is applied
 // whole or not at all: its result (核查结果) first, then its rectification status (整改状态),
 // each a lifecycle transition unless the case already has it; then 责任人, 整改措施, 整改时限,
-// 备注, 图斑类型 where given and different. Refused, per row: an unknown case id, a value that is not a
-// result/status, a bad or future date, a status change without a date, a date before the case's
-// last recorded change, a transition the lifecycle does not allow. All applied rows are written
-// in one transaction. Throws InputError only when the ledger cannot be opened or written.
+// 备注, 图斑类型 and the form's fields where given and different. Refused, per row: an unknown case
+// id, a value that is not a result/status, a bad or future date, a status change without a date,
+// a date before the case's last recorded change, a transition the lifecycle does not allow. All
+// applied rows are written in one transaction. Throws InputError only when the ledger cannot be
+// opened or written.
+//
+// The form (FormField): 核实认定意见 and 分类 are read with their spelling variants
+// (pipeline/core/verdicts.hpp) and the verdict acts as the 核查结果 it implies (verdict_status:
+// 合法/其他/农村道路/设施农用地 → 合法, 非农违法/非粮违法 → 违法, 伪变化 → 误报), through the same
+// transitions. Areas are 亩 to 0.01 (a third decimal rounds half up), shares percent 0–100.
+// A form that breaks the vocabulary or the identities is a wrong sheet, not a row to skip: when
+// any row has such a problem, NOTHING is applied (the ledger is unchanged, every such row is listed
+// with its line): a verdict or 分类 outside the lists (分类 checked against the row's verdict, or
+// the case's when the row gives none), a 核查结果 that contradicts the verdict, a value that is not
+// a number or is negative, a share outside 0–100, a bad or future 建设时间 / 审核结束日期, an
+// unknown 整改方式, and the identities (to 0.01 亩):
+//   地块面积 = 占耕地 + 占非耕农用地 + 占未利用地 + 建设用地 (blank parts are 0; checked when the
+//     row's area figures differ from the case's — an exported sheet read back unchanged passes);
+//   占基本农田 ≤ 占耕地; 占生态红线 ≤ 地块面积;
+//   拆除耕地 ≤ 拆除; 补办耕地 ≤ 补办; 拆除 + 补办 + 剩余未整改 = 地块面积 (the row's, else the
+//     case's); 拆除耕地 + 补办耕地 ≤ 占耕地, and = 占耕地 when 剩余未整改 is 0 (nothing of the 耕地
+//     is left); 整改方式 agrees with the quantities (拆除: 拆除 > 0, 补办 = 0; 补办: the reverse;
+//     拆补组合: both > 0; 未整改: both 0).
+// Rectification quantities are recorded together: a row giving any of them must give
+// 剩余未整改面积 (its blank 拆除/补办 figures are 0).
 ImportSummary import_verification(const std::string& ledger, const std::vector<ImportRow>& rows,
                                   const ImportOptions& options);
 

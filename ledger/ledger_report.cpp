@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "pipeline/core/errors.hpp"
+#include "pipeline/core/units.hpp"
 #include "ledger/ledger_store.hpp"
 
 namespace weipian {
@@ -24,8 +25,8 @@ bool judged_illegal(const CaseState& s) {
     return s.exists && s.result == CaseStatus::Illegal;
 }
 
-bool rectified(const CaseState& s) {
-    return judged_illegal(s) && (s.status == CaseStatus::Rectified || s.status == CaseStatus::Closed);
+bool rectified(const LedgerCase& c, const CaseState& s, const std::string& on) {
+    return s.exists && counts_as_rectified(c, s.status, s.result, on);
 }
 
 bool needs_work(const CaseState& s) {
@@ -69,6 +70,94 @@ std::string chinese_ordinal(std::size_t n) {
 
 bool in_cohort(int year, const std::optional<std::pair<int, int>>& cohort) {
     return !cohort || (year >= cohort->first && year <= cohort->second);
+}
+
+std::string mu_text(std::int64_t centimu) { return format_mu(centimu); }
+
+// Adds case `c` (judged illegal; rectified or not on the evaluation date) to `f`.
+void add_case(RectificationFigures& f, const LedgerCase& c, bool is_rectified) {
+    f.total.add(1, c.area_centimu, c.cultivated_centimu);
+    if (!is_rectified) {
+        f.not_rectified.add(1, c.area_centimu, c.cultivated_centimu);
+        return;
+    }
+    f.rectified.add(1, c.area_centimu, c.cultivated_centimu);
+    if (counted_by_status_only(c)) {
+        f.by_status.add(1, c.area_centimu, c.cultivated_centimu);
+        return;
+    }
+    const std::int64_t d = std::max<std::int64_t>(c.demolished_centimu, 0), r = std::max<std::int64_t>(c.regularised_centimu, 0);
+    const std::int64_t dc = std::max<std::int64_t>(c.demolished_cultivated_centimu, 0);
+    const std::int64_t rc = std::max<std::int64_t>(c.regularised_cultivated_centimu, 0);
+    const bool counted_as_demolished = d >= r;
+    f.demolished.add(counted_as_demolished ? 1 : 0, d, dc);
+    f.regularised.add(counted_as_demolished ? 0 : 1, r, rc);
+    if (d > 0 && r > 0) ++f.combined;
+}
+
+// The identity checks of section 5 for `who` (全县 or a township), as printed; `failures` gets
+// the failing ones.
+std::vector<std::string> identity_lines(const std::string& who, const RectificationFigures& f, std::vector<std::string>& failures) {
+    std::vector<std::string> lines;
+    const auto& t = f.total;
+    const auto& y = f.rectified;
+    const auto& n = f.not_rectified;
+    // total = rectified + not rectified
+    const bool total_ok = t.cases == y.cases + n.cases && t.centimu == y.centimu + n.centimu &&
+                          t.cultivated_centimu == y.cultivated_centimu + n.cultivated_centimu;
+    std::string line = "合计 " + std::to_string(t.cases) + " 宗 = 整改到位 " + std::to_string(y.cases) + " 宗 + 未整改到位 " +
+                       std::to_string(n.cases) + " 宗；" + mu_text(t.centimu) + " 亩 = " + mu_text(y.centimu) + " + " +
+                       mu_text(n.centimu) + "；耕地 " + mu_text(t.cultivated_centimu) + " 亩 = " + mu_text(y.cultivated_centimu) + " + " +
+                       mu_text(n.cultivated_centimu);
+    if (total_ok) {
+        lines.push_back("核对：" + line + "，相符。");
+    } else {
+        lines.push_back("！核对不符：" + who + " " + line + " 不成立，请核查台账。");
+        failures.push_back(lines.back());
+    }
+    // rectified = 拆除 + 补办 (+ rectified on status alone, without quantities)
+    const auto& d = f.demolished;
+    const auto& r = f.regularised;
+    const auto& b = f.by_status;
+    const bool status_term = b.cases > 0;
+    const auto terms = [&](std::int64_t dv, std::int64_t rv, std::int64_t bv, const std::string& unit, bool named) {
+        std::string text = (named ? "拆除 " : "") + (unit == "宗" ? std::to_string(dv) : mu_text(dv)) + (unit == "宗" ? " 宗" : "") +
+                           " + " + (named ? "补办 " : "") + (unit == "宗" ? std::to_string(rv) : mu_text(rv)) + (unit == "宗" ? " 宗" : "");
+        if (status_term)
+            text += " + " + std::string(named ? "按整改状态计 " : "") + (unit == "宗" ? std::to_string(bv) : mu_text(bv)) +
+                    (unit == "宗" ? " 宗" : "");
+        return text;
+    };
+    const bool split_ok = y.cases == d.cases + r.cases + b.cases && y.centimu == d.centimu + r.centimu + b.centimu &&
+                          y.cultivated_centimu == d.cultivated_centimu + r.cultivated_centimu + b.cultivated_centimu;
+    line = "整改到位 " + std::to_string(y.cases) + " 宗 = " + terms(d.cases, r.cases, b.cases, "宗", true) + "；" + mu_text(y.centimu) +
+           " 亩 = " + terms(d.centimu, r.centimu, b.centimu, "亩", false) + "；耕地 " + mu_text(y.cultivated_centimu) + " 亩 = " +
+           terms(d.cultivated_centimu, r.cultivated_centimu, b.cultivated_centimu, "亩", false);
+    std::string note;
+    if (f.combined > 0) note += "拆补组合 " + std::to_string(f.combined) + " 宗按拆除、补办面积较大的一项计数";
+    if (status_term) note += std::string(note.empty() ? "" : "；") + "按整改状态计的未填整改数量，面积按图斑计";
+    if (!note.empty()) line += "（" + note + "）";
+    if (split_ok) {
+        lines.push_back("核对：" + line + "，相符。");
+    } else {
+        lines.push_back("！核对不符：" + who + " " + line + " 不成立，请核对拆除面积、补办面积与地块面积。");
+        failures.push_back(lines.back());
+    }
+    return lines;
+}
+
+// "10%", "12.5%": a configured share as a percentage.
+std::string share_text(double share) {
+    std::ostringstream out;
+    out << share * 100 << "%";
+    return out.str();
+}
+
+int ratio_level(std::int64_t part, std::int64_t whole, double warning, double limit) {
+    if (whole <= 0) return 0;
+    // part / whole ≥ level, in hundredths of a 亩 (exact for the configured shares up to 1e-9).
+    const auto at_least = [&](double level) { return static_cast<double>(part) >= level * static_cast<double>(whole) - 1e-9; };
+    return at_least(limit) ? 2 : at_least(warning) ? 1 : 0;
 }
 
 }  // namespace
@@ -176,10 +265,13 @@ LedgerReport build_ledger_report(const std::string& ledger, const LedgerReportOp
             row.due = due;
             ++row.cases;
             ++m.county.cases;
-            if (rectified(state(c, m.evaluated_on))) {
+            const bool is_rectified = rectified(c, state(c, m.evaluated_on), m.evaluated_on);
+            if (is_rectified) {
                 ++row.rectified;
                 ++m.county.rectified;
             }
+            add_case(row.figures, c, is_rectified);
+            add_case(m.county.figures, c, is_rectified);
         }
         const auto require = [&](MilestoneProgress& p) { p.required = (milestone.percent * p.cases + 99) / 100; };
         require(m.county);
@@ -195,6 +287,76 @@ LedgerReport build_ledger_report(const std::string& ledger, const LedgerReportOp
             return std::tie(a.township_code, a.township_name) < std::tie(b.township_code, b.township_name);
         });
         report.milestones.push_back(std::move(m));
+    }
+
+    // 5. The identity checks (the figures are in the milestones) and the notes.
+    for (const auto& m : report.milestones) {
+        const std::string label = cohort_label(m.milestone.first_year, m.milestone.last_year) + (m.annual_clearance ? "年清" : "");
+        identity_lines(label + " 全县", m.county.figures, report.identity_failures);
+        for (const auto& t : m.townships) identity_lines(label + " " + t.township_name, t.figures, report.identity_failures);
+    }
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const LedgerCase& c = cases[i];
+        if (!judged_illegal(now[i]) || !in_cohort(c.year, options.cohort)) continue;
+        const bool done = now[i].status == CaseStatus::Rectified || now[i].status == CaseStatus::Closed;
+        const std::string township = township_label(c.township_name, c.township_code);
+        if (counted_by_status_only(c)) {
+            if (done) report.by_status_only.push_back({c.case_id, township, "未填整改数量"});
+        } else if (done && !rectified(c, now[i], as_of)) {
+            std::string why;
+            if (c.remaining_centimu > 0) why = "剩余未整改 " + format_mu(c.remaining_centimu) + " 亩";
+            if (!review_ended(c, now[i].status, now[i].result, as_of)) why += (why.empty() ? "" : "，") + std::string("审核未结束");
+            report.not_counted.push_back({c.case_id, township, why});
+        }
+    }
+    const auto by_id = [](const RectificationNote& a, const RectificationNote& b) { return a.case_id < b.case_id; };
+    std::sort(report.by_status_only.begin(), report.by_status_only.end(), by_id);
+    std::sort(report.not_counted.begin(), report.not_counted.end(), by_id);
+
+    // 6. The 15 % ratio per year.
+    report.ratio_warning = options.ratio_warning;
+    report.ratio_limit = options.ratio_limit;
+    for (const int y : years) {
+        if (!in_cohort(y, options.cohort) || y > as_of_year) continue;
+        RatioYear ratio;
+        ratio.year = y;
+        ratio.county.township_name = "全县";
+        std::map<std::pair<std::string, std::string>, RatioRow> rows;
+        for (std::size_t i = 0; i < cases.size(); ++i) {
+            const LedgerCase& c = cases[i];
+            if (c.year != y || !now[i].exists) continue;
+            if (now[i].result == CaseStatus::FalseAlarm || c.verdict == "伪变化") continue;
+            const std::string name = township_label(c.township_name, c.township_code);
+            RatioRow& row = rows[{c.township_code, name}];
+            row.township_name = name;
+            row.township_code = c.township_code;
+            const bool illegal = now[i].result == CaseStatus::Illegal || c.verdict == "非农违法" || c.verdict == "非粮违法";
+            const bool suspected = !illegal && !now[i].result && c.cp_verdict == "非农违法";
+            for (RatioRow* r : {&row, &ratio.county}) {
+                r->base_centimu += c.cultivated_centimu;
+                if (illegal) r->illegal_centimu += c.cultivated_centimu;
+                if (suspected) r->suspected_centimu += c.cultivated_centimu;
+            }
+        }
+        const auto level = [&](RatioRow& r) {
+            r.level = ratio_level(r.illegal_centimu, r.base_centimu, options.ratio_warning, options.ratio_limit);
+            r.level_with_suspected =
+                ratio_level(r.illegal_centimu + r.suspected_centimu, r.base_centimu, options.ratio_warning, options.ratio_limit);
+        };
+        level(ratio.county);
+        for (auto& [key, row] : rows) {
+            level(row);
+            ratio.townships.push_back(row);
+        }
+        // Highest ratio first (cross-multiplied), then more 耕地, then code.
+        std::sort(ratio.townships.begin(), ratio.townships.end(), [](const RatioRow& a, const RatioRow& b) {
+            const auto lhs = static_cast<long double>(a.illegal_centimu) * b.base_centimu;
+            const auto rhs = static_cast<long double>(b.illegal_centimu) * a.base_centimu;
+            if (lhs != rhs) return lhs > rhs;
+            if (a.base_centimu != b.base_centimu) return a.base_centimu > b.base_centimu;
+            return a.township_code < b.township_code;
+        });
+        report.ratios.push_back(std::move(ratio));
     }
 
     // 3. Past their year and still needing work; 4. rectification not visible.
@@ -312,6 +474,82 @@ std::string LedgerReport::text() const {
     rank = 0;
     for (const auto& f : flagged)
         out << ++rank << ". " << f.case_id << "（" << f.township << "，" << status_label(f.status) << "）：" << f.flag << "。\n";
+
+    out << "\n五、整改率（省口径：剩余未整改面积为 0 且审核结束方计为整改到位；按宗数、亩、耕地亩）\n";
+    if (milestones.empty()) out << "\n无整改节点。\n";
+    const auto rate_line = [](const std::string& who, const RectificationFigures& f) {
+        return who + "违法用地 " + std::to_string(f.total.cases) + " 宗 " + format_mu(f.total.centimu) + " 亩（耕地 " +
+               format_mu(f.total.cultivated_centimu) + " 亩），整改到位 " + std::to_string(f.rectified.cases) + " 宗 " +
+               format_mu(f.rectified.centimu) + " 亩（耕地 " + format_mu(f.rectified.cultivated_centimu) + " 亩）；整改率：按宗数 " +
+               percent_text(f.rectified.cases, f.total.cases) + "，按亩 " + percent_text(f.rectified.centimu, f.total.centimu) +
+               "，按耕地亩 " + percent_text(f.rectified.cultivated_centimu, f.total.cultivated_centimu) + "。";
+    };
+    for (std::size_t k = 0; k < milestones.size(); ++k) {
+        const auto& m = milestones[k];
+        const auto& ms = m.milestone;
+        out << "\n（" << chinese_ordinal(k + 1) << "）" << cohort_label(ms.first_year, ms.last_year) << "违法用地"
+            << (m.annual_clearance ? "年清" : "") << "（" << ms.deadline << " 前"
+            << (ms.percent == 100 ? std::string("全部整改到位") : "整改率不低于 " + std::to_string(ms.percent) + "%") << "，按 "
+            << m.evaluated_on << " 计）\n\n";
+        if (m.county.cases == 0) {
+            out << "全县无违法用地。\n";
+            continue;
+        }
+        std::vector<std::string> ignored;
+        const std::string label = cohort_label(ms.first_year, ms.last_year) + (m.annual_clearance ? "年清" : "");
+        out << rate_line("全县", m.county.figures) << "\n";
+        for (const auto& line : identity_lines(label + " 全县", m.county.figures, ignored)) out << "  " << line << "\n";
+        int n = 0;
+        for (const auto& t : m.townships) {
+            out << ++n << ". " << rate_line(t.township_name, t.figures) << "\n";
+            for (const auto& line : identity_lines(label + " " + t.township_name, t.figures, ignored)) out << "  " << line << "\n";
+        }
+    }
+    const auto note_list = [&](const std::vector<RectificationNote>& notes) {
+        std::string text;
+        for (std::size_t i = 0; i < notes.size(); ++i)
+            text += (i ? "、" : "") + notes[i].case_id + "（" + notes[i].township + (notes[i].why.empty() ? "" : "，" + notes[i].why) + "）";
+        return text;
+    };
+    if (!by_status_only.empty())
+        out << "\n注：以下 " << by_status_only.size()
+            << " 宗未填整改数量（剩余未整改面积），按整改状态（已整改、销号）计为整改到位，面积按图斑计；补填整改数量后按省口径计：" << note_list(by_status_only)
+            << "。\n";
+    if (!not_counted.empty())
+        out << "\n注：以下 " << not_counted.size() << " 宗状态为已整改或销号，但按省口径不计为整改到位：" << note_list(not_counted) << "。\n";
+    if (!identity_failures.empty())
+        out << "\n！共 " << identity_failures.size() << " 项核对不符，见上。\n";
+
+    out << "\n六、违法占用耕地比例（占当年新增建设占用耕地，预警线 " << share_text(ratio_warning) << "，红线 " << share_text(ratio_limit)
+        << "）\n";
+    if (ratios.empty()) out << "\n无。\n";
+    const auto ratio_lines = [&](const RatioRow& r, int year) {
+        std::string text = r.township_name + "新增建设占用耕地 " + format_mu(r.base_centimu) + " 亩";
+        if (r.base_centimu == 0) return text + "。\n";
+        text += "，其中违法占用 " + format_mu(r.illegal_centimu) + " 亩，占 " + percent_text(r.illegal_centimu, r.base_centimu);
+        if (r.suspected_centimu > 0)
+            text += "；另有疑似违法（初判非农违法，尚未核查）" + format_mu(r.suspected_centimu) + " 亩，计入后占 " +
+                    percent_text(r.illegal_centimu + r.suspected_centimu, r.base_centimu);
+        text += "。\n";
+        const std::string who = std::to_string(year) + " 年" + r.township_name;
+        if (r.level == 2)
+            text += "！警告：" + who + "违法占用耕地比例 " + percent_text(r.illegal_centimu, r.base_centimu) + "，已达 " +
+                    share_text(ratio_limit) + " 红线。\n";
+        else if (r.level == 1)
+            text += "！预警：" + who + "违法占用耕地比例 " + percent_text(r.illegal_centimu, r.base_centimu) + "，已达预警线 " +
+                    share_text(ratio_warning) + "（红线 " + share_text(ratio_limit) + "）。\n";
+        if (r.level_with_suspected > r.level)
+            text += "！预警：" + who + "计入疑似违法后比例 " + percent_text(r.illegal_centimu + r.suspected_centimu, r.base_centimu) +
+                    "，达到" + (r.level_with_suspected == 2 ? share_text(ratio_limit) + " 红线" : "预警线 " + share_text(ratio_warning)) +
+                    "，请尽快核查疑似图斑。\n";
+        return text;
+    };
+    for (std::size_t k = 0; k < ratios.size(); ++k) {
+        const auto& y = ratios[k];
+        out << "\n（" << chinese_ordinal(k + 1) << "）" << y.year << " 年\n\n" << ratio_lines(y.county, y.year);
+        int n = 0;
+        for (const auto& t : y.townships) out << ++n << ". " << ratio_lines(t, y.year);
+    }
     return out.str();
 }
 

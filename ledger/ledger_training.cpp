@@ -30,7 +30,7 @@ const char* training_class_name(TrainingClass c) {
     return "ignored";
 }
 
-const std::vector<VerdictRule>& verdict_table() {
+const std::vector<VerdictRule>& training_verdict_table() {
     using S = CaseStatus;
     using C = TrainingClass;
     static const std::vector<VerdictRule> table = {
@@ -56,7 +56,7 @@ const std::vector<VerdictRule>& verdict_table() {
 
 std::optional<TrainingClass> verdict_class(const std::string& word) {
     const std::string key = trim(word);
-    for (const auto& rule : verdict_table())
+    for (const auto& rule : training_verdict_table())
         if (key == rule.word && !rule.by_result) return rule.training_class;
     return std::nullopt;
 }
@@ -64,7 +64,7 @@ std::optional<TrainingClass> verdict_class(const std::string& word) {
 namespace {
 
 const VerdictRule* rule_of(CaseStatus status) {
-    for (const auto& rule : verdict_table())
+    for (const auto& rule : training_verdict_table())
         if (rule.status == status) return &rule;
     return nullptr;
 }

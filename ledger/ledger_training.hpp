@@ -3,7 +3,7 @@
 // imagery. The county's verdicts (核查结果) say which detections were real change and which were
 // not; `weipian train --ledger L --config C` learns from them.
 //
-// The verdicts that count are declared once, in verdict_table():
+// The verdicts that count are declared once, in training_verdict_table():
 //   word      ledger status   class     why
 //   违法      Illegal         positive  verified illegal construction: the change is real
 //   合法      Legal           positive  legal (approved) construction: the change is real
@@ -74,7 +74,7 @@ struct VerdictRule {
 };
 
 // The one declared table (see the top of this file).
-const std::vector<VerdictRule>& verdict_table();
+const std::vector<VerdictRule>& training_verdict_table();
 
 // The class of a verdict word (surrounding blanks ignored); empty for a word not in the table.
 std::optional<TrainingClass> verdict_class(const std::string& word);

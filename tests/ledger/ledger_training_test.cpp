@@ -89,7 +89,7 @@ protected:
 TEST(LedgerVerdictTable, DeclaresEveryLedgerStatusOnceAndThePlatformWords) {
     std::map<std::string, TrainingClass> classes;
     std::map<CaseStatus, int> statuses;
-    for (const auto& rule : verdict_table()) {
+    for (const auto& rule : training_verdict_table()) {
         classes[rule.word] = rule.training_class;
         if (rule.status) ++statuses[*rule.status];
     }
@@ -97,7 +97,7 @@ TEST(LedgerVerdictTable, DeclaresEveryLedgerStatusOnceAndThePlatformWords) {
                                CaseStatus::Rectifying, CaseStatus::Rectified, CaseStatus::Closed, CaseStatus::Split,
                                CaseStatus::Merged})
         EXPECT_EQ(statuses[s], 1) << status_label(s);
-    EXPECT_EQ(verdict_table().size(), 15u);
+    EXPECT_EQ(training_verdict_table().size(), 15u);
     EXPECT_EQ(verdict_class("违法"), TrainingClass::Positive);
     EXPECT_EQ(verdict_class(" 合法 "), TrainingClass::Positive);
     EXPECT_EQ(verdict_class("整改中"), TrainingClass::Positive);
