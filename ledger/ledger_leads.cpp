@@ -164,7 +164,9 @@ LeadFile read_lead_file(const fs::path& path, const LedgerConfig::LeadFields& na
     file.id_field = fields[static_cast<std::size_t>(id_index)];
     if (!file.spreadsheet) {
         const OGRSpatialReference* srs = layer->GetSpatialRef();
-        if (!srs || srs->IsEmpty() || srs->IsLocal())
+        // GeoPackage stores "no CRS" as srs_id 0 / -1, read as "Undefined geographic/Cartesian SRS".
+        const char* name = srs ? srs->GetName() : nullptr;
+        if (!srs || srs->IsEmpty() || srs->IsLocal() || (name && std::string(name).rfind("Undefined ", 0) == 0))
             throw InputError("leads: '" + path.string() +
                              "' has no CRS; assign the one it was drawn in, e.g. ogr2ogr -a_srs EPSG:4546 fixed.gpkg input.shp");
         file.srs = clone_traditional(*srs);
