@@ -346,7 +346,7 @@ LedgerFeedSummary feed(const LedgerConfig& options, const std::vector<Parcel>& p
         }
         store->insert_case(c);
         store->append_history({-1, c.case_id, context.hsx, recorded_at, context.who, std::nullopt, CaseStatus::ToVerify,
-                               "新图斑（自主发现）：面积 " + format_centimu(c.area_centimu) + "，耕地 " +
+                               "新图斑：面积 " + format_centimu(c.area_centimu) + "，耕地 " +
                                    format_centimu(c.cultivated_centimu) +
                                    (c.earlier_id.empty() ? std::string() : "；往期图斑 " + c.earlier_id),
                                source});
