@@ -93,16 +93,6 @@ private:
 
 std::string lower_extension(const fs::path& path) { return lower_ascii(path.extension().string()); }
 
-[[noreturn]] void cannot_read(const fs::path& path, const std::string& why) {
-    throw InputError("leads: cannot read '" + path.string() + "' (" + why +
-                     "); give a Shapefile, a GeoPackage or an XLSX workbook of delivered leads");
-}
-
-[[noreturn]] void no_id_field(const fs::path& path, const LedgerConfig::LeadFields& names, const std::vector<std::string>& fields) {
-    throw InputError("leads: '" + path.string() + "' has no lead-id field; accepted names (ledger.lead_fields.id): " +
-                     join(names.id, ", ") + "; the file has: " + (fields.empty() ? std::string("no fields") : join(fields, ", ")));
-}
-
 LeadFile read_lead_file(const fs::path& path, const LedgerConfig::LeadFields& names) {
     ensure_gdal_registered();
     if (!fs::exists(path)) throw InputError("leads: '" + path.string() + "' does not exist; check the path");
@@ -139,7 +129,9 @@ LeadFile read_lead_file(const fs::path& path, const LedgerConfig::LeadFields& na
         }
     }
     CPLPopErrorHandler();
-    if (!ds) cannot_read(path, last_gdal_error());
+    if (!ds)
+        throw InputError("leads: cannot read '" + path.string() + "' (" + last_gdal_error() +
+                         "); give a Shapefile, a GeoPackage or an XLSX workbook of delivered leads");
     TextDecoder decode(file.label, guess_encoding);
 
     // The first layer holding an id field.
@@ -159,8 +151,10 @@ LeadFile read_lead_file(const fs::path& path, const LedgerConfig::LeadFields& na
             break;
         }
     }
-    if (ds->GetLayerCount() == 0) cannot_read(path, "no layer");
-    if (!layer) no_id_field(path, names, first_fields);
+    if (!layer)
+        throw InputError("leads: '" + path.string() + "' has no lead-id field; accepted names (ledger.lead_fields.id): " +
+                         join(names.id, ", ") + "; the file has: " +
+                         (first_fields.empty() ? std::string("no fields") : join(first_fields, ", ")));
     file.id_field = fields[static_cast<std::size_t>(id_index)];
     if (!file.spreadsheet) {
         const OGRSpatialReference* srs = layer->GetSpatialRef();
