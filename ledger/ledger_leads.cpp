@@ -446,6 +446,9 @@ LeadImportSummary import_leads(const LedgerConfig& ledger, const fs::path& path,
         const std::string where = "row " + std::to_string(lead.row);
         const std::string source = "import-leads " + (options.source.empty() ? summary.file : options.source) + " " + where;
         Placed placed = place_lead(lead, file.srs.get(), *ledger_srs);
+        // The history date: delivery, else the HSX, else today (a later field result must not
+        // be dated before it).
+        const std::string lead_at = !lead.delivered.empty() ? lead.delivered : !lead.hsx.empty() ? lead.hsx : today;
         LedgerCase c;
         c.case_id = lead.id;
         c.source = kSourceDelivered;
@@ -531,7 +534,7 @@ LeadImportSummary import_leads(const LedgerConfig& ledger, const fs::path& path,
                 s.linked_case = lead.id;
                 s.updated_at = recorded_at;
                 touched[self] = true;
-                entries.push_back({-1, s.case_id, lead.delivered.empty() ? today : lead.delivered, recorded_at, who, s.status,
+                entries.push_back({-1, s.case_id, lead_at, recorded_at, who, s.status,
                                    s.status, "与下发线索 " + lead.id + " 关联", source});
             }
             ++summary.linked;
@@ -556,7 +559,7 @@ LeadImportSummary import_leads(const LedgerConfig& ledger, const fs::path& path,
             what += "；往期图斑 " + c.earlier_id;
             ++summary.earlier;
         }
-        entries.push_back({-1, c.case_id, lead.delivered.empty() ? today : lead.delivered, recorded_at, who, std::nullopt,
+        entries.push_back({-1, c.case_id, lead_at, recorded_at, who, std::nullopt,
                            CaseStatus::ToVerify, what, source});
         summary.new_case_ids.push_back(c.case_id);
         fresh.push_back(std::move(c));
