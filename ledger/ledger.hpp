@@ -248,7 +248,8 @@ struct LedgerFeedSummary {
 //    every parcel whatever its township (ties go to the lead). A matched lead case keeps its
 //    delivered outline and area; detected_run becomes this run (when empty) and an unassigned
 //    lead takes the parcel's township. So a place is one case: a parcel on a lead opens no
-//    self-found case. A self-found case linked to a lead at import stays and is fed as before.
+//    self-found case. A lead linked at import to a self-found case (found before the lead
+//    arrived) hands its parcels to that open case, which is fed as before.
 //  - Any other parcel opens a new case <county>-<year>-<seq> in 待核查, source 自主发现; its
 //    earlier_id is the case at the same place (ratio ≥ threshold) that is closed (销号) or of an
 //    earlier year or HSX (cross-period linkage, ENFORCEMENT.md §1).

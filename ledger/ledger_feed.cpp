@@ -188,6 +188,8 @@ LedgerFeedSummary feed(const LedgerConfig& options, const std::vector<Parcel>& p
         outline_areas.push_back(surface_area(*outlines.back()));
     }
 
+    std::map<std::string, std::size_t> index_of;
+    for (std::size_t c = 0; c < cases.size(); ++c) index_of[cases[c].case_id] = c;
     std::vector<OGRGeometryUniquePtr> case_outlines(cases.size());
     std::vector<double> case_areas(cases.size(), 0.0);
     for (std::size_t c = 0; c < cases.size(); ++c) {
@@ -214,6 +216,12 @@ LedgerFeedSummary feed(const LedgerConfig& options, const std::vector<Parcel>& p
                 best_ratio = ratio;
                 best = c;
             }
+        }
+        // A lead linked to a self-found case (found before the lead arrived): that case is the
+        // place's working case and is fed; the parcel still shows the lead.
+        if (best < cases.size() && is_lead_case(cases[best]) && !cases[best].linked_case.empty()) {
+            const auto linked = index_of.find(cases[best].linked_case);
+            if (linked != index_of.end() && (!open_only || cases[linked->second].open())) best = linked->second;
         }
         return best;
     };

@@ -363,10 +363,13 @@ TEST_P(LedgerLeads, ALeadArrivingWhereASelfFoundCaseIsLinksBoth) {
     const LedgerCase self = case_of("140824-2023-0001");
     EXPECT_EQ(self.lead_id, "140824SJBG23210001");
     EXPECT_EQ(self.linked_case, "140824SJBG23210001");
-    // A later run's parcel there feeds the self-found case and shows the lead.
-    auto later = one(test::rectangle_parcel(0, 0, 100, 100, "太阳乡", "140824101"));
+    // A later run's parcel there (on the lead's outline) feeds the self-found case and shows the lead.
+    auto later = one(test::rectangle_parcel(5, 5, 90, 90, "太阳乡", "140824101"));
     feed(later, "2023-09-30", "r2");
+    EXPECT_EQ(later[0].case_id, "140824-2023-0001");
     EXPECT_EQ(later[0].lead_id, "140824SJBG23210001");
+    EXPECT_EQ(case_of("140824-2023-0001").last_seen_run, "r2");
+    EXPECT_EQ(cases().size(), 2u);
     const auto listing = list_leads(location());
     EXPECT_EQ(listing.matched, 1u);
     EXPECT_EQ(listing.self_found, 0u);
