@@ -67,14 +67,21 @@ int find_field(const std::vector<std::string>& fields, const std::vector<std::st
     return -1;
 }
 
-// Decodes a Shapefile's text that no .cpg or code page declares: UTF-8 as it is, else GBK with
-// one warning.
+// Decodes text as read: valid UTF-8 as it is, anything else as GBK (CP936) with one warning (a
+// Shapefile no .cpg or code page declares is read without recoding, so this decides for it).
 class TextDecoder {
 public:
     TextDecoder(std::string label, bool guess) : label_(std::move(label)), guess_(guess) {}
     std::string operator()(const std::string& raw, const std::string& where) {
-        if (!guess_ || is_utf8(raw)) return raw;
+        if (is_utf8(raw)) return raw;
         std::string decoded = gbk_to_utf8(raw);
+        if (!warned_ && !guess_) {
+            // The .cpg (or code page) says UTF-8 or nothing GDAL recodes, yet the bytes are not.
+            warned_ = true;
+            spdlog::warn("leads: '{}' declares its encoding (.cpg or DBF code page) but has text that is not valid UTF-8 ({}); "
+                         "read it as GBK (CP936), giving '{}'. If the names are right, write GBK into its .cpg",
+                         label_, where, decoded);
+        }
         if (!warned_) {
             warned_ = true;
             spdlog::warn("leads: '{}' has no .cpg and text that is not valid UTF-8 ({}); read it as GBK (CP936), giving '{}'. "

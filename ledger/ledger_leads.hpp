@@ -4,7 +4,8 @@
 //
 // A lead file is one monitoring batch as the platform delivers it, read through OGR:
 //  - a Shapefile, in UTF-8 or GBK: a .cpg (or the DBF's code page) is honoured; without either,
-//    text that is not valid UTF-8 is read as GBK (CP936) with one warning naming the fix;
+//    text that is not valid UTF-8 is read as GBK (CP936) with one warning naming the fix (so is
+//    such text under a .cpg that says otherwise, with its own warning);
 //  - a GeoPackage (the first layer holding an id field);
 //  - an XLSX workbook without geometry (GDAL's XLSX driver, first row = headers): the columns x/y
 //    (LedgerConfig::LeadFields::x / y) give a point. A row whose values are degrees

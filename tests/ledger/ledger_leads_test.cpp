@@ -242,6 +242,18 @@ TEST_P(LedgerLeads, GbkShapefileWithoutCpgReadsChineseBackWithAWarning) {
     EXPECT_CONTAINS(log.text(), "read it as GBK (CP936)");
 }
 
+TEST_P(LedgerLeads, GbkTextUnderAUtf8CpgIsReadAsGbkWithAWarning) {
+    const fs::path file = dir_ / "mislabelled.shp";
+    write_leads(file, "ESRI Shapefile", {lead("140824SJBG23210001", square(0, 0), "2023-06-30", "", "七月一批")}, kFields, true);
+    std::ofstream(dir_ / "mislabelled.cpg") << "UTF-8";
+    test::LogCapture log;
+    const auto summary = import(file);
+    EXPECT_EQ(summary.imported, 1u) << summary.text();
+    EXPECT_EQ(case_of("140824SJBG23210001").batch, "七月一批");
+    EXPECT_CONTAINS(log.text(), "declares its encoding (.cpg or DBF code page) but has text that is not valid UTF-8");
+    EXPECT_CONTAINS(log.text(), "If the names are right, write GBK into its .cpg");
+}
+
 TEST_P(LedgerLeads, ShapefileWithCpgIsReadInItsDeclaredEncoding) {
     const fs::path file = dir_ / "leads_cpg.shp";
     ensure_gdal_registered();
