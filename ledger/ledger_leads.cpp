@@ -535,6 +535,10 @@ LeadImportSummary import_leads(const LedgerConfig& ledger, const fs::path& path,
             LedgerCase& s = cases[self];
             c.linked_case = s.case_id;
             c.detected_run = s.first_seen_run;
+            if (!options.township_of) {  // no township layer: the linked case's township
+                c.township_name = s.township_name;
+                c.township_code = s.township_code;
+            }
             what += "；与自主发现图斑 " + s.case_id + " 关联";
             if (s.lead_id.empty()) {
                 s.lead_id = lead.id;

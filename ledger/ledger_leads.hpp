@@ -76,8 +76,8 @@ struct LeadImportSummary {
 // seq 0, area, centroid, township (options.township_of), status 待核查.
 //  - Link: an open self-found case (source 自主发现 or empty) at the same place (ledger.match_rule
 //    ratio ≥ ledger.match_threshold, the best one) is linked: lead.linked_case = that case,
-//    lead.detected_run = its first_seen_run; the self case gets lead_id = the lead and
-//    linked_case = the lead case when it has no lead yet.
+//    lead.detected_run = its first_seen_run (and, without options.township_of, its township);
+//    the self case gets lead_id = the lead and linked_case = the lead case when it has no lead yet.
 //  - earlier_id: the file's 往期图斑编号; else the case at the same place that is closed or of an
 //    earlier year or HSX (cross-period linkage).
 //  - The same file again changes nothing (counted unchanged). A lead id already in the ledger

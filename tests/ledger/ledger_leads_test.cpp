@@ -372,6 +372,7 @@ TEST_P(LedgerLeads, ALeadArrivingWhereASelfFoundCaseIsLinksBoth) {
     const LedgerCase lead_case = case_of("140824SJBG23210001");
     EXPECT_EQ(lead_case.linked_case, "140824-2023-0001");
     EXPECT_EQ(lead_case.detected_run, "r1");
+    EXPECT_EQ(lead_case.township_name, "太阳乡");  // no township layer: the linked case's
     const LedgerCase self = case_of("140824-2023-0001");
     EXPECT_EQ(self.lead_id, "140824SJBG23210001");
     EXPECT_EQ(self.linked_case, "140824SJBG23210001");
