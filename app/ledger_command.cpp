@@ -1,7 +1,8 @@
-// `weipian ledger import|export|report|split|merge`: the case ledger (台账) from the command line.
+// `weipian ledger import|import-leads|leads|export|report|split|merge`: the case ledger (台账) from the command line.
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -11,12 +12,15 @@
 #include "app/commands.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/ledger_io.hpp"
+#include "ledger/ledger_leads.hpp"
 #include "ledger/ledger_report.hpp"
 #include "ledger/ledger_split.hpp"
 #include "ledger/ledger_store.hpp"
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/core/geo.hpp"
+#include "pipeline/overlay.hpp"
 
 namespace weipian::app {
 namespace {
@@ -36,6 +40,8 @@ struct LedgerOptions {
     std::string by;                  // split --by
     std::string order_field;         // split --order-field
     std::string into;                // merge --into
+    std::string batch;
+    bool missed = false;
 };
 
 // The configuration the ledger commands read (milestones, 年清), with --ledger applied.
@@ -59,6 +65,45 @@ void add_ledger_options(CLI::App* cmd, LedgerOptions& o) {
     cmd->add_option("--config", o.config_path, "YAML configuration (ledger.path, ledger.milestones, ledger.annual_clearance_from, prejudge.ratio_warning, prejudge.ratio_limit)");
 }
 
+// The township of a lead's outline (ledger CRS) from config.overlay.townships: the overlay's own
+// township rule (OverlayStage), the township holding most of the outline.
+std::function<std::pair<std::string, std::string>(const OGRGeometry&, const OGRSpatialReference&)> township_lookup(
+    const Config& config) {
+    if (!config.overlay.townships.configured()) return {};
+    auto stage = std::make_shared<std::unique_ptr<OverlayStage>>();
+    return [stage, config](const OGRGeometry& outline, const OGRSpatialReference& srs) -> std::pair<std::string, std::string> {
+        if (!*stage) {
+            OverlayConfig townships_only;
+            townships_only.area_crs = config.overlay.area_crs;
+            townships_only.townships = config.overlay.townships;
+            OGRPoint centre;
+            outline.Centroid(&centre);
+            OGRSpatialReference wgs84;
+            wgs84.importFromEPSG(4326);
+            wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+            const auto from = clone_traditional(srs);
+            std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(from.get(), &wgs84));
+            if (ct) centre.transform(ct.get());
+            *stage = std::make_unique<OverlayStage>(townships_only, srs, centre.getX(), centre.getY());
+            (*stage)->validate();
+        }
+        Parcel parcel;
+        parcel.geometry.reset(outline.clone());
+        auto pieces = (*stage)->run([&] {
+            std::vector<Parcel> one;
+            one.push_back(std::move(parcel));
+            return one;
+        }());
+        const Parcel* best = nullptr;
+        for (const auto& piece : pieces)
+            if (!(piece.township_name == kUnassignedTownship && piece.township_code.empty()) &&
+                (!best || piece.area_m2 > best->area_m2))
+                best = &piece;
+        if (!best) return {kUnassignedTownship, ""};
+        return {best->township_name, best->township_code};
+    };
+}
+
 }  // namespace
 
 CommandAction add_ledger_command(CLI::App& app) {
@@ -73,6 +118,20 @@ CommandAction add_ledger_command(CLI::App& app) {
     import->add_option("FILE", o->file, "the verification sheet (.csv or .xlsx)")->required();
     add_ledger_options(import, *o);
     import->add_option("--who", o->who, "who is recorded as making the changes (default: the login name)");
+
+    CLI::App* import_leads = cmd->add_subcommand(
+        "import-leads", "import a batch of delivered leads (下发线索: Shapefile in GBK or UTF-8, GeoPackage, or XLSX with "
+                        "coordinates) as cases keyed by their ids, linked to self-found cases at the same place; exit code 3 "
+                        "when the file is refused or a row conflicts with the ledger");
+    import_leads->add_option("FILE", o->file, "the lead file (.shp, .gpkg or .xlsx)")->required();
+    add_ledger_options(import_leads, *o);
+    import_leads->add_option("--batch", o->batch, "batch name (批次) for every lead, over the file's batch field");
+    import_leads->add_option("--who", o->who, "who is recorded as importing (default: the login name)");
+
+    CLI::App* leads = cmd->add_subcommand("leads", "list delivered leads: matched (已匹配), missed (漏检), not covered by a run yet "
+                                                   "(未覆盖), and the totals with self-found cases (自主发现)");
+    add_ledger_options(leads, *o);
+    leads->add_flag("--missed", o->missed, "list only the missed leads (漏检; training data for weipian train --ledger)");
 
     CLI::App* export_cmd = cmd->add_subcommand("export", "write the case list as XLSX, Shapefile (GBK), GeoPackage or KML");
     add_ledger_options(export_cmd, *o);
@@ -102,7 +161,7 @@ CommandAction add_ledger_command(CLI::App& app) {
     add_ledger_options(merge, *o);
     merge->add_option("--who", o->who, "who is recorded as making the change (default: the login name)");
 
-    return [o, import, export_cmd, report, split, merge]() {
+    return [o, import, import_leads, leads, export_cmd, report, split, merge]() {
         const Config config = resolve(*o);
         if (split->parsed()) {
             SplitOptions options;
@@ -116,6 +175,21 @@ CommandAction add_ledger_command(CLI::App& app) {
             options.who = o->who.empty() ? login_name() : o->who;
             options.into = o->into;
             std::cout << merge_cases(config.ledger.path, o->cases, options).text();
+            return 0;
+        }
+        if (import_leads->parsed()) {
+            LeadImportOptions options;
+            options.batch = o->batch;
+            options.who = o->who.empty() ? login_name() : o->who;
+            options.source = fs::path(o->file).filename().string();
+            options.county_code = config.county.code;
+            options.township_of = township_lookup(config);
+            const LeadImportSummary summary = weipian::import_leads(config.ledger, o->file, options);
+            std::cout << summary.text();
+            return summary.failed() ? 3 : 0;  // 3: bad input, as for InputError
+        }
+        if (leads->parsed()) {
+            std::cout << list_leads(config.ledger.path).text(o->missed);
             return 0;
         }
         if (import->parsed()) {

@@ -142,6 +142,8 @@ nlohmann::json LedgerFeedSummary::to_json() const {
             {"new_cases", new_cases},
             {"updated_cases", updated_cases},
             {"flagged_cases", flagged_cases},
+            {"lead_parcels", lead_parcels},
+            {"detected_leads", detected_leads},
             {"new_case_ids", new_case_ids}};
 }
 

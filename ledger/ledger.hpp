@@ -102,10 +102,12 @@ struct RectificationPlan {
 // ledger hold and report the same numbers.
 struct LedgerCase {
     std::int64_t fid = -1;  // storage row id; -1 until stored
-    std::string case_id;    // <county code>-<year>-<seq>, e.g. 140824-2023-0007
+    // <county code>-<year>-<seq>, e.g. 140824-2023-0007; a lead case: the lead id as delivered,
+    // e.g. 140824SJBG23210001_2 (never parsed: nothing reads year or seq out of an id).
+    std::string case_id;
     std::string county_code;
-    int year = 0;  // the HSX year of the run that first found it
-    int seq = 0;   // 1, 2, … per county and year
+    int year = 0;  // the HSX year of the run that first found it (a lead: its HSX year, else 0)
+    int seq = 0;   // 1, 2, … per county and year; 0 for a lead case
     std::string township_name = kUnassignedTownship;
     std::string township_code;
     double area_m2 = 0;
@@ -261,6 +263,8 @@ struct LedgerFeedSummary {
     std::int64_t new_cases = 0;
     std::int64_t updated_cases = 0;  // open cases a parcel matched (seen again)
     std::int64_t flagged_cases = 0;  // 已整改 cases that still look built (整改不到位)
+    std::int64_t lead_parcels = 0;   // parcels that fed a lead case or a case linked to a lead
+    std::int64_t detected_leads = 0; // lead cases this run detected for the first time
     std::vector<std::string> new_case_ids;
     nlohmann::json to_json() const;
 };
@@ -275,11 +279,32 @@ struct LedgerFeedSummary {
 //  - A matched 已整改 case whose rectification is dated before this HSX is flagged
 //    "rectification not visible" (整改不到位：影像仍显示建设).
 //  - Any other parcel opens a new case <county>-<year>-<seq> in 待核查.
+//  - Delivered leads (下发线索, ledger/ledger_leads.hpp): an open lead case is a candidate for
+//    every parcel whatever its township (ties go to the lead). A matched lead case keeps its
+//    delivered outline and area; detected_run becomes this run (when empty) and an unassigned
+//    lead takes the parcel's township. So a place is one case: a parcel on a lead opens no
+//    self-found case. A lead linked at import to a self-found case (found before the lead
+//    arrived) hands its parcels to that open case, which is fed as before.
+//  - Any other parcel opens a new case <county>-<year>-<seq> in 待核查, source 自主发现; its
+//    earlier_id is the case at the same place (ratio ≥ threshold) that is closed (销号) or of an
+//    earlier year or HSX (cross-period linkage, ENFORCEMENT.md §1).
+//  - A case that takes a parcel's outline (a new case, a 待核查 case growing) takes its figures:
+//    areas, area parts (land_parts_centimu: 耕地 is its part when DLTB was assessed), the five
+//    evidence columns (form_evidence) and the pre-judgement (cp_verdict/category/rule).
 //  - The same parcels again (same digest) change nothing.
 // Throws ConfigError for a bad context or rule, InputError when the ledger cannot be opened
 // or written (nothing is written then).
 LedgerFeedSummary feed_ledger(const LedgerConfig& options, const std::vector<Parcel>& parcels,
                               const OGRSpatialReference& parcel_srs, const FeedContext& context);
+
+// The same, and each parcel's case_id (the case it fed or opened) and lead_id (the delivered lead
+// of that case: its own id for a lead case, the linked lead of a self-found case; empty when none)
+// are set, also when the parcels were fed before (looked up again, the ledger unchanged).
+LedgerFeedSummary feed_ledger(const LedgerConfig& options, std::vector<Parcel>& parcels,
+                              const OGRSpatialReference& parcel_srs, const FeedContext& context);
+
+// True for a delivered lead's case (source 下发线索).
+bool is_lead_case(const LedgerCase& c);
 
 // `weipian run … --ledger LEDGER`: replaces config.ledger.path (a path is kept as given, i.e.
 // relative to the working directory) and re-validates. No-op for an empty `ledger`.

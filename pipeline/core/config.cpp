@@ -423,6 +423,30 @@ const std::vector<Setting>& settings() {
             v.push_back(s);
         }
         // ---- ledger.lead_fields.* (issue 9)
+        {
+            using Fields = LedgerConfig::LeadFields;
+            const std::pair<const char*, std::vector<std::string> Fields::*> lead_fields[] = {
+                {"id", &Fields::id}, {"batch", &Fields::batch}, {"delivered", &Fields::delivered},
+                {"qsx", &Fields::qsx}, {"hsx", &Fields::hsx}, {"area", &Fields::area},
+                {"earlier_id", &Fields::earlier_id}, {"x", &Fields::x}, {"y", &Fields::y}};
+            const std::map<std::string, std::string> lead_help = {
+                {"id", "lead id (线索编号; sub-parcel suffixes _n kept)"},
+                {"batch", "batch name (批次, e.g. 七月一批)"},
+                {"delivered", "delivery date (下发日期)"},
+                {"qsx", "earlier epoch date (前时相)"},
+                {"hsx", "later epoch date (后时相)"},
+                {"area", "monitored area in 亩 (监测面积; the circle of a point lead)"},
+                {"earlier_id", "id at the same place in an earlier period (往期图斑编号)"},
+                {"x", "x / easting or longitude of a lead without geometry (XLSX)"},
+                {"y", "y / northing or latitude of a lead without geometry (XLSX)"}};
+            for (const auto& [name, member] : lead_fields) {
+                const auto m = member;
+                v.push_back(list_setting(std::string("ledger.lead_fields.") + name,
+                                         "field names of a delivered lead file (ledger import-leads), tried in order: " +
+                                             lead_help.at(name),
+                                         [m](Config& c) -> std::vector<std::string>& { return c.ledger.lead_fields.*m; }));
+            }
+        }
 
         v.push_back(int_setting("ledger.annual_clearance_from", 0, 9999, "年清: from this year on, each year's cases are due by 31 December of that year; 0 = off",
                                 [](Config& c) -> int& { return c.ledger.annual_clearance_from; }));

@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "ledger/ledger_io.hpp"
+#include "ledger/ledger_leads.hpp"
 #include "ledger/ledger_training.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/ingest.hpp"
@@ -189,6 +190,33 @@ TEST_F(LedgerTraining, LabelsCountEveryCaseAndSampleBackgroundAwayFromAll) {
     cv::minMaxLoc(distance, &nearest, nullptr, nullptr, nullptr, background);
     EXPECT_GT(nearest, 20.0);
     EXPECT_EQ(out.scene.config.after.date, kHsx);
+}
+
+TEST_F(LedgerTraining, AMissedLeadWithAVerdictTrainsLikeAnyCase) {
+    // A delivered lead (id not <county>-<year>-<seq>, seq 0) no run detected, verified 违法.
+    const fs::path file = dir_.path() / "leads.gpkg";
+    {
+        GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GPKG")->Create(file.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        OGRSpatialReference srs = test::gk_zone_37();
+        OGRLayer* layer = ds->CreateLayer("leads", &srs, wkbPolygon, nullptr);
+        for (const char* name : {"线索编号", "前时相", "后时相"}) {
+            OGRFieldDefn field(name, OFTString);
+            layer->CreateField(&field);
+        }
+        OGRFeatureUniquePtr f(OGRFeature::CreateFeature(layer->GetLayerDefn()));
+        f->SetField(0, "140824SJBG23210001_1");
+        f->SetField(1, kQsx);
+        f->SetField(2, kHsx);
+        f->SetGeometry(scene_rectangle(60, 140, 40, 30).geometry.get());
+        ASSERT_EQ(layer->CreateFeature(f.get()), OGRERR_NONE);
+    }
+    LedgerConfig options;
+    options.path = ledger_;
+    ASSERT_EQ(import_leads(options, file, {}).imported, 1u);
+    verdict("140824SJBG23210001_1", "违法");
+    const LedgerLabelCounts n = labels().counts;
+    EXPECT_EQ(n.positive_cases, 1);
+    EXPECT_EQ(n.positive_pixels, 1200);
 }
 
 TEST_F(LedgerTraining, BackgroundIsSeeded) {
