@@ -75,14 +75,7 @@ std::string write_layer(const fs::path& path, const std::string& layer_name, con
     return path.string();
 }
 
-Parcel patch(std::int64_t id, const std::string& wkt) {
-    Parcel parcel;
-    parcel.id = id;
-    parcel.patch_id = id;
-    parcel.geometry = from_wkt(wkt);
-    parcel.pixel_count = 100;
-    return parcel;
-}
+Parcel patch(std::int64_t id, const std::string& wkt) { return test::patch_from_wkt(id, wkt); }
 
 // The identity of the form, in m² and in hundredths of a 亩.
 void expect_identity(const Parcel& p) {

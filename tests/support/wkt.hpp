@@ -1,10 +1,12 @@
 #pragma once
-// Geometries for tests from WKT: an axis-parallel rectangle and a parsed geometry.
+// Geometries for tests from WKT: an axis-parallel rectangle, a parsed geometry, a patch.
 #include <gtest/gtest.h>
 #include <ogr_geometry.h>
 
 #include <cstdio>
 #include <string>
+
+#include "pipeline/core/parcel.hpp"
 
 namespace weipian::test {
 
@@ -21,6 +23,16 @@ inline OGRGeometryUniquePtr geometry_from_wkt(const std::string& wkt) {
     OGRGeometry* geometry = nullptr;
     EXPECT_EQ(OGRGeometryFactory::createFromWkt(wkt.c_str(), nullptr, &geometry), OGRERR_NONE) << wkt;
     return OGRGeometryUniquePtr(geometry);
+}
+
+// A change patch as the overlay receives it: id = patch_id = `id`, 100 pixels.
+inline Parcel patch_from_wkt(std::int64_t id, const std::string& wkt) {
+    Parcel parcel;
+    parcel.id = id;
+    parcel.patch_id = id;
+    parcel.geometry = geometry_from_wkt(wkt);
+    parcel.pixel_count = 100;
+    return parcel;
 }
 
 }  // namespace weipian::test
