@@ -56,6 +56,14 @@ void check_run_paths(const Config& config, const RunOptions& options) {
         refuse_inside_output(out, config.overlay.townships.path, "township layer (overlay.townships.path)");
     if (!config.overlay.cultivated.path.empty())
         refuse_inside_output(out, config.overlay.cultivated.path, "cultivated-land layer (overlay.cultivated.path)");
+    for (const auto& [layer, what] : {std::pair<const VectorLayerConfig*, const char*>{&config.overlay.permanent_farmland, "permanent-farmland layer (overlay.permanent_farmland.path)"},
+                                      {&config.overlay.redline, "ecological-redline layer (overlay.redline.path)"},
+                                      {&config.overlay.urban_boundary, "urban-boundary layer (overlay.urban_boundary.path)"},
+                                      {&config.overlay.villages, "village layer (overlay.villages.path)"}})
+        if (layer->configured()) refuse_inside_output(out, layer->path, what);
+    for (std::size_t i = 0; i < config.overlay.approvals.size(); ++i)
+        refuse_inside_output(out, config.overlay.approvals[i].path,
+                             "approval layer (overlay.approvals[" + std::to_string(i + 1) + "].path)");
     if (config.ledger.configured() && !is_postgres_ledger(config.ledger.path))
         refuse_inside_output(out, config.ledger.path, "ledger (--ledger / ledger.path)");
     check_output_folder(out, options.overwrite, "--out (output.dir)");

@@ -20,9 +20,11 @@
 #include <string_view>
 #include <utility>
 
+#include "pipeline/core/dates.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/core/text.hpp"
+#include "pipeline/land_class.hpp"
 #include "pipeline/stage.hpp"
 
 namespace weipian {
@@ -393,6 +395,21 @@ int require_field(OGRLayer& layer, const std::string& field, const std::string& 
     return index;
 }
 
+// The name and code fields of a layer of named areas (townships, villages), checked at
+// validate(). An empty code_field means the layer has no code column: areas are then keyed by name.
+struct NamedFields {
+    int name = -1;
+    int code = -1;
+    NamedFields(const OpenedLayer& opened, const std::string& name_field, const std::string& code_field,
+                const std::string& key) {
+        name = require_field(*opened.layer, name_field, opened.label, key + ".name_field");
+        if (!code_field.empty()) code = require_field(*opened.layer, code_field, opened.label, key + ".code_field");
+    }
+    TownshipKey key(OGRFeature& feature, FieldText& text) const {
+        return TownshipKey{code >= 0 ? trim(text(feature, code)) : std::string(), trim(text(feature, name))};
+    }
+};
+
 // The transformation from the layer's CRS to the area CRS, or null when they are the same.
 TransformPtr layer_to_area(OGRLayer& layer, const std::string& label, const OGRSpatialReference& area_srs) {
     const OGRSpatialReference* layer_srs = layer.GetSpatialRef();
@@ -436,6 +453,92 @@ OGRGeometryUniquePtr read_geometry(OGRFeature& feature, OGRCoordinateTransformat
         }
     }
     return clean_polygonal(std::move(geometry), repaired);
+}
+
+// Reads every feature of `opened` with its polygon in the area CRS (null when the feature has
+// no area; `repaired` tells whether MakeValid had to mend it): the one path by which every
+// overlay layer is read, so CRS, axis order and repair are handled alike.
+template <typename OnFeature>
+void read_polygons(OpenedLayer& opened, const OGRSpatialReference& area_srs, OnFeature on_feature) {
+    OGRLayer& layer = *opened.layer;
+    auto transform = layer_to_area(layer, opened.label, area_srs);
+    layer.ResetReading();
+    for (auto& feature : layer) {
+        bool repaired = false;
+        auto geometry = read_geometry(*feature, transform.get(), area_srs, opened.label, &repaired);
+        on_feature(*feature, std::move(geometry), repaired);
+    }
+}
+
+// The FIDs of the features of one layer that MakeValid had to repair, for one warning.
+class RepairLog {
+public:
+    void add(GIntBig fid) {
+        if (++count_ <= 10) fids_.push_back(std::to_string(fid));
+    }
+    void warn(const std::string& label, const std::string& what) const {
+        if (count_ == 0) return;
+        spdlog::warn("overlay: {} has {} {} features that are not valid polygons (FID {}{}); repaired with "
+                     "GEOS MakeValid; check those outlines in the file",
+                     label, count_, what, join(fids_), count_ > fids_.size() ? ", …" : "");
+    }
+
+private:
+    std::size_t count_ = 0;
+    std::vector<std::string> fids_;
+};
+
+// Polygons of one layer in the area CRS with an envelope index. Not movable: the index points
+// at `envelopes`.
+struct PolygonSet {
+    std::vector<OGRGeometryUniquePtr> geometries;
+    std::vector<OGREnvelope> envelopes;
+    EnvelopeGrid index;
+
+    PolygonSet() = default;
+    PolygonSet(const PolygonSet&) = delete;
+    PolygonSet& operator=(const PolygonSet&) = delete;
+
+    std::size_t add(OGRGeometryUniquePtr geometry) {
+        envelopes.push_back(envelope_of(*geometry));
+        geometries.push_back(std::move(geometry));
+        return geometries.size() - 1;
+    }
+    void build() { index.build(envelopes); }
+    void clear() {
+        geometries.clear();
+        envelopes.clear();
+        index.build(envelopes);
+    }
+};
+
+// What a polygon set covers of a piece: each feature's part (index, m², only parts over the
+// 1 cm² sliver limit) and the area of the union of those parts, so overlapping features count once.
+struct Coverage {
+    double area_m2 = 0;
+    std::vector<std::pair<std::size_t, double>> hits;
+};
+
+Coverage cover(const OGRGeometry& piece, PolygonSet& set, const std::string& what) {
+    Coverage out;
+    if (set.geometries.empty()) return out;
+    OGRMultiPolygon parts;
+    for (const auto i : set.index.query(envelope_of(piece))) {
+        auto inside = polygonal_part(checked(piece.Intersection(set.geometries[i].get()), "intersection",
+                                             "a parcel and " + what + " polygon " + std::to_string(i)));
+        if (!inside) continue;
+        const double area = area_of(*inside);
+        if (area <= kSliverAreaM2) continue;
+        collect_polygons(*inside, parts);
+        out.hits.emplace_back(i, area);
+    }
+    if (out.hits.size() == 1) {
+        out.area_m2 = out.hits.front().second;
+    } else if (out.hits.size() > 1) {
+        auto merged = polygonal_part(checked(parts.UnionCascaded(), "union", "the " + what + " parts of a parcel"));
+        out.area_m2 = merged ? area_of(*merged) : 0.0;
+    }
+    return out;
 }
 
 // Splits `count` into integer shares proportional to `weights` (largest remainder), so the
@@ -487,15 +590,39 @@ struct OverlayStage::Impl {
     std::vector<TownshipKey> keys;
     std::vector<TownshipPolygon> townships;  // sorted by key (code, name)
 
-    std::vector<OGRGeometryUniquePtr> cultivated;  // area CRS
-    std::vector<OGREnvelope> cultivated_envelopes;
-    EnvelopeGrid cultivated_index;
+    // DLTB: every polygon with its class, in the area CRS.
+    struct LandClass {
+        LandGroup group = LandGroup::Unused;
+        std::string dlbm;            // as written, trimmed
+        std::string base;            // GB/T 21010 base class ("" for a configured non-code value)
+        bool urban_village = false;  // CZCSXM 203
+    };
+    PolygonSet land;
+    std::vector<LandClass> land_classes;  // parallel to land.geometries
+
+    PolygonSet permanent_farmland, redline, urban_boundary;
+
+    PolygonSet villages;
+    std::vector<TownshipKey> village_keys;  // (code, name)
+    std::vector<std::size_t> village_of;    // parallel to villages.geometries
+
+    struct ApprovalLayer {
+        ApprovalLayerConfig config;
+        PolygonSet set;
+        std::vector<std::string> numbers;    // parallel to set.geometries
+        std::vector<std::string> end_dates;  // YYYY-MM-DD or empty
+    };
+    std::vector<std::unique_ptr<ApprovalLayer>> approvals;
 
     void resolve_crs();
     void load_townships();
-    void load_cultivated();
+    void load_land();
+    void load_area_layer(const AreaLayerConfig& config, const std::string& role, const std::string& key, PolygonSet& out);
+    void load_villages();
+    void load_approvals();
     std::vector<Piece> split(const OGRGeometry& patch, std::int64_t patch_id) const;
-    double cultivated_area(const OGRGeometry& piece);
+    void assign_land(const OGRGeometry& piece, Parcel& parcel);
+    void fill_overlay(const OGRGeometry& piece, Parcel& parcel);
 };
 
 void OverlayStage::Impl::resolve_crs() {
@@ -532,38 +659,27 @@ void OverlayStage::Impl::resolve_crs() {
 void OverlayStage::Impl::load_townships() {
     const auto& config = options.townships;
     auto opened = open_layer(config, "townships", "overlay.townships");
-    OGRLayer& layer = *opened.layer;
-    const int name_index = require_field(layer, config.name_field, opened.label, "overlay.townships.name_field");
-    // An empty code_field means the layer has no code column: townships are then keyed by name.
-    const int code_index = config.code_field.empty()
-                               ? -1
-                               : require_field(layer, config.code_field, opened.label, "overlay.townships.code_field");
-    auto transform = layer_to_area(layer, opened.label, *area_srs);
-
+    const NamedFields fields(opened, config.name_field, config.code_field, "overlay.townships");
     FieldText text(opened, config, "overlay.townships");
     std::map<TownshipKey, std::size_t> key_index;
     std::vector<TownshipPolygon> loaded;
     std::int64_t skipped = 0;
     std::vector<std::string> unnamed;  // FIDs of features with an empty name
-    layer.ResetReading();
-    for (auto& feature : layer) {
-        bool repaired = false;
-        auto geometry = read_geometry(*feature, transform.get(), *area_srs, opened.label, &repaired);
-        TownshipKey key{code_index >= 0 ? trim(text(*feature, code_index)) : std::string(),
-                        trim(text(*feature, name_index))};
+    read_polygons(opened, *area_srs, [&](OGRFeature& feature, OGRGeometryUniquePtr geometry, bool repaired) {
+        const TownshipKey key = fields.key(feature, text);
         if (repaired) {
             // A bow-tie or a ring crossing itself: GEOS would refuse it, and parcels in it would
             // silently end up unassigned; the repaired outline may still differ from the drawn intent.
             spdlog::warn(
                 "overlay: {} feature {} ({} '{}') is not a valid polygon (its outline crosses itself); repaired "
                 "with GEOS MakeValid to {:.0f} m²; check and fix that outline in the file",
-                opened.label, feature->GetFID(), config.name_field, key.name, geometry ? area_of(*geometry) : 0.0);
+                opened.label, feature.GetFID(), config.name_field, key.name, geometry ? area_of(*geometry) : 0.0);
         }
         if (!geometry) {
             ++skipped;
-            continue;
+            return;
         }
-        if (key.name.empty() && unnamed.size() < 20) unnamed.push_back(std::to_string(feature->GetFID()));
+        if (key.name.empty() && unnamed.size() < 20) unnamed.push_back(std::to_string(feature.GetFID()));
         auto [it, inserted] = key_index.try_emplace(key, keys.size());
         if (inserted) keys.push_back(key);
         TownshipPolygon township;
@@ -574,7 +690,7 @@ void OverlayStage::Impl::load_townships() {
         }
         township.geometry = std::move(geometry);
         loaded.push_back(std::move(township));
-    }
+    });
     if (skipped > 0)
         spdlog::warn("overlay: {} has {} features without an area; they are ignored", opened.label, skipped);
     if (!unnamed.empty()) {
@@ -594,47 +710,159 @@ void OverlayStage::Impl::load_townships() {
     spdlog::info("overlay: {} townships ({} polygons) from {}", keys.size(), townships.size(), opened.label);
 }
 
-void OverlayStage::Impl::load_cultivated() {
+// DLTB: every polygon with its class and group (pipeline/land_class.hpp). A value that is neither
+// a configured cultivated class nor a GB/T 21010 class is refused: its land would otherwise
+// vanish from the form's parts.
+void OverlayStage::Impl::load_land() {
     const auto& config = options.cultivated;
     auto opened = open_layer(config, "cultivated", "overlay.cultivated");
     OGRLayer& layer = *opened.layer;
     const int class_index = require_field(layer, config.class_field, opened.label, "overlay.cultivated.class_field");
-    std::set<std::string> classes;
-    for (const auto& c : config.classes) classes.insert(trim(c));
-    auto transform = layer_to_area(layer, opened.label, *area_srs);
-
-    FieldText text(opened, config, "overlay.cultivated");
-    std::set<std::string> other_values;  // for the message when nothing matches
-    std::vector<std::string> repaired_fids;
-    std::size_t repaired_count = 0;
-    layer.ResetReading();
-    for (auto& feature : layer) {
-        std::string value = trim(text(*feature, class_index));
-        if (!classes.contains(value)) {
-            if (other_values.size() < 10) other_values.insert(std::move(value));
-            continue;
-        }
-        bool repaired = false;
-        auto geometry = read_geometry(*feature, transform.get(), *area_srs, opened.label, &repaired);
-        if (repaired && ++repaired_count <= 10) repaired_fids.push_back(std::to_string(feature->GetFID()));
-        if (!geometry) continue;
-        cultivated_envelopes.push_back(envelope_of(*geometry));
-        cultivated.push_back(std::move(geometry));
+    // The urban-village attribute: the layer must have the field when the key was set; at the
+    // default a layer without it is simply not assessed.
+    int village_index = -1;
+    if (!config.urban_village_field.empty()) {
+        village_index = layer.GetLayerDefn()->GetFieldIndex(config.urban_village_field.c_str());
+        if (village_index < 0 && config.urban_village_field_given)
+            require_field(layer, config.urban_village_field, opened.label, "overlay.cultivated.urban_village_field");
+        if (village_index < 0)
+            spdlog::info("overlay: {} has no field {}; the urban-village (203) part is not assessed", opened.label,
+                         config.urban_village_field);
     }
-    if (cultivated.empty()) {
+    const LandClassTable table(config.classes);
+    FieldText text(opened, config, "overlay.cultivated");
+    std::map<std::string, std::pair<std::size_t, GIntBig>> unknown;  // value -> (features, first FID)
+    std::set<std::string> other_values;  // for the warning when nothing is cultivated
+    std::size_t cultivated_count = 0;
+    RepairLog repairs;
+    read_polygons(opened, *area_srs, [&](OGRFeature& feature, OGRGeometryUniquePtr geometry, bool repaired) {
+        std::string value = trim(text(feature, class_index));
+        const auto group = table.group_of(value);
+        if (!group) {
+            auto [it, inserted] = unknown.try_emplace(value, 0, feature.GetFID());
+            ++it->second.first;
+            return;
+        }
+        if (*group != LandGroup::Cultivated && other_values.size() < 10) other_values.insert(value);
+        if (repaired) repairs.add(feature.GetFID());
+        if (!geometry) return;
+        LandClass info;
+        info.group = *group;
+        info.base = base_land_class(value).value_or("");
+        info.urban_village = village_index >= 0 && is_urban_village_code(text(feature, village_index));
+        info.dlbm = std::move(value);
+        if (info.group == LandGroup::Cultivated) ++cultivated_count;
+        land.add(std::move(geometry));
+        land_classes.push_back(std::move(info));
+    });
+    if (!unknown.empty()) {
+        const auto& [value, seen] = *unknown.begin();
+        std::vector<std::string> others;
+        for (auto it = std::next(unknown.begin()); it != unknown.end() && others.size() < 5; ++it)
+            others.push_back("'" + it->first + "'");
+        throw InputError("overlay: " + opened.label + " field " + config.class_field + ": class '" + value + "' (" +
+                         std::to_string(seen.first) + " features, first FID " + std::to_string(seen.second) +
+                         ") is not a GB/T 21010 class" +
+                         (others.empty() ? std::string() : " (nor are " + join(others) + (unknown.size() - 1 > others.size() ? ", …" : "") + ")") +
+                         "; fix the layer, or list the value in overlay.cultivated.classes if it is cultivated land");
+    }
+    if (cultivated_count == 0) {
+        std::set<std::string> classes;
+        for (const auto& c : config.classes) classes.insert(trim(c));
         spdlog::warn(
             "overlay: {} has no feature whose {} is one of {}; values seen include {}; every parcel will "
             "show 0 cultivated area (set overlay.cultivated.classes)",
             opened.label, config.class_field, join(std::vector<std::string>(classes.begin(), classes.end())),
             join(std::vector<std::string>(other_values.begin(), other_values.end())));
     }
-    if (repaired_count > 0) {
-        spdlog::warn("overlay: {} has {} cultivated features that are not valid polygons (FID {}{}); repaired with "
-                     "GEOS MakeValid; check those outlines in the file",
-                     opened.label, repaired_count, join(repaired_fids), repaired_count > repaired_fids.size() ? ", …" : "");
+    repairs.warn(opened.label, "land-use");
+    land.build();
+    spdlog::info("overlay: {} land-use polygons ({} cultivated) from {}", land.geometries.size(), cultivated_count,
+                 opened.label);
+}
+
+// 永久基本农田, 生态保护红线, 城镇开发边界: polygons only, their area inside each parcel.
+void OverlayStage::Impl::load_area_layer(const AreaLayerConfig& config, const std::string& role, const std::string& key,
+                                         PolygonSet& out) {
+    if (!config.configured()) return;
+    auto opened = open_layer(config, role, key);
+    RepairLog repairs;
+    read_polygons(opened, *area_srs, [&](OGRFeature& feature, OGRGeometryUniquePtr geometry, bool repaired) {
+        if (repaired) repairs.add(feature.GetFID());
+        if (geometry) out.add(std::move(geometry));
+    });
+    repairs.warn(opened.label, role);
+    out.build();
+    spdlog::info("overlay: {} polygons from {}", out.geometries.size(), opened.label);
+}
+
+void OverlayStage::Impl::load_villages() {
+    const auto& config = options.villages;
+    auto opened = open_layer(config, "villages", "overlay.villages");
+    const NamedFields fields(opened, config.name_field, config.code_field, "overlay.villages");
+    FieldText text(opened, config, "overlay.villages");
+    std::map<TownshipKey, std::size_t> key_index;
+    RepairLog repairs;
+    read_polygons(opened, *area_srs, [&](OGRFeature& feature, OGRGeometryUniquePtr geometry, bool repaired) {
+        if (repaired) repairs.add(feature.GetFID());
+        if (!geometry) return;
+        const TownshipKey key = fields.key(feature, text);
+        auto [it, inserted] = key_index.try_emplace(key, village_keys.size());
+        if (inserted) village_keys.push_back(key);
+        villages.add(std::move(geometry));
+        village_of.push_back(it->second);
+    });
+    repairs.warn(opened.label, "village");
+    villages.build();
+    spdlog::info("overlay: {} villages ({} polygons) from {}", village_keys.size(), villages.geometries.size(), opened.label);
+}
+
+void OverlayStage::Impl::load_approvals() {
+    for (std::size_t n = 0; n < options.approvals.size(); ++n) {
+        auto approval = std::make_unique<ApprovalLayer>();
+        approval->config = options.approvals[n];
+        const auto& config = approval->config;
+        const std::string key = "overlay.approvals[" + std::to_string(n + 1) + "]";
+        auto opened = open_layer(config, "approvals[" + std::to_string(n + 1) + "]", key);
+        OGRLayer& layer = *opened.layer;
+        const int number_index = require_field(layer, config.number_field, opened.label, key + ".number_field");
+        const int date_index =
+            config.end_date_field.empty() ? -1 : require_field(layer, config.end_date_field, opened.label, key + ".end_date_field");
+        FieldText text(opened, config, key);
+        RepairLog repairs;
+        std::size_t unnumbered = 0;
+        read_polygons(opened, *area_srs, [&](OGRFeature& feature, OGRGeometryUniquePtr geometry, bool repaired) {
+            std::string end_date;
+            if (date_index >= 0 && feature.IsFieldSetAndNotNull(date_index)) {
+                const std::string written = trim(text(feature, date_index));
+                if (!written.empty()) {
+                    const auto parsed = parse_ledger_date(written);
+                    if (!parsed)
+                        throw InputError("overlay: " + opened.label + " feature " + std::to_string(feature.GetFID()) +
+                                         " field " + config.end_date_field + ": '" + written +
+                                         "' is not a date; write it as YYYY-MM-DD (2023/9/30 and 2023年9月30日 are read "
+                                         "too), or leave it empty when the record has no end date");
+                    end_date = *parsed;
+                }
+            }
+            if (repaired) repairs.add(feature.GetFID());
+            if (!geometry) return;
+            std::string number = trim(text(feature, number_index));
+            if (number.empty()) ++unnumbered;
+            approval->set.add(std::move(geometry));
+            approval->numbers.push_back(std::move(number));
+            approval->end_dates.push_back(std::move(end_date));
+        });
+        repairs.warn(opened.label, "approval");
+        if (unnumbered > 0)
+            spdlog::warn("overlay: {} has {} features with an empty {}; the parcels they cover show no document number "
+                         "from them; fill in the numbers",
+                         opened.label, unnumbered, config.number_field);
+        approval->set.build();
+        spdlog::info("overlay: {} {} polygons ({}) from {}", approval->set.geometries.size(), config.kind, config.name,
+                     opened.label);
+        approvals.push_back(std::move(approval));
     }
-    cultivated_index.build(cultivated_envelopes);
-    spdlog::info("overlay: {} cultivated polygons from {}", cultivated.size(), opened.label);
 }
 
 // Cuts a patch (area CRS) into one piece per township it covers, plus the part outside every
@@ -676,24 +904,106 @@ std::vector<Piece> OverlayStage::Impl::split(const OGRGeometry& patch, std::int6
     return pieces;
 }
 
-// Area (m²) of `piece` on cultivated land. Overlapping cultivated polygons are counted once:
-// the piece's intersections with each of them are unioned before the area is taken.
-double OverlayStage::Impl::cultivated_area(const OGRGeometry& piece) {
-    if (cultivated.empty()) return 0;
-    const auto candidates = cultivated_index.query(envelope_of(piece));
-    OGRMultiPolygon parts;
-    std::size_t part_count = 0;
+// The form's area parts of `piece` from DLTB (LandParts, pipeline/core/parcel.hpp). Each bit
+// of the piece goes to one DLTB polygon: polygons are taken in the priority 耕地, 非耕农用地,
+// 未利用地, 建设用地 (the form's order; then file order), each takes what the earlier ones left,
+// so overlapping DLTB polygons (a data error) never count twice and the 耕地 part is the piece ∩
+// the union of the cultivated polygons. What no polygon covers is the unsurveyed part.
+void OverlayStage::Impl::assign_land(const OGRGeometry& piece, Parcel& parcel) {
+    LandParts& parts = parcel.overlay.land;
+    parts = LandParts{};
+    parcel.cultivated_m2 = 0;
+    parcel.overlay.land_assessed = options.cultivated.configured();
+    double group_m2[kLandGroups] = {};
+    std::map<std::string, double> by_class;
+    auto candidates = land.index.query(envelope_of(piece));
+    std::stable_sort(candidates.begin(), candidates.end(), [this](std::uint32_t a, std::uint32_t b) {
+        return land_classes[a].group < land_classes[b].group;
+    });
+    OGRGeometryUniquePtr remaining(candidates.empty() ? nullptr : piece.clone());
+    OGREnvelope envelope = remaining ? envelope_of(*remaining) : OGREnvelope();
     for (const auto i : candidates) {
-        auto inside = polygonal_part(checked(piece.Intersection(cultivated[i].get()), "intersection",
-                                             "a parcel and cultivated polygon " + std::to_string(i)));
+        if (!remaining) break;
+        if (!land.envelopes[i].Intersects(envelope)) continue;
+        const std::string what = "a parcel and land-use polygon " + std::to_string(i);
+        auto inside = polygonal_part(checked(remaining->Intersection(land.geometries[i].get()), "intersection", what));
         if (!inside) continue;
-        collect_polygons(*inside, parts);
-        ++part_count;
+        const double area = area_of(*inside);
+        if (area <= kSliverAreaM2) continue;
+        remaining = polygonal_part(checked(remaining->Difference(inside.get()), "difference", what));
+        if (remaining && area_of(*remaining) <= kSliverAreaM2) remaining.reset();
+        if (remaining) envelope = envelope_of(*remaining);
+        const LandClass& info = land_classes[i];
+        group_m2[static_cast<int>(info.group)] += area;
+        by_class[info.dlbm] += area;
+        if (info.base == kFacilityClass) parts.facility_m2 += area;
+        if (info.base == kRuralRoadClass) parts.rural_road_m2 += area;
+        if (info.base == kHomesteadClass) parts.homestead_m2 += area;
+        if (info.urban_village) parts.urban_village_m2 += area;
     }
-    if (part_count == 0) return 0;
-    if (part_count == 1) return area_of(parts);
-    auto merged = polygonal_part(checked(parts.UnionCascaded(), "union", "the cultivated parts of a parcel"));
-    return merged ? area_of(*merged) : 0.0;
+    parcel.cultivated_m2 = std::min(group_m2[static_cast<int>(LandGroup::Cultivated)], parcel.area_m2);
+    parts.other_agricultural_m2 = group_m2[static_cast<int>(LandGroup::OtherAgricultural)];
+    parts.unused_m2 = group_m2[static_cast<int>(LandGroup::Unused)];
+    parts.construction_m2 = group_m2[static_cast<int>(LandGroup::Construction)];
+    const double surveyed =
+        parcel.cultivated_m2 + parts.other_agricultural_m2 + parts.unused_m2 + parts.construction_m2;
+    parts.unsurveyed_m2 = std::max(0.0, parcel.area_m2 - surveyed);
+    double largest = 0;
+    for (const auto& [dlbm, area] : by_class) {  // ties: the smaller class code
+        if (area > largest) {
+            largest = area;
+            parts.dominant_class = dlbm;
+        }
+    }
+}
+
+// Parcel::overlay of one township piece (area CRS), and Parcel::cultivated_m2.
+void OverlayStage::Impl::fill_overlay(const OGRGeometry& piece, Parcel& parcel) {
+    assign_land(piece, parcel);
+    ParcelOverlay& overlay = parcel.overlay;
+    const double area = parcel.area_m2;
+    overlay.permanent_farmland_assessed = options.permanent_farmland.configured();
+    overlay.permanent_farmland_m2 = std::min(cover(piece, permanent_farmland, "permanent-farmland").area_m2, area);
+    overlay.redline_assessed = options.redline.configured();
+    overlay.redline_m2 = std::min(cover(piece, redline, "redline").area_m2, area);
+    overlay.urban_boundary_assessed = options.urban_boundary.configured();
+    overlay.urban_boundary_m2 = std::min(cover(piece, urban_boundary, "urban-boundary").area_m2, area);
+
+    // The village holding the largest part; ties to the smaller (code, name).
+    overlay.village_name.clear();
+    overlay.village_code.clear();
+    std::map<std::size_t, double> by_village;
+    for (const auto& [i, m2] : cover(piece, villages, "village").hits) by_village[village_of[i]] += m2;
+    const TownshipKey* best = nullptr;
+    double best_m2 = 0;
+    for (const auto& [k, m2] : by_village) {
+        const auto& key = village_keys[k];
+        if (m2 > best_m2 || (m2 == best_m2 && best && key < *best)) {
+            best = &key;
+            best_m2 = m2;
+        }
+    }
+    if (best) {
+        overlay.village_name = best->name;
+        overlay.village_code = best->code;
+    }
+
+    overlay.approvals.clear();
+    for (const auto& approval : approvals) {
+        ApprovalCover out;
+        out.kind = approval->config.kind;
+        out.name = approval->config.name.empty() ? approval->config.kind : approval->config.name;
+        const Coverage coverage = cover(piece, approval->set, approval->config.kind);
+        out.covered_m2 = std::min(coverage.area_m2, area);
+        out.share = area > 0 ? std::clamp(out.covered_m2 / area, 0.0, 1.0) : 0.0;
+        std::set<std::string> numbers;
+        for (const auto& [i, m2] : coverage.hits) {
+            if (!approval->numbers[i].empty()) numbers.insert(approval->numbers[i]);
+            if (approval->end_dates[i] > out.end_date) out.end_date = approval->end_dates[i];
+        }
+        out.numbers.assign(numbers.begin(), numbers.end());
+        overlay.approvals.push_back(std::move(out));
+    }
 }
 
 OverlayStage::OverlayStage(OverlayConfig options, const OGRSpatialReference& image_srs, double lon, double lat)
@@ -711,12 +1021,23 @@ void OverlayStage::validate() {
     d.validated = false;
     d.keys.clear();
     d.townships.clear();
-    d.cultivated.clear();
-    d.cultivated_envelopes.clear();
-    d.cultivated_index.build(d.cultivated_envelopes);
+    d.land.clear();
+    d.land_classes.clear();
+    d.permanent_farmland.clear();
+    d.redline.clear();
+    d.urban_boundary.clear();
+    d.villages.clear();
+    d.village_keys.clear();
+    d.village_of.clear();
+    d.approvals.clear();
     d.resolve_crs();
     if (d.options.townships.configured()) d.load_townships();
-    if (d.options.cultivated.configured()) d.load_cultivated();
+    if (d.options.cultivated.configured()) d.load_land();
+    d.load_area_layer(d.options.permanent_farmland, "permanent-farmland", "overlay.permanent_farmland", d.permanent_farmland);
+    d.load_area_layer(d.options.redline, "redline", "overlay.redline", d.redline);
+    d.load_area_layer(d.options.urban_boundary, "urban-boundary", "overlay.urban_boundary", d.urban_boundary);
+    if (d.options.villages.configured()) d.load_villages();
+    d.load_approvals();
     d.validated = true;
 }
 
@@ -769,7 +1090,7 @@ std::vector<Parcel> OverlayStage::run(std::vector<Parcel> patches) {
                 parcel.township_code = d.keys[piece.key].code;
             }
             parcel.area_m2 = areas[i];
-            parcel.cultivated_m2 = std::min(d.cultivated_area(*piece.geometry), parcel.area_m2);
+            d.fill_overlay(*piece.geometry, parcel);
             OGRPoint centroid;
             if (piece.geometry->Centroid(&centroid) == OGRERR_NONE && !centroid.IsEmpty()) {
                 parcel.centroid_x = centroid.getX();

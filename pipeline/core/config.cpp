@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
@@ -337,6 +338,105 @@ const std::vector<Setting>& settings() {
                                  [](Config& c) -> std::vector<std::string>& { return c.overlay.cultivated.classes; }));
         // ---- overlay layers of the enforcement overlay (issue 9): overlay.cultivated.urban_village_field,
         // overlay.permanent_farmland.*, overlay.redline.*, overlay.urban_boundary.*, overlay.villages.*, overlay.approvals
+        {
+            Setting s = text_setting("overlay.cultivated.urban_village_field",
+                                     "DLTB field with the urban-village attribute (城镇村属性码; 203 = 村庄); empty = none; when left at the "
+                                     "default a layer without it is not assessed, when set the layer must have it",
+                                     [](Config& c) -> std::string& { return c.overlay.cultivated.urban_village_field; });
+            s.read = [read = s.read](Config& c, const YAML::Node& n, const Context& ctx) {
+                read(c, n, ctx);
+                c.overlay.cultivated.urban_village_field_given = true;
+            };
+            v.push_back(s);
+        }
+        {
+            using Member = AreaLayerConfig OverlayConfig::*;
+            const std::tuple<const char*, Member, const char*> area_layers[] = {
+                {"permanent_farmland", &OverlayConfig::permanent_farmland, "永久基本农田 polygons (YJJBNTTB) (optional); its area inside each parcel"},
+                {"redline", &OverlayConfig::redline, "生态保护红线 polygons (optional); its area inside each parcel"},
+                {"urban_boundary", &OverlayConfig::urban_boundary, "城镇开发边界 polygons (optional); its area inside each parcel"}};
+            for (const auto& [name, member, help] : area_layers) {
+                const std::string key = std::string("overlay.") + name;
+                v.push_back(text_setting(key + ".path", help, [m = member](Config& c) -> std::string& { return (c.overlay.*m).path; }, true));
+                v.push_back(text_setting(key + ".layer", "layer name; empty = first layer",
+                                         [m = member](Config& c) -> std::string& { return (c.overlay.*m).layer; }));
+                v.push_back(text_setting(key + ".encoding", "text encoding of the fields; auto = UTF-8, else GBK with a warning",
+                                         [m = member](Config& c) -> std::string& { return (c.overlay.*m).encoding; }, false,
+                                         {"auto", "UTF-8", "GBK"}));
+            }
+        }
+        v.push_back(text_setting("overlay.villages.path", "village polygons (村级调查区 CJDCQ) (optional); each parcel gets the village holding most of it",
+                                 [](Config& c) -> std::string& { return c.overlay.villages.path; }, true));
+        v.push_back(text_setting("overlay.villages.layer", "layer name; empty = first layer",
+                                 [](Config& c) -> std::string& { return c.overlay.villages.layer; }));
+        v.push_back(text_setting("overlay.villages.name_field", "field with the village name (坐落单位名称)",
+                                 [](Config& c) -> std::string& { return c.overlay.villages.name_field; }));
+        v.push_back(text_setting("overlay.villages.code_field", "field with the village code (坐落单位代码); empty = none",
+                                 [](Config& c) -> std::string& { return c.overlay.villages.code_field; }));
+        v.push_back(text_setting("overlay.villages.encoding", "text encoding of the fields; auto = UTF-8, else GBK with a warning",
+                                 [](Config& c) -> std::string& { return c.overlay.villages.encoding; }, false,
+                                 {"auto", "UTF-8", "GBK"}));
+        {
+            Setting s;
+            s.key = "overlay.approvals";
+            s.default_text = "[]";
+            s.range = "list of {kind, name, path, layer, number_field, end_date_field, encoding}";
+            s.help = "approval layers, each covering parcels with document numbers: kind one of 批准用地|增减挂钩|供地|不动产登记|临时用地|"
+                     "设施农用地, name (label; empty = kind), path (relative to this file), layer (empty = first), number_field "
+                     "(required: the field with the 批准文号/上图入库号 …), end_date_field (临时用地 only: the end date), encoding "
+                     "(auto|UTF-8|GBK); entries are numbered from 1 in messages";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                if (!n.IsSequence())
+                    fail(ctx, "overlay.approvals", "expected a list of mappings, e.g. [{kind: 批准用地, path: pzyd.gpkg, number_field: PZWH}]");
+                c.overlay.approvals.clear();
+                std::size_t number = 0;
+                for (const auto& item : n) {
+                    const std::string key = "overlay.approvals[" + std::to_string(++number) + "]";
+                    if (!item.IsMap())
+                        fail(ctx, key, "expected a mapping such as {kind: 批准用地, path: pzyd.gpkg, number_field: PZWH}");
+                    ApprovalLayerConfig layer;
+                    std::vector<std::string> unknown;
+                    for (const auto& field : item) {
+                        const std::string name = field.first.as<std::string>();
+                        const std::string value = field.second.IsNull() ? std::string() : scalar_text(field.second, ctx, key + "." + name);
+                        if (name == "kind") layer.kind = value;
+                        else if (name == "name") layer.name = value;
+                        else if (name == "path") layer.path = resolve_path(value, ctx);
+                        else if (name == "layer") layer.layer = value;
+                        else if (name == "number_field") layer.number_field = value;
+                        else if (name == "end_date_field") layer.end_date_field = value;
+                        else if (name == "encoding") layer.encoding = value;
+                        else unknown.push_back(name);
+                    }
+                    if (!unknown.empty())
+                        fail(ctx, key, "unknown key " + join(unknown, ", ") +
+                                           "; known keys here: kind, name, path, layer, number_field, end_date_field, encoding");
+                    std::string kinds;
+                    for (const char* kind : kApprovalKinds) kinds += (kinds.empty() ? "" : ", ") + std::string(kind);
+                    if (layer.kind.empty()) fail(ctx, key, "kind is required; give one of: " + kinds);
+                    if (std::find(std::begin(kApprovalKinds), std::end(kApprovalKinds), layer.kind) == std::end(kApprovalKinds))
+                        fail(ctx, key + ".kind", "'" + layer.kind + "' is not one of: " + kinds);
+                    if (layer.path.empty()) fail(ctx, key, "path is required: the approval layer's file (GeoPackage, Shapefile, …)");
+                    if (layer.number_field.empty())
+                        fail(ctx, key, "number_field is required: the field holding the document number (批准文号, 上图入库号, 不动产权证号 …)");
+                    if (!layer.end_date_field.empty() && layer.kind != "临时用地")
+                        fail(ctx, key + ".end_date_field", "applies to kind 临时用地 only (this entry is " + layer.kind +
+                                                               "); remove it");
+                    if (layer.encoding != "auto" && layer.encoding != "UTF-8" && layer.encoding != "GBK")
+                        fail(ctx, key + ".encoding", "'" + layer.encoding + "' is not one of: auto, UTF-8, GBK");
+                    if (layer.name.empty()) layer.name = layer.kind;
+                    c.overlay.approvals.push_back(std::move(layer));
+                }
+            };
+            s.dump = [](const Config& c) {
+                json list = json::array();
+                for (const auto& a : c.overlay.approvals)
+                    list.push_back({{"kind", a.kind}, {"name", a.name}, {"path", a.path}, {"layer", a.layer},
+                                    {"number_field", a.number_field}, {"end_date_field", a.end_date_field}, {"encoding", a.encoding}});
+                return list;
+            };
+            v.push_back(s);
+        }
 
         // ---- prejudge.* (issue 9)
         {

@@ -85,6 +85,7 @@ struct CultivatedLayerConfig : VectorLayerConfig {
     // Urban-village attribute (城镇村属性码); 203 = 村庄 (pre-judgement rule 6). Empty = none;
     // a layer without the field is refused only when the key is given.
     std::string urban_village_field = "CZCSXM";
+    bool urban_village_field_given = false;  // the key was set (config file or in code)
 };
 
 // A layer whose area inside each parcel is reported (永久基本农田, 生态保护红线, 城镇开发边界).

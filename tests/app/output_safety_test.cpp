@@ -161,6 +161,19 @@ TEST_F(OutputSafety, TheConfigInsideTheOutputFolderIsRefused) {
     EXPECT_TRUE(fs::exists(config));
 }
 
+TEST_F(OutputSafety, EnforcementOverlayLayersInsideTheOutputFolderAreRefused) {
+    fs::create_directories(dir / "out");
+    const std::string head = "epochs:\n  before: {tiles: [before.tif], date: \"2023-04-10\"}\n"
+                             "  after: {tiles: [after.tif], date: \"2023-09-18\"}\noutput: {dir: out}\n";
+    write_text(config, head + "overlay: {redline: {path: out/sthx.gpkg}}\n");
+    expect_refused(run(), 3, "output: the ecological-redline layer (overlay.redline.path) '" + (dir / "out" / "sthx.gpkg").string() +
+                                 "' lies inside the output folder");
+    write_text(config, head + "overlay: {approvals: [{kind: 供地, path: a.gpkg, number_field: G}, "
+                              "{kind: 批准用地, path: out/pzyd.gpkg, number_field: PZWH}]}\n");
+    expect_refused(run(), 3, "output: the approval layer (overlay.approvals[2].path) '" + (dir / "out" / "pzyd.gpkg").string() +
+                                 "' lies inside the output folder");
+}
+
 TEST_F(OutputSafety, ALedgerInsideTheOutputFolderIsRefusedAndKeepsItsHistory) {
     // A ledger fed by an earlier run, in the folder the next run is pointed at.
     const fs::path ledger = dir / "keep" / "ledger.gpkg";

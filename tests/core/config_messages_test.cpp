@@ -3,6 +3,7 @@
 #include "pipeline/core/config.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/errors.hpp"
 #include "tests/support/config_support.hpp"
@@ -157,6 +158,95 @@ TEST(ConfigLearned, ModelPathIsResolvedAgainstTheConfigFolderAndTheThresholdIsMa
     EXPECT_TRUE(set.detect.threshold_given);
     EXPECT_DOUBLE_EQ(*set.detect.threshold, 0.4);
     EXPECT_FALSE(Config::parse("clean: {min_area_m2: 100}\n", kOrigin).detect.threshold_given);
+}
+
+// ---- overlay layers of the enforcement overlay (issue 9)
+
+TEST(ConfigOverlayLayers, ApprovalsAreReadWithPathsResolvedAgainstTheConfigFolder) {
+    const Config c = Config::parse(
+        "overlay:\n"
+        "  cultivated: {path: dltb.gpkg, urban_village_field: CZCSXM}\n"
+        "  permanent_farmland: {path: ../yn/yjjbnt.gpkg, layer: yjjbnttb, encoding: GBK}\n"
+        "  redline: {path: sthx.gpkg}\n"
+        "  urban_boundary: {path: czkfbj.shp}\n"
+        "  villages: {path: cjdcq.gpkg, layer: cjdcq, name_field: MC, code_field: DM}\n"
+        "  approvals:\n"
+        "    - {kind: 批准用地, name: 农转用批文, path: approvals.gpkg, layer: pzyd, number_field: PZWH}\n"
+        "    - {kind: 临时用地, path: /abs/lsyd.shp, number_field: LSWH, end_date_field: JSRQ, encoding: GBK}\n",
+        kOrigin);
+    EXPECT_TRUE(c.overlay.cultivated.urban_village_field_given);
+    EXPECT_FALSE(Config{}.overlay.cultivated.urban_village_field_given);
+    EXPECT_EQ(c.overlay.permanent_farmland.path, "/data/yn/yjjbnt.gpkg");
+    EXPECT_EQ(c.overlay.permanent_farmland.layer, "yjjbnttb");
+    EXPECT_EQ(c.overlay.permanent_farmland.encoding, "GBK");
+    EXPECT_EQ(c.overlay.redline.path, "/data/cfg/sthx.gpkg");
+    EXPECT_EQ(c.overlay.urban_boundary.path, "/data/cfg/czkfbj.shp");
+    EXPECT_EQ(c.overlay.villages.name_field, "MC");
+    EXPECT_EQ(c.overlay.villages.code_field, "DM");
+    ASSERT_EQ(c.overlay.approvals.size(), 2u);
+    EXPECT_EQ(c.overlay.approvals[0].kind, "批准用地");
+    EXPECT_EQ(c.overlay.approvals[0].name, "农转用批文");
+    EXPECT_EQ(c.overlay.approvals[0].path, "/data/cfg/approvals.gpkg");
+    EXPECT_EQ(c.overlay.approvals[0].layer, "pzyd");
+    EXPECT_EQ(c.overlay.approvals[0].number_field, "PZWH");
+    EXPECT_EQ(c.overlay.approvals[1].name, "临时用地");  // empty name = kind
+    EXPECT_EQ(c.overlay.approvals[1].path, "/abs/lsyd.shp");
+    EXPECT_EQ(c.overlay.approvals[1].end_date_field, "JSRQ");
+    EXPECT_EQ(c.overlay.approvals[1].encoding, "GBK");
+    EXPECT_EQ(c.to_json()["overlay"]["approvals"][1]["number_field"], "LSWH");
+    const std::string keys = describe_config_keys();
+    for (const char* key : {"overlay.cultivated.urban_village_field", "overlay.permanent_farmland.path",
+                            "overlay.permanent_farmland.layer", "overlay.permanent_farmland.encoding", "overlay.redline.path",
+                            "overlay.redline.layer", "overlay.redline.encoding", "overlay.urban_boundary.path",
+                            "overlay.urban_boundary.layer", "overlay.urban_boundary.encoding", "overlay.villages.path",
+                            "overlay.villages.layer", "overlay.villages.name_field", "overlay.villages.code_field",
+                            "overlay.villages.encoding", "overlay.approvals"})
+        EXPECT_CONTAINS(keys, std::string(key) + "  (default ");
+}
+
+TEST(ConfigMessages, ApprovalsMustBeAListOfMappings) {
+    EXPECT_EQ(refusal("overlay: {approvals: {kind: 批准用地}}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals': expected a list of mappings, e.g. [{kind: 批准用地, "
+              "path: pzyd.gpkg, number_field: PZWH}]");
+    EXPECT_EQ(refusal("overlay: {approvals: [pzyd.gpkg]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[1]': expected a mapping such as {kind: 批准用地, path: "
+              "pzyd.gpkg, number_field: PZWH}");
+}
+
+TEST(ConfigMessages, ApprovalWithAnUnknownKeyNamesIt) {
+    EXPECT_EQ(refusal("overlay: {approvals: [{kind: 供地, path: a.gpkg, number_field: GDWH, numbr: 1, date: 2}]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[1]': unknown key numbr, date; known keys here: kind, "
+              "name, path, layer, number_field, end_date_field, encoding");
+}
+
+TEST(ConfigMessages, ApprovalKindIsRequiredAndFromTheList) {
+    EXPECT_EQ(refusal("overlay: {approvals: [{path: a.gpkg, number_field: PZWH}]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[1]': kind is required; give one of: 批准用地, 增减挂钩, "
+              "供地, 不动产登记, 临时用地, 设施农用地");
+    EXPECT_EQ(refusal("overlay: {approvals: [{kind: 供地, path: a.gpkg, number_field: G}, {kind: 农转用, path: a.gpkg, "
+                      "number_field: PZWH}]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[2].kind': '农转用' is not one of: 批准用地, 增减挂钩, "
+              "供地, 不动产登记, 临时用地, 设施农用地");
+}
+
+TEST(ConfigMessages, ApprovalPathAndNumberFieldAreRequired) {
+    EXPECT_EQ(refusal("overlay: {approvals: [{kind: 供地, number_field: GDWH}]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[1]': path is required: the approval layer's file "
+              "(GeoPackage, Shapefile, …)");
+    EXPECT_EQ(refusal("overlay: {approvals: [{kind: 供地, path: a.gpkg, number_field: G}, {kind: 设施农用地, path: s.gpkg}]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[2]': number_field is required: the field holding the "
+              "document number (批准文号, 上图入库号, 不动产权证号 …)");
+}
+
+TEST(ConfigMessages, ApprovalEndDateFieldOnlyForTemporaryUse) {
+    EXPECT_EQ(refusal("overlay: {approvals: [{kind: 供地, path: a.gpkg, number_field: G, end_date_field: JSRQ}]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[1].end_date_field': applies to kind 临时用地 only (this "
+              "entry is 供地); remove it");
+}
+
+TEST(ConfigMessages, ApprovalEncodingFromTheList) {
+    EXPECT_EQ(refusal("overlay: {approvals: [{kind: 供地, path: a.gpkg, number_field: G, encoding: latin1}]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'overlay.approvals[1].encoding': 'latin1' is not one of: auto, UTF-8, GBK");
 }
 
 }  // namespace

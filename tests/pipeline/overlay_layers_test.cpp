@@ -17,6 +17,7 @@
 #include "pipeline/core/geo.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/wkt.hpp"
 
 namespace weipian {
 namespace {
@@ -81,14 +82,7 @@ void write_layer(const fs::path& path, const char* driver_name, const std::vecto
     }
 }
 
-Parcel patch(std::int64_t id, const std::string& wkt) {
-    Parcel parcel;
-    parcel.id = id;
-    parcel.patch_id = id;
-    parcel.geometry = from_wkt(wkt);
-    parcel.pixel_count = 100;
-    return parcel;
-}
+Parcel patch(std::int64_t id, const std::string& wkt) { return test::patch_from_wkt(id, wkt); }
 
 class OverlayLayers : public ::testing::Test {
 protected:

@@ -114,5 +114,14 @@ TEST(DetectMessages, MaskInAFolderNobodyMayWrite) {
     EXPECT_CONTAINS(r.err, "detect: cannot create '/proc/weipian-mask.tif'; check that the folder is writable");
 }
 
+TEST_F(OverlayMessages, ApprovalLayerWithoutItsNumberFieldExitsThreeBeforeAnyPixel) {
+    const auto srs = gk_zone_37();
+    write_layer("pzyd.gpkg", wkbPolygon, &srs,
+                {"POLYGON ((496990 3940990, 497060 3940990, 497060 3941010, 496990 3941010, 496990 3940990))"});
+    const std::string m = refused("{approvals: [{kind: 批准用地, path: pzyd.gpkg, layer: towns, number_field: PZWH}]}");
+    EXPECT_CONTAINS(m, "overlay: approvals[1] layer 'towns' in '" + path("pzyd.gpkg") +
+                           "' has no field 'PZWH' (fields: XZMC, XZQDM); set overlay.approvals[1].number_field");
+}
+
 }  // namespace
 }  // namespace weipian
