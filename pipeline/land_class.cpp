@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "pipeline/core/errors.hpp"
 #include "pipeline/core/text.hpp"
 
 namespace weipian {
@@ -75,13 +76,38 @@ std::optional<std::string> base_land_class(std::string_view value) {
     return std::nullopt;
 }
 
-LandClassTable::LandClassTable(const std::vector<std::string>& cultivated_classes) {
+LandClassTable::LandClassTable(const std::vector<std::string>& cultivated_classes,
+                               const std::vector<std::string>& class_groups) {
     for (const auto& c : cultivated_classes) cultivated_.push_back(trim(c));
+    for (const auto& entry : class_groups) {
+        const auto eq = entry.rfind('=');
+        if (eq == std::string::npos) throw InternalError("land classes: '" + entry + "' is not VALUE=GROUP");
+        const std::string group = trim(entry.substr(eq + 1));
+        std::optional<LandGroup> g;
+        if (group == "非耕农用地")
+            g = LandGroup::OtherAgricultural;
+        else if (group == "未利用地")
+            g = LandGroup::Unused;
+        else if (group == "建设用地")
+            g = LandGroup::Construction;
+        else if (group != "未调查")
+            throw InternalError("land classes: unknown group '" + group + "'");
+        mapped_.emplace_back(trim(entry.substr(0, eq)), g);
+    }
+}
+
+bool LandClassTable::unsurveyed(std::string_view value) const {
+    const std::string v = trim(value);
+    for (const auto& [name, group] : mapped_)
+        if (name == v) return !group;
+    return false;
 }
 
 std::optional<LandGroup> LandClassTable::group_of(std::string_view value) const {
     const std::string v = trim(value);
     if (std::find(cultivated_.begin(), cultivated_.end(), v) != cultivated_.end()) return LandGroup::Cultivated;
+    for (const auto& [name, group] : mapped_)
+        if (name == v) return group;
     const auto base = base_land_class(v);
     if (!base) return std::nullopt;
     const LandGroup group = table().find(*base)->second;

@@ -48,7 +48,13 @@ class LandClassTable {
 public:
     // `cultivated_classes` (overlay.cultivated.classes) are compared after trimming; they may
     // be any text (a layer classed by name, e.g. 水田, works through them).
-    explicit LandClassTable(const std::vector<std::string>& cultivated_classes);
+    // `class_groups` (overlay.cultivated.class_groups): "VALUE=GROUP" entries, already checked
+    // by Config::validate, for values that are not GB/T 21010 codes.
+    explicit LandClassTable(const std::vector<std::string>& cultivated_classes,
+                            const std::vector<std::string>& class_groups = {});
+
+    // True for a value mapped to 未调查: its features are left out of the land survey.
+    bool unsurveyed(std::string_view value) const;
 
     // 耕地 for a configured cultivated value; otherwise the group of its base class, with a
     // 01 class that is not configured counted as 非耕农用地 (still 农用地, not 耕地 by the
@@ -57,6 +63,7 @@ public:
 
 private:
     std::vector<std::string> cultivated_;
+    std::vector<std::pair<std::string, std::optional<LandGroup>>> mapped_;  // nullopt = 未调查
 };
 
 }  // namespace weipian

@@ -729,7 +729,7 @@ void OverlayStage::Impl::load_land() {
             spdlog::info("overlay: {} has no field {}; the urban-village (203) part is not assessed", opened.label,
                          config.urban_village_field);
     }
-    const LandClassTable table(config.classes);
+    const LandClassTable table(config.classes, config.class_groups);
     FieldText text(opened, config, "overlay.cultivated");
     std::map<std::string, std::pair<std::size_t, GIntBig>> unknown;  // value -> (features, first FID)
     std::set<std::string> other_values;  // for the warning when nothing is cultivated
@@ -737,6 +737,7 @@ void OverlayStage::Impl::load_land() {
     RepairLog repairs;
     read_polygons(opened, *area_srs, [&](OGRFeature& feature, OGRGeometryUniquePtr geometry, bool repaired) {
         std::string value = trim(text(feature, class_index));
+        if (table.unsurveyed(value)) return;  // class_groups: VALUE=未调查
         const auto group = table.group_of(value);
         if (!group) {
             auto [it, inserted] = unknown.try_emplace(value, 0, feature.GetFID());
@@ -764,7 +765,8 @@ void OverlayStage::Impl::load_land() {
                          std::to_string(seen.first) + " features, first FID " + std::to_string(seen.second) +
                          ") is not a GB/T 21010 class" +
                          (others.empty() ? std::string() : " (nor are " + join(others) + (unknown.size() - 1 > others.size() ? ", …" : "") + ")") +
-                         "; fix the layer, or list the value in overlay.cultivated.classes if it is cultivated land");
+                         "; fix the layer, list the value in overlay.cultivated.classes if it is cultivated land, or give its group in "
+                         "overlay.cultivated.class_groups (e.g. \"" + value + "=未利用地\")");
     }
     if (cultivated_count == 0) {
         std::set<std::string> classes;

@@ -336,6 +336,10 @@ const std::vector<Setting>& settings() {
                                  {"auto", "UTF-8", "GBK"}));
         v.push_back(list_setting("overlay.cultivated.classes", "class values that are cultivated land",
                                  [](Config& c) -> std::vector<std::string>& { return c.overlay.cultivated.classes; }));
+        v.push_back(list_setting("overlay.cultivated.class_groups",
+                                 "values that are not GB/T 21010 codes, as \"VALUE=GROUP\" (GROUP: 非耕农用地, 未利用地, 建设用地, or 未调查 to "
+                                 "leave the feature out), e.g. [\"grassland=未利用地\", \"artificial surface=建设用地\"]",
+                                 [](Config& c) -> std::vector<std::string>& { return c.overlay.cultivated.class_groups; }));
         // ---- overlay layers of the enforcement overlay (issue 9): overlay.cultivated.urban_village_field,
         // overlay.permanent_farmland.*, overlay.redline.*, overlay.urban_boundary.*, overlay.villages.*, overlay.approvals
         {
@@ -662,6 +666,13 @@ void Config::validate() const {
     if (!before.date.empty() && !after.date.empty() && !(after.date > before.date))
         throw ConfigError(where + "key 'epochs.after.date' (" + after.date + ") must be later than 'epochs.before.date' (" +
                           before.date + "); the after epoch (HSX) is the later image");
+    for (const auto& entry : overlay.cultivated.class_groups) {
+        const auto eq = entry.rfind('=');
+        const std::string group = eq == std::string::npos ? std::string() : trim(entry.substr(eq + 1));
+        if (eq == std::string::npos || (group != "非耕农用地" && group != "未利用地" && group != "建设用地" && group != "未调查"))
+            throw ConfigError(where + "key 'overlay.cultivated.class_groups': '" + entry +
+                              "' is not VALUE=GROUP with GROUP one of 非耕农用地, 未利用地, 建设用地, 未调查; write e.g. \"grassland=未利用地\"");
+    }
     if (overlay.cultivated.configured() && overlay.cultivated.classes.empty())
         throw ConfigError(where + "key 'overlay.cultivated.classes' is empty; list the cultivated classes, e.g. [\"0101\", \"0102\", \"0103\"]");
     prejudge.validate(where);

@@ -82,6 +82,10 @@ struct TownshipLayerConfig : VectorLayerConfig {
 struct CultivatedLayerConfig : VectorLayerConfig {
     std::string class_field = "DLBM";
     std::vector<std::string> classes = {"0101", "0102", "0103"};
+    // Values of a layer not classed by GB/T 21010 codes (e.g. a land-use layer classed by name),
+    // each "VALUE=GROUP" with GROUP 非耕农用地, 未利用地, 建设用地 or 未调查 (the feature is
+    // left out: its land counts as unsurveyed). Checked by Config::validate.
+    std::vector<std::string> class_groups;
     // Urban-village attribute (城镇村属性码); 203 = 村庄 (pre-judgement rule 6). Empty = none;
     // a layer without the field is refused only when the key is given.
     std::string urban_village_field = "CZCSXM";

@@ -249,5 +249,12 @@ TEST(ConfigMessages, ApprovalEncodingFromTheList) {
               "config '/data/cfg/jishan.yaml': key 'overlay.approvals[1].encoding': 'latin1' is not one of: auto, UTF-8, GBK");
 }
 
+TEST(ConfigMessages, ClassGroupsAreValueEqualsAGroupOfTheForm) {
+    for (const char* entry : {"grassland", "grassland=草地"})
+        EXPECT_EQ(refusal(std::string("overlay: {cultivated: {class_groups: [\"") + entry + "\"]}}\n"),
+                  std::string("config '/data/cfg/jishan.yaml': key 'overlay.cultivated.class_groups': '") + entry +
+                      "' is not VALUE=GROUP with GROUP one of 非耕农用地, 未利用地, 建设用地, 未调查; write e.g. \"grassland=未利用地\"");
+}
+
 }  // namespace
 }  // namespace weipian

@@ -376,8 +376,33 @@ TEST_F(OverlayParts, UnknownClassIsRefusedNamingFileLayerFieldValueAndCount) {
                                    {rect(500170, 500180), {"空地", ""}}});
     EXPECT_EQ(refused(config), "overlay: cultivated layer '" + config.cultivated.path +
                                    "' field DLBM: class '9999' (2 features, first FID 2) is not a GB/T 21010 class "
-                                   "(nor are '空地'); fix the layer, or list the value in overlay.cultivated.classes if it "
-                                   "is cultivated land");
+                                   "(nor are '空地'); fix the layer, list the value in overlay.cultivated.classes if it "
+                                   "is cultivated land, or give its group in overlay.cultivated.class_groups (e.g. "
+                                   "\"9999=未利用地\")");
+}
+
+// A land-use layer classed by name (e.g. ../shared/data/slovenia-s2/LULC.gpkg): its values get
+// their groups from overlay.cultivated.class_groups; 未调查 leaves the features out.
+TEST_F(OverlayParts, ClassGroupsGiveNamedClassesTheirGroup) {
+    OverlayConfig config;
+    config.cultivated.path = dltb({{rect(500100, 500140), {"cultivated land", ""}},
+                                   {rect(500140, 500160), {"grassland", ""}},
+                                   {rect(500160, 500170), {"artificial surface", ""}},
+                                   {rect(500170, 500185), {"forest", ""}},
+                                   {rect(500185, 500200), {"", ""}}});
+    config.cultivated.classes = {"cultivated land"};
+    config.cultivated.class_groups = {"grassland=未利用地", "artificial surface = 建设用地", "forest=非耕农用地", "=未调查"};
+    const auto parcels = run_one(config);
+    ASSERT_EQ(parcels.size(), 1u);
+    const auto& p = parcels[0];
+    EXPECT_NEAR(p.cultivated_m2, 4000, 1e-6);
+    EXPECT_NEAR(p.overlay.land.unused_m2, 2000, 1e-6);
+    EXPECT_NEAR(p.overlay.land.construction_m2, 1000, 1e-6);
+    EXPECT_NEAR(p.overlay.land.other_agricultural_m2, 1500, 1e-6);
+    EXPECT_NEAR(p.overlay.land.unsurveyed_m2, 1500, 1e-6);
+    expect_identity(p);
+    EXPECT_FALSE(LandClassTable({}, {"=未调查"}).group_of("").has_value());
+    EXPECT_TRUE(LandClassTable({}, {"=未调查"}).unsurveyed(" "));
 }
 
 TEST_F(OverlayParts, ExplicitUrbanVillageFieldMissingFromTheLayerIsRefused) {
