@@ -187,7 +187,15 @@ LedgerReport build_ledger_report(const std::string& ledger, const LedgerReportOp
         std::stable_sort(entries.begin(), entries.end(), [](const HistoryEntry* a, const HistoryEntry* b) {
             return std::tie(a->at, a->fid) < std::tie(b->at, b->fid);
         });
-    const auto state = [&](const LedgerCase& c, const std::string& date) { return state_on(by_case[c.case_id], date); };
+    // A self-found case linked to a delivered lead is the same place as the lead: the place is
+    // counted once, through the lead (the platform's id, on which its verdicts are recorded).
+    std::set<std::string> lead_ids;
+    for (const auto& c : cases)
+        if (is_lead_case(c)) lead_ids.insert(c.case_id);
+    const auto state = [&](const LedgerCase& c, const std::string& date) {
+        if (!is_lead_case(c) && !c.linked_case.empty() && lead_ids.count(c.linked_case)) return CaseState{};
+        return state_on(by_case[c.case_id], date);
+    };
 
     LedgerReport report;
     report.ledger = redact_ledger_location(ledger);

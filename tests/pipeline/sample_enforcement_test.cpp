@@ -166,6 +166,10 @@ TEST_F(SampleEnforcement, DeliveredLeadsAreMatchedToParcelsAndTheMissedOneIsList
                       dir.path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("4 leads: 4 imported (3 linked to self-found cases, 1 with an earlier-period id)"), std::string::npos) << r.out;
+    // The report counts each place once: 12 self-found cases on no lead and the 4 leads, not 19.
+    r = test::run_cli("ledger report --config " + config + " --ledger " + second + " --as-of 2023-12-01", dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("截至当日共 16 宗图斑"), std::string::npos) << r.out;
 }
 
 }  // namespace
