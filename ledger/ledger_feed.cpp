@@ -119,6 +119,18 @@ double surface_area(const OGRGeometry& g) {
     return OGR_G_Area(OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&g)));
 }
 
+CaseOutlines case_outlines_of(const std::vector<LedgerCase>& cases) {
+    CaseOutlines out;
+    out.outlines.resize(cases.size());
+    out.areas.assign(cases.size(), 0.0);
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+        if (!cases[c].geometry) continue;
+        out.outlines[c] = usable_geometry(*cases[c].geometry);
+        out.areas[c] = surface_area(*out.outlines[c]);
+    }
+    return out;
+}
+
 double match_ratio(const LedgerConfig& options, const OGRGeometry& a, double area_a, const OGRGeometry& b, double area_b) {
     const double both = intersection_area(a, b);
     if (both <= 0.0) return 0.0;
@@ -190,13 +202,9 @@ LedgerFeedSummary feed(const LedgerConfig& options, const std::vector<Parcel>& p
 
     std::map<std::string, std::size_t> index_of;
     for (std::size_t c = 0; c < cases.size(); ++c) index_of[cases[c].case_id] = c;
-    std::vector<OGRGeometryUniquePtr> case_outlines(cases.size());
-    std::vector<double> case_areas(cases.size(), 0.0);
-    for (std::size_t c = 0; c < cases.size(); ++c) {
-        if (!cases[c].geometry) continue;
-        case_outlines[c] = usable_geometry(*cases[c].geometry);
-        case_areas[c] = surface_area(*case_outlines[c]);
-    }
+    CaseOutlines known = case_outlines_of(cases);
+    const auto& case_outlines = known.outlines;
+    const auto& case_areas = known.areas;
     // A parcel may feed an open self-found case of its own township, or an open lead case
     // wherever it lies (a lead imported without a township layer is unassigned).
     const auto candidate = [&](std::size_t c, std::size_t i, bool open_only) {

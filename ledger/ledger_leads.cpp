@@ -32,18 +32,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_utf8(const std::string& text) { return CPLIsUTF8(text.c_str(), static_cast<int>(text.size())) != 0; }
-
-// `text` (GBK / CP936 bytes) as UTF-8, as the overlay reads GBK layers.
-std::string gbk_to_utf8(const std::string& text) {
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    char* recoded = CPLRecode(text.c_str(), "CP936", CPL_ENC_UTF8);
-    CPLPopErrorHandler();
-    std::string out = recoded ? recoded : "";
-    CPLFree(recoded);
-    return out;
-}
-
 // One row of a lead file as read (text already UTF-8).
 struct LeadRow {
     int row = 0;
@@ -435,13 +423,9 @@ LeadImportSummary import_leads(const LedgerConfig& ledger, const fs::path& path,
     std::vector<LedgerCase> cases = store->load_cases();
     std::map<std::string, std::size_t> by_id;
     for (std::size_t i = 0; i < cases.size(); ++i) by_id[cases[i].case_id] = i;
-    std::vector<OGRGeometryUniquePtr> case_outlines(cases.size());
-    std::vector<double> case_areas(cases.size(), 0.0);
-    for (std::size_t c = 0; c < cases.size(); ++c) {
-        if (!cases[c].geometry) continue;
-        case_outlines[c] = usable_geometry(*cases[c].geometry);
-        case_areas[c] = surface_area(*case_outlines[c]);
-    }
+    CaseOutlines known = case_outlines_of(cases);
+    const auto& case_outlines = known.outlines;
+    const auto& case_areas = known.areas;
 
     const std::string recorded_at = now_utc();
     const std::string today = today_date();

@@ -265,18 +265,6 @@ struct OpenedLayer {
     std::string cpg;  // for a Shapefile: the .cpg that would declare its encoding
 };
 
-bool is_utf8(const std::string& text) { return CPLIsUTF8(text.c_str(), static_cast<int>(text.size())) != 0; }
-
-// `text` (GBK / CP936 bytes) as UTF-8; bytes that are not GBK either are dropped.
-std::string gbk_to_utf8(const std::string& text) {
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    char* recoded = CPLRecode(text.c_str(), "CP936", CPL_ENC_UTF8);
-    CPLPopErrorHandler();
-    std::string out = recoded ? recoded : "";
-    CPLFree(recoded);
-    return out;
-}
-
 // The text fields of one layer as UTF-8, following overlay.<role>.encoding:
 // - "auto": UTF-8 as read; a value that is not valid UTF-8 is decoded as GBK (CP936, what
 //   Chinese desktop GIS writes into a .dbf without .cpg) and the first such value is warned about;

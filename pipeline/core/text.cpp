@@ -1,5 +1,8 @@
 #include "pipeline/core/text.hpp"
 
+#include <cpl_error.h>
+#include <cpl_string.h>
+
 #include <cctype>
 
 namespace weipian {
@@ -40,5 +43,16 @@ bool all_digits(std::string_view text) {
 }
 
 bool is_county_code(std::string_view text) { return text.size() == 6 && all_digits(text); }
+
+bool is_utf8(const std::string& text) { return CPLIsUTF8(text.c_str(), static_cast<int>(text.size())) != 0; }
+
+std::string gbk_to_utf8(const std::string& text) {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    char* recoded = CPLRecode(text.c_str(), "CP936", CPL_ENC_UTF8);
+    CPLPopErrorHandler();
+    std::string out = recoded ? recoded : "";
+    CPLFree(recoded);
+    return out;
+}
 
 }  // namespace weipian

@@ -23,4 +23,11 @@ bool all_digits(std::string_view text);
 // True for a 6-digit administrative (county) code such as "140824".
 bool is_county_code(std::string_view text);
 
+// True when `text` is valid UTF-8 (CPLIsUTF8).
+bool is_utf8(const std::string& text);
+
+// `text` (GBK / CP936 bytes, what Chinese desktop GIS writes into a .dbf without .cpg) as UTF-8
+// (CPLRecode); bytes that are not GBK either are dropped.
+std::string gbk_to_utf8(const std::string& text);
+
 }  // namespace weipian
