@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/gdal.hpp"
+#include "pipeline/core/log.hpp"
 
 int main(int argc, char** argv) {
     using namespace weipian;
@@ -57,11 +57,11 @@ int main(int argc, char** argv) {
         return ConfigError("").exit_code();
     }
 
-    spdlog::set_default_logger(spdlog::stderr_color_mt("weipian"));
-    spdlog::set_pattern("%^%l%$ %v");
-    spdlog::set_level(global.verbose ? spdlog::level::debug : global.quiet ? spdlog::level::warn : spdlog::level::info);
-
     try {
+        LogOptions log;
+        log.verbose = global.verbose;
+        log.quiet = global.quiet;
+        configure_logging(log);
         ensure_gdal_registered();
         const auto subcommands = app.get_subcommands();
         const auto all = app.get_subcommands({});

@@ -20,6 +20,14 @@
 
 namespace {
 
+// Each iteration replaces the previous iteration's output.
+RunOptions overwriting() {
+    RunOptions options;
+    options.overwrite = true;
+    return options;
+}
+
+
 namespace fs = std::filesystem;
 using namespace weipian;
 
@@ -65,7 +73,7 @@ void BM_MainJob(benchmark::State& state) {
     config.output_dir = (w.dir() / "run").string();
     std::int64_t parcels = 0;
     for (auto _ : state) {
-        const RunSummary summary = run_main_job(config, RunOptions{true});  // replaces the previous iteration's output
+        const RunSummary summary = run_main_job(config, overwriting());  // replaces the previous iteration's output
         parcels = summary.parcels;
         benchmark::DoNotOptimize(parcels);
     }
@@ -120,7 +128,7 @@ void BM_LearnedJob(benchmark::State& state) {
     std::int64_t parcels = 0;
     nlohmann::json stages;
     for (auto _ : state) {
-        const RunSummary summary = run_main_job(config, RunOptions{true});
+        const RunSummary summary = run_main_job(config, overwriting());
         parcels = summary.parcels;
         stages = summary.report->value("stage_thread_s", nlohmann::json::object());
         benchmark::DoNotOptimize(parcels);

@@ -173,6 +173,15 @@ struct LedgerCase {
     std::int64_t remaining_centimu = -1;              // 剩余未整改面积
     std::string review_ended_at;                      // date the review ended (审核通过); empty = not ended
 
+    // ---- pictures and the rectification check on new imagery (issue 10) ------------------------
+    // Absolute paths of the latest chips of the case (pipeline/chips.hpp): the run that fed it
+    // (before/after) and the last rectification check (three dates); empty = none.
+    std::string chip_before, chip_after;
+    std::string chip_check_qsx, chip_check_hsx, chip_check_new;
+    std::string check_state;        // last check on new imagery: 已恢复, 部分恢复, 仍有建设, 无法判断
+    std::string check_date;         // the new image's date
+    double check_built_share = -1;  // 0..1; -1 = never checked
+
     // MultiPolygon in the ledger CRS (no CRS object attached); shared and never modified in
     // place, so cases copy cheaply.
     std::shared_ptr<const OGRGeometry> geometry;

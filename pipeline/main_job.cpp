@@ -133,6 +133,8 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     prejudge.run(parcels, epochs.srs(), &overlay.area_crs());
     timings[std::string(PrejudgeStage::name)] = seconds_since(start);
 
+    if (options.select) options.select(parcels, *epochs.srs());
+
     // The sink (the case ledger) is fed, in one transaction, before the outputs are written, so
     // the parcels carry their case and lead ids: a failing feed fails the run with no outputs,
     // and a crash after the feed is harmless (the rerun feeds nothing and sets the same ids).
@@ -150,6 +152,9 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     const std::vector<TownshipSummary> rows = emit.run(staging.dir(), parcels, *epochs.srs());
     const TownshipSummary total = total_of(rows);
     timings["emit"] = seconds_since(start);
+
+    // ---- chips (issue 10): chips/<id>_qsx.jpg, _hsx.jpg and overview.jpg into staging.dir()
+    // ---- verification package (issue 10): index.html, cards/, parcels.kmz, QGIS style
     timings["total"] = seconds_since(job_start);
 
     nlohmann::json report;

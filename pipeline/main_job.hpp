@@ -7,11 +7,16 @@
 #include <string>
 #include <vector>
 
+#include <functional>
 #include <memory>
+
+#include <cpl_progress.h>
+#include <ogr_spatialref.h>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/parcel.hpp"
 #include "pipeline/core/parcel_sink.hpp"
 
 namespace weipian {
@@ -32,6 +37,14 @@ struct RunOptions {
     // Receives the final parcels before the outputs appear (the case ledger, wired in by app/);
     // may be null.
     ParcelSink* sink = nullptr;
+    // ---- issue 10
+    // Called after the pre-judgement and before the sink with the parcels (geometry in the
+    // epochs' CRS): may drop parcels (nightly: those outside tonight's footprint, or cut by the
+    // edge of tonight's coverage, are left for another night). Null = keep all.
+    std::function<void(std::vector<Parcel>&, const OGRSpatialReference&)> select;
+    // Progress of the streamed detection (0..1), GDAL style; null = none.
+    GDALProgressFunc progress = nullptr;
+    void* progress_data = nullptr;
 };
 
 // Refuses, before any work, what the main job must not touch: an input (tiles, config, AOI,

@@ -487,6 +487,7 @@ const std::vector<Setting>& settings() {
         v.push_back(int_setting("processing.threads", 0, 1024, "worker threads; 0 = all cores",
                                 [](Config& c) -> int& { return c.processing.threads; }));
         v.push_back(text_setting("output.dir", "output folder", [](Config& c) -> std::string& { return c.output_dir; }, true));
+        // ---- output.chips, chip_margin_m, chip_size_px, chip_colour, html, kmz (issue 10, chips/package helpers)
         {
             Setting s;
             s.key = "ledger.path";
@@ -554,6 +555,8 @@ const std::vector<Setting>& settings() {
 
         v.push_back(int_setting("ledger.annual_clearance_from", 0, 9999, "年清: from this year on, each year's cases are due by 31 December of that year; 0 = off",
                                 [](Config& c) -> int& { return c.ledger.annual_clearance_from; }));
+        // ---- nightly.* (issue 10, catalog/nightly helpers)
+        // ---- rectify.* (issue 10, rectify helper)
         return v;
     }();
     return all;

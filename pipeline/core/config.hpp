@@ -189,6 +189,44 @@ struct LedgerConfig {
     bool configured() const { return !path.empty(); }
 };
 
+// ---- issue 10 ----------------------------------------------------------------------------------
+
+// The verification package written beside parcels.gpkg (keys output.*; pipeline/chips.hpp,
+// pipeline/package.hpp).
+struct OutputPackageConfig {
+    bool chips = true;            // output.chips: chips/<parcel_id>_qsx.jpg and _hsx.jpg per parcel
+    double chip_margin_m = 20;    // output.chip_margin_m: ground margin around the parcel's envelope
+    int chip_size_px = 320;       // output.chip_size_px: the chip's longer side in pixels
+    std::string chip_colour = "true";  // output.chip_colour: "true" (R,G,B) or "false" (NIR,R,G)
+    bool html = true;             // output.html: index.html + overview.jpg + cards/ (needs chips)
+    bool kmz = true;              // output.kmz: parcels.kmz (lon/lat, chips in the balloons)
+};
+
+// `weipian nightly` (pipeline/nightly.hpp, pipeline/catalog.hpp): where new imagery arrives and
+// how it is dated. output.dir is the root holding one folder per night (YYYY-MM-DD) and latest.
+struct NightlyConfig {
+    std::vector<std::string> inbox;  // folders scanned recursively for rasters (relative to the config file)
+    // The base epoch: the earlier coverage for places no delivery covered before (tiles/globs).
+    std::vector<std::string> base;
+    std::string base_date;  // date of the base tiles when neither metadata nor file name gives one
+    // File-name patterns (ECMAScript regex) whose first capture group is a date, YYYYMMDD or
+    // YYYY-MM-DD; tried in order after the file's metadata (GF-2 scene names by default).
+    std::vector<std::string> date_patterns = {"_((?:19|20)[0-9]{6})(?:_|\\.|$)", "((?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2})"};
+    std::vector<std::string> extensions = {".tif", ".tiff", ".img", ".jp2"};  // lower-case, with the dot
+    // Imagery catalog: empty = the ledger's database when a ledger is configured, else
+    // <output.dir>/catalog.gpkg (its own SQLite file).
+    std::string catalog;
+    double margin_m = 200;  // neighbouring coverage read around tonight's footprint, metres
+};
+
+// Rectification checked on new imagery (ledger/ledger_rectify.hpp): the share of a case's
+// footprint that still looks built on the new image decides restored / partly / still built.
+struct RectifyConfig {
+    bool enabled = true;
+    double restored_max_share = 0.2;  // below: 已恢复 (拆除复耕)
+    double built_min_share = 0.8;     // at or above: 仍有建设; between: 部分恢复 with the share
+};
+
 struct CountyConfig {
     std::string name;  // e.g. 稷山县
     std::string code;  // 6-digit administrative code, e.g. 140824
@@ -209,7 +247,10 @@ struct Config {
     PrejudgeConfig prejudge;
     ProcessingConfig processing;
     std::string output_dir = "out";
+    OutputPackageConfig package;  // output.chips … output.kmz (issue 10)
     LedgerConfig ledger;
+    NightlyConfig nightly;  // issue 10
+    RectifyConfig rectify;  // issue 10
 
     // Loads and validates a YAML file. Relative paths in it are resolved against its folder.
     // Throws ConfigError naming the file and the key for unknown keys, wrong types and values
