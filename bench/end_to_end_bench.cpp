@@ -20,16 +20,15 @@
 
 namespace {
 
+namespace fs = std::filesystem;
+using namespace weipian;
+
 // Each iteration replaces the previous iteration's output.
 RunOptions overwriting() {
     RunOptions options;
     options.overwrite = true;
     return options;
 }
-
-
-namespace fs = std::filesystem;
-using namespace weipian;
 
 // The workload of one size and compression, made on first use.
 class Workload {
