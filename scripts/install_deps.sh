@@ -3,6 +3,8 @@
 # Needs root (or sudo) and Debian's package registry; downloads nothing else.
 # PostgreSQL with PostGIS is for the case ledger's tests (scripts/test.sh starts a private
 # cluster) and for counties that keep their ledger in PostgreSQL.
+# Chromium and a CJK font are for the browser check of the verification package's index.html
+# (scripts/check_html.sh, run by the tests; skipped where Chromium is absent).
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
   libxlsxwriter-dev libssl-dev
   libxgboost-dev
   postgresql postgresql-15-postgis-3
+  chromium fonts-wqy-microhei
 )
 
 missing=()
