@@ -2,6 +2,7 @@
 // Each subcommand registers its options on the CLI and returns the action that runs it.
 // main.cpp holds the one explicit list of commands; nothing registers itself.
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -14,6 +15,7 @@ using CommandAction = std::function<int()>;
 struct GlobalOptions {
     bool verbose = false;
     bool quiet = false;
+    std::string log_file;  // --log: appended to with timestamps; empty = none
 };
 
 CommandAction add_run_command(CLI::App& app);

@@ -1,26 +1,50 @@
 // weipian: new construction from two epochs of satellite tiles, as per-township parcels for
 // field verification. One executable; the subcommands are listed in main() below.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include <cpl_conv.h>
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/global_options.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/gdal.hpp"
 #include "pipeline/core/log.hpp"
 
+namespace {
+
+// The one error line of a failed command: on stderr, and in the --log file when one is set.
+void print_error(const std::string& line) {
+    std::cerr << line << "\n";
+    weipian::log_to_file_only(line);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace weipian;
     CLI::App app{"weipian: finds new construction between two epochs of satellite tiles and lists it per township "
-                 "as parcels (图斑) for field verification"};
+                 "as parcels (图斑) for field verification",
+                 "weipian"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", std::string("weipian ") + WEIPIAN_VERSION);
+    app.set_version_flag("--version", app::version_text, "print the versions of weipian, GDAL, PROJ, GEOS, OpenCV and TBB");
+    // -q, -v and --log are the program's, but may also follow the command (`weipian run … -q`):
+    // every subcommand (added below, so inheriting it) hands options it does not know up here.
+    app.fallthrough();
     app::GlobalOptions global;
     app.add_flag("-v,--verbose", global.verbose, "log every step");
     app.add_flag("-q,--quiet", global.quiet, "log only warnings and errors");
+    app.add_option("--log", global.log_file, "also append the log lines, with timestamps, to this file");
+    // Only for --help: main() takes these out of the command line itself (app/global_options.hpp).
+    app.footer(
+        "GDAL configuration options, before or after the command, as GDAL's utilities take them:\n"
+        "  --config KEY VALUE  or  --config KEY=VALUE   e.g. weipian --config GDAL_CACHEMAX 512 run --config county.yaml\n"
+        "KEY is upper case (GDAL_CACHEMAX, CPL_DEBUG); after a command, --config with one argument that is not\n"
+        "such a KEY is the command's YAML file. -q, -v and --log may also follow the command.");
 
     // The commands, in the order `weipian --help` lists them.
     const std::vector<app::CommandAction> actions = {
@@ -36,8 +60,23 @@ int main(int argc, char** argv) {
 
     // Exit codes are only those the README documents: --help and --version 0, a command line
     // CLI11 cannot parse 2 (as a configuration error), with its message on one line.
+    std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     try {
-        app.parse(argc, argv);
+        std::vector<std::string> names;
+        for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+        // Set before GDAL registers its drivers, as GDAL's utilities do (GDAL_SKIP, GDAL_DRIVER_PATH).
+        for (const auto& option : app::take_gdal_config_options(args, names))
+            CPLSetConfigOption(option.key.c_str(), option.value.c_str());
+    } catch (const Error& e) {
+        print_error(std::string("weipian: error: ") + e.what());
+        return e.exit_code();
+    }
+    // GDAL's utilities spell the output format -of; CLI11 takes no single-dash long names.
+    for (auto& arg : args)
+        if (arg == "-of") arg = "--of";
+    try {
+        std::reverse(args.begin(), args.end());  // CLI11 takes a vector last argument first
+        app.parse(args);
     } catch (const CLI::Success& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
@@ -56,11 +95,17 @@ int main(int argc, char** argv) {
         std::cerr << "\n";
         return ConfigError("").exit_code();
     }
+    if (global.verbose && global.quiet) {
+        std::cerr << "weipian: error: -q and -v together: give one of them (-q logs only warnings and errors, -v every "
+                     "step)\n";
+        return ConfigError("").exit_code();
+    }
 
     try {
         LogOptions log;
         log.verbose = global.verbose;
         log.quiet = global.quiet;
+        log.log_file = global.log_file;
         configure_logging(log);
         ensure_gdal_registered();
         const auto subcommands = app.get_subcommands();
@@ -69,15 +114,15 @@ int main(int argc, char** argv) {
             if (all[i] == subcommands.front()) return actions[i]();
         return 1;
     } catch (const Error& e) {
-        std::cerr << "weipian: error: " << e.what() << "\n";
+        print_error(std::string("weipian: error: ") + e.what());
         return e.exit_code();
     } catch (const std::filesystem::filesystem_error& e) {
         // A refusal of the file system that no stage turned into an InputError: still 3, with the path.
-        std::cerr << "weipian: error: cannot use '" << e.path1().string() << "' (" << e.code().message()
-                  << "); check the path and that its folder is writable\n";
+        print_error("weipian: error: cannot use '" + e.path1().string() + "' (" + e.code().message() +
+                    "); check the path and that its folder is writable");
         return InputError("").exit_code();
     } catch (const std::exception& e) {
-        std::cerr << "weipian: internal error: " << e.what() << "\n";
+        print_error(std::string("weipian: internal error: ") + e.what());
         return 70;
     }
 }

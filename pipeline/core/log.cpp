@@ -21,6 +21,11 @@ LogOptions& current() {
     return options;
 }
 
+std::shared_ptr<spdlog::logger>& file_only() {
+    static std::shared_ptr<spdlog::logger> logger;
+    return logger;
+}
+
 double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -43,6 +48,10 @@ void configure_logging(const LogOptions& options) {
         }
         file->set_pattern("%Y-%m-%dT%H:%M:%S%z %l %v");
         sinks.push_back(file);
+        file_only() = std::make_shared<spdlog::logger>("weipian-file", file);
+        file_only()->flush_on(spdlog::level::err);
+    } else {
+        file_only().reset();
     }
     auto logger = std::make_shared<spdlog::logger>("weipian", sinks.begin(), sinks.end());
     const auto level = options.verbose ? spdlog::level::debug : options.quiet ? spdlog::level::warn : spdlog::level::info;
@@ -53,6 +62,10 @@ void configure_logging(const LogOptions& options) {
 }
 
 const LogOptions& logging_options() { return current(); }
+
+void log_to_file_only(const std::string& line) {
+    if (file_only()) file_only()->error("{}", line);
+}
 
 TermProgress::TermProgress(std::string label) : label_(std::move(label)) {
     enabled_ = ::isatty(STDERR_FILENO) == 1 && !current().quiet;

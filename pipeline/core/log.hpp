@@ -22,6 +22,11 @@ struct LogOptions {
 void configure_logging(const LogOptions& options);
 const LogOptions& logging_options();
 
+// Appends `line` at level error to the --log file alone (timestamped like every file line) when
+// one is configured; does nothing otherwise. For the "weipian: error: …" line that main.cpp
+// prints to stderr itself, so that the file holds why a night failed.
+void log_to_file_only(const std::string& line);
+
 // A progress bar on stderr when it is a terminal (and logging is not quiet); otherwise silent.
 // Usable as a GDALProgressFunc: pass progress_callback and the object as pData.
 class TermProgress {
@@ -31,6 +36,8 @@ public:
     bool enabled() const { return enabled_; }
     void update(double fraction);  // 0..1, monotone
     static int CPL_STDCALL callback(double fraction, const char* message, void* self);
+    // Tests only: draw whether or not stderr is a terminal (weipian itself never calls it).
+    void force_enabled_for_test() { enabled_ = true; }
 
 private:
     std::string label_;
