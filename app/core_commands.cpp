@@ -14,6 +14,8 @@
 #include "ledger/ledger_sink.hpp"
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/dates.hpp"
+#include "pipeline/core/log.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/detect.hpp"
 #include "pipeline/evaluate.hpp"
@@ -75,6 +77,25 @@ void add_scene_inputs(CLI::App* cmd, SceneOptions& o, bool required) {
     }
 }
 
+// --before-date / --after-date: replace epochs.before.date / epochs.after.date (the QSX / HSX
+// written on every parcel). Throws ConfigError naming the option.
+void apply_epoch_dates(Config& config, const std::string& before_date, const std::string& after_date) {
+    for (const auto& [option, date] : {std::pair<const char*, const std::string*>{"--before-date", &before_date},
+                                       std::pair<const char*, const std::string*>{"--after-date", &after_date}})
+        if (!date->empty() && !is_iso_date(*date))
+            throw ConfigError("run: " + std::string(option) + " '" + *date +
+                              "' is not a date YYYY-MM-DD on the calendar; write e.g. 2023-09-18");
+    if (!before_date.empty()) config.before.date = before_date;
+    if (!after_date.empty()) config.after.date = after_date;
+    if (before_date.empty() && after_date.empty()) return;
+    if (!config.before.date.empty() && !config.after.date.empty() && !(config.after.date > config.before.date))
+        throw ConfigError("run: the HSX date " + config.after.date + " (" +
+                          (after_date.empty() ? "epochs.after.date" : "--after-date") + ") is not later than the QSX date " +
+                          config.before.date + " (" + (before_date.empty() ? "epochs.before.date" : "--before-date") +
+                          "); give --before-date the earlier image's date and --after-date the later one's");
+    config.validate();  // what else depends on the dates (a ledger needs the HSX date)
+}
+
 }  // namespace
 
 CommandAction add_run_command(CLI::App& app) {
@@ -90,8 +111,12 @@ CommandAction add_run_command(CLI::App& app) {
     auto ledger = std::make_shared<std::string>();
     cmd->add_option("--ledger", *ledger,
                     "case ledger to feed: GeoPackage file or PostgreSQL connection string; replaces ledger.path");
-    return [o, ledger, overwrite]() {
+    auto before_date = std::make_shared<std::string>(), after_date = std::make_shared<std::string>();
+    cmd->add_option("--before-date", *before_date, "date of the earlier (QSX) epoch, YYYY-MM-DD; replaces epochs.before.date");
+    cmd->add_option("--after-date", *after_date, "date of the later (HSX) epoch, YYYY-MM-DD; replaces epochs.after.date");
+    return [o, ledger, overwrite, before_date, after_date]() {
         Config config = o->resolve();
+        apply_epoch_dates(config, *before_date, *after_date);
         apply_ledger_override(config, *ledger);
         if (!o->out.empty()) config.output_dir = o->out;
         const auto threads = limit_threads(config);
@@ -100,7 +125,13 @@ CommandAction add_run_command(CLI::App& app) {
         RunOptions options;
         options.overwrite = *overwrite;
         options.sink = config.ledger.configured() ? &ledger_sink : nullptr;
-        const RunSummary summary = run_main_job(config, options);
+        // A bar on a terminal only (TermProgress decides): cron mail and CI logs stay clean.
+        const RunSummary summary = [&] {
+            TermProgress progress("run");  // its line ends before the summary is printed
+            options.progress = TermProgress::callback;
+            options.progress_data = &progress;
+            return run_main_job(config, options);
+        }();
         const nlohmann::json& report = *summary.report;
         std::cout << "weipian: " << summary.parcels << " candidate parcels, "
                   << report["counts"]["area_mu"].get<std::string>() << " 亩, written to "

@@ -2,7 +2,9 @@
 
 #include <glob.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <optional>
 
@@ -97,7 +99,18 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     SceneStream stream(epochs, config, detect.model());  // learned: the model is checked against the epochs here
     StreamStats stats;
     const float threshold = stream.threshold(stats);
-    const std::vector<PatchPolygon> polygons = stream.run(threshold, clean.min_pixels(epochs.pixel_width_m() * epochs.pixel_height_m()), {}, stats);
+    // Progress: the share of the scene's rows whose strips have been labelled (strips done / strips).
+    std::function<void(const Strip&)> strip_done;
+    if (options.progress) {
+        options.progress(0.0, "detect", options.progress_data);
+        const double rows = std::max(1, epochs.height());
+        strip_done = [&options, rows](const Strip& s) {
+            options.progress(std::min(1.0, (s.row0 + s.rows) / rows), "detect", options.progress_data);
+        };
+    }
+    const std::vector<PatchPolygon> polygons =
+        stream.run(threshold, clean.min_pixels(epochs.pixel_width_m() * epochs.pixel_height_m()), strip_done, stats);
+    if (options.progress) options.progress(1.0, "detect", options.progress_data);
     // All nodata, fully transparent, or an AOI over a gap: "no valid pixels", not "nothing found".
     if (stats.valid_pixels == 0) throw_no_valid_pixels(config, "run: no valid pixels");
     timings["stream"] = seconds_since(start);

@@ -42,7 +42,10 @@ struct RunOptions {
     // epochs' CRS): may drop parcels (nightly: those outside tonight's footprint, or cut by the
     // edge of tonight's coverage, are left for another night). Null = keep all.
     std::function<void(std::vector<Parcel>&, const OGRSpatialReference&)> select;
-    // Progress of the streamed detection (0..1), GDAL style; null = none.
+    // Progress of the streamed detection (0..1), GDAL style: called with 0 before the first
+    // strip, then after each strip is labelled with the share of the scene's rows done (strips
+    // done / strips), in order, from the scheduler's serial stage, and with 1 at the end. Its
+    // return value is ignored (a run is not cancelled from here). Null = none.
     GDALProgressFunc progress = nullptr;
     void* progress_data = nullptr;
 };

@@ -13,7 +13,7 @@ namespace weipian {
 struct LogOptions {
     bool verbose = false;            // debug level
     bool quiet = false;              // warnings and errors only
-    bool timestamps = false;         // "2026-12-02T01:00:03Z info …"
+    bool timestamps = false;         // "2026-12-02T01:00:03+08:00 info …" (local time, its offset)
     std::filesystem::path log_file;  // appended to (with timestamps) when set
 };
 
