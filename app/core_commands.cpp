@@ -84,7 +84,7 @@ void apply_epoch_dates(Config& config, const std::string& before_date, const std
                                        std::pair<const char*, const std::string*>{"--after-date", &after_date}})
         if (!date->empty() && !is_iso_date(*date))
             throw ConfigError("run: " + std::string(option) + " '" + *date +
-                              "' is not a date YYYY-MM-DD on the calendar; write e.g. 2023-09-18");
+                              "' is not a real day written YYYY-MM-DD; give the image's date, e.g. 2023-09-18");
     if (!before_date.empty()) config.before.date = before_date;
     if (!after_date.empty()) config.after.date = after_date;
     if (before_date.empty() && after_date.empty()) return;

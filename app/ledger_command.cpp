@@ -216,7 +216,9 @@ CommandAction add_ledger_command(CLI::App& app) {
         options.as_of = o->as_of;
         if (!o->cohort.empty()) {
             options.cohort = parse_year_range(o->cohort);
-            if (!options.cohort) throw ConfigError("report: --cohort '" + o->cohort + "' is not a year or a range such as 2018-2021");
+            if (!options.cohort) throw ConfigError("report: --cohort '" + o->cohort +
+                                                   "' is not a year or a range such as 2018-2021; give a year (--cohort 2021) or "
+                                                   "a range of years (--cohort 2018-2021)");
         }
         options.milestones = config.ledger.milestones;
         options.annual_clearance_from = config.ledger.annual_clearance_from;

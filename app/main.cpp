@@ -2,6 +2,7 @@
 // field verification. One executable; the subcommands are listed in main() below.
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -57,6 +58,14 @@ int main(int argc, char** argv) {
         app::add_ledger_command(app),
         app::add_bench_command(app),
     };
+
+    // Each command's --help names what every command also takes.
+    const std::function<void(CLI::App*)> add_footer = [&](CLI::App* cmd) {
+        cmd->footer("Also after the command: --config KEY VALUE or --config KEY=VALUE (a GDAL option; KEY upper case), "
+                    "-q, -v, --log FILE; see `weipian --help`.");
+        for (CLI::App* sub : cmd->get_subcommands({})) add_footer(sub);
+    };
+    for (CLI::App* cmd : app.get_subcommands({})) add_footer(cmd);
 
     // Exit codes are only those the README documents: --help and --version 0, a command line
     // CLI11 cannot parse 2 (as a configuration error), with its message on one line.

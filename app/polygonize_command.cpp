@@ -15,6 +15,7 @@
 #include "app/config_options.hpp"
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/core/gdal.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/polygonize.hpp"
 #include "pipeline/scheduler.hpp"
@@ -119,7 +120,10 @@ void write_polygons(GDALDataset& out, const PolygonizeOptions& o, const OutputFo
     layer_options.push_back(nullptr);
     OGRLayer* layer = out.CreateLayer(o.layer.c_str(), const_cast<OGRSpatialReference*>(srs),
                                       multi ? wkbMultiPolygon : wkbPolygon, const_cast<char**>(layer_options.data()));
-    if (!layer) throw InputError("polygonize: cannot create layer '" + o.layer + "' in '" + o.out + "'");
+    if (!layer)
+        throw InputError("polygonize: cannot create layer '" + o.layer + "' in '" + o.out + "' with the " +
+                         out.GetDriver()->GetDescription() + " driver (" + last_gdal_error() +
+                         "); write polygons in a format that holds them, e.g. .gpkg or .shp");
     OGRFieldDefn id("id", OFTInteger64), pixels("pixel_count", OFTInteger64), area("area", OFTReal);
     layer->CreateField(&id);
     layer->CreateField(&pixels);
@@ -136,7 +140,8 @@ void write_polygons(GDALDataset& out, const PolygonizeOptions& o, const OutputFo
         OGRGeometry* geometry = to_geometry(p.polygon, gt).release();
         if (multi) geometry = OGRGeometryFactory::forceToMultiPolygon(geometry);
         feature.SetGeometryDirectly(geometry);
-        if (layer->CreateFeature(&feature) != OGRERR_NONE) throw InputError("polygonize: cannot write '" + o.out + "'");
+        if (layer->CreateFeature(&feature) != OGRERR_NONE) throw InputError("polygonize: cannot write '" + o.out + "' (" + last_gdal_error() +
+                                                                         "); check free space on its disk");
     }
     if (transaction && out.CommitTransaction() != OGRERR_NONE)
         throw InputError("polygonize: cannot write '" + o.out + "'; check free space on its disk");

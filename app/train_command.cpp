@@ -44,7 +44,8 @@ int parse_folds(const std::string& text) {
         if (used == text.size() && k >= 2) return k;
     } catch (const std::exception&) {
     }
-    throw ConfigError("train: --cv '" + text + "' is neither a number of folds (2 or more) nor loo");
+    throw ConfigError("train: --cv '" + text + "' is neither a number of folds (2 or more) nor loo; give e.g. --cv 5 (folds by pair) or --cv loo "
+                      "(leave one pair out)");
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ TEST_F(LedgerCommandMessages, NoLedgerSaysBothWaysToGiveOne) {
 
 TEST_F(LedgerCommandMessages, CohortThatIsNotAYear) {
     EXPECT_CONTAINS(refused("report --ledger " + q(ledger) + " --cohort 2018..2021", 2),
-                    "report: --cohort '2018..2021' is not a year or a range such as 2018-2021");
+                    "report: --cohort '2018..2021' is not a year or a range such as 2018-2021; give a year (--cohort 2021) or a range of years (--cohort 2018-2021)");
 }
 
 TEST_F(LedgerCommandMessages, AsOfThatIsNotADate) {

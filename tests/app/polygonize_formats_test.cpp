@@ -160,6 +160,16 @@ TEST_F(PolygonizeFormats, AnExistingShapefileIsNeverReplaced) {
     expect_files({"parcels.shp", "parcels.shx", "parcels.dbf", "parcels.prj", "parcels.cpg", "other.dbf"});
 }
 
+// GPX holds points and lines only: the layer of polygons cannot be made, and nothing is left.
+TEST_F(PolygonizeFormats, AFormatWithoutPolygonsIsRefusedWithGdalsReason) {
+    const auto r = polygonize("p.gpx", "-of GPX");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_CONTAINS(r.err, "polygonize: cannot create layer 'parcels' in '" + (dir / "p.gpx").string() + "' with the GPX driver (");
+    EXPECT_CONTAINS(r.err, "); write polygons in a format that holds them, e.g. .gpkg or .shp\n");
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    expect_files({});
+}
+
 // A GeoPackage still gets the layer added to it, the others kept.
 TEST_F(PolygonizeFormats, GeoPackageGetsALayerAdded) {
     ASSERT_EQ(polygonize("county.gpkg", "--layer first").exit_code, 0);

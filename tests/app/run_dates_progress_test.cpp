@@ -72,9 +72,9 @@ TEST_F(RunDates, WithoutThemTheConfiguredDates) {
 
 TEST_F(RunDates, NotACalendarDate) {
     expect_refused(run("--before-date 2023-02-30"),
-                   "run: --before-date '2023-02-30' is not a date YYYY-MM-DD on the calendar; write e.g. 2023-09-18");
+                   "run: --before-date '2023-02-30' is not a real day written YYYY-MM-DD; give the image's date, e.g. 2023-09-18");
     expect_refused(run("--after-date 2023/09/18"),
-                   "run: --after-date '2023/09/18' is not a date YYYY-MM-DD on the calendar; write e.g. 2023-09-18");
+                   "run: --after-date '2023/09/18' is not a real day written YYYY-MM-DD; give the image's date, e.g. 2023-09-18");
 }
 
 TEST_F(RunDates, AfterNotLaterThanBefore) {

@@ -57,7 +57,7 @@ TEST_F(TrainCommand, CvThatIsNeitherFoldsNorLoo) {
     for (const std::string cv : {"one", "1", "3x"}) {
         const auto r = train(pair_args(p) + " --cv " + cv + " --out '" + (dir / "m.json").string() + "'");
         EXPECT_EQ(r.exit_code, 2) << r.err;
-        EXPECT_CONTAINS(r.err, "train: --cv '" + cv + "' is neither a number of folds (2 or more) nor loo");
+        EXPECT_CONTAINS(r.err, "train: --cv '" + cv + "' is neither a number of folds (2 or more) nor loo; give e.g. --cv 5 (folds by pair) or --cv loo (leave one pair out)");
     }
     EXPECT_FALSE(fs::exists(dir / "m.json"));
 }
