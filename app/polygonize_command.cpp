@@ -82,12 +82,11 @@ std::vector<fs::path> shapefile_parts(const fs::path& out) {
     return parts;
 }
 
-// Refuses, before any work, an --out that weipian must not touch: the mask itself, a file that
-// is not a GeoPackage, or a GeoPackage that already has the layer (without --overwrite). Only a
-// GeoPackage is added to; any other format is written as a new file (set).
+// Refuses, before any work, an --out that weipian must not touch: an existing file of a format
+// other than GeoPackage (or a Shapefile's sidecar), a file named .gpkg that is not a GeoPackage,
+// or a GeoPackage that already has the layer (without --overwrite). Only a GeoPackage is added
+// to; any other format is written as a new file (set).
 void check_polygonize_out(const PolygonizeOptions& o, const OutputFormat& format) {
-    if (same_file(o.mask, o.out))
-        throw InputError("polygonize: --out '" + o.out + "' is the mask itself; give another file");
     prepare_file_path(o.out, "polygonize");
     if (!format.gpkg()) {
         std::vector<fs::path> parts = format.shapefile() ? shapefile_parts(o.out) : std::vector<fs::path>{o.out};
@@ -148,6 +147,8 @@ void write_polygons(GDALDataset& out, const PolygonizeOptions& o, const OutputFo
 }
 
 int polygonize_mask(const PolygonizeOptions& o) {
+    if (same_file(o.mask, o.out))  // first: whatever its extension says
+        throw InputError("polygonize: --out '" + o.out + "' is the mask itself; give another file");
     const OutputFormat format = output_format(o);
     check_polygonize_out(o, format);
     PolygonizeStage::Options options = PolygonizeStage::Options::from(Config{});
