@@ -587,7 +587,7 @@ void add_to_zip(void* zip, const std::string& name, const std::string& bytes, bo
         if (CPLCloseFileInZip(zip) != CE_None) err = CE_Failure;
     }
     if (err != CE_None)
-        throw InputError("package: cannot write " + name + " into '" + kmz.string() + "' (" + last_gdal_error() +
+        throw InputError("package: cannot add " + name + " to the archive '" + kmz.string() + "' (" + last_gdal_error() +
                          "); check free space on the output disk");
 }
 
@@ -780,7 +780,7 @@ void write_parcels_kmz(const fs::path& path, const PackageInputs& inputs) {
             std::ifstream in(disk, std::ios::binary);
             std::stringstream bytes;
             if (in) bytes << in.rdbuf();
-            if (!in || in.bad())
+            if (!in.is_open() || !fs::is_regular_file(disk))
                 throw InputError("package: cannot read the chip '" + disk.string() + "' for '" + path.string() +
                                  "'; write the chips first (output.chips: true) or turn output.kmz off");
             add_to_zip(zip, name, bytes.str(), false, path);  // JPEG: stored, not deflated

@@ -20,6 +20,7 @@
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/township_summary.hpp"
 #include "pipeline/emit.hpp"
+#include "tests/support/full_disk.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace weipian {
@@ -363,7 +364,7 @@ TEST(PackageKmz, ACrsWithoutLonLatOrAnEmptyParcelIsRefused) {
         write_parcels_kmz(s.temp / "parcels.kmz", s.inputs);
         FAIL() << "expected InputError";
     } catch (const InputError& e) {
-        EXPECT_NE(std::string(e.what()).find("parcel 3 cannot be placed in longitude/latitude"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("parcel 3 cannot be placed in longitude/latitude; check the CRS of the imagery"), std::string::npos) << e.what();
     }
     EXPECT_FALSE(fs::exists(s.temp / "parcels.kmz"));
 }
@@ -463,6 +464,34 @@ TEST(PackageBrowser, ChromiumShowsEveryRowAndLoadsEveryChip) {
     EXPECT_NE(log.find("6 rows in 3 tables, 12 chips loaded, 0 failed"), std::string::npos) << log;
     EXPECT_TRUE(fs::exists(shot));
     if (const char* keep = std::getenv("WEIPIAN_SHOTS")) fs::copy_file(shot, fs::path(keep) / "package_test_index.png", fs::copy_options::overwrite_existing);
+}
+
+// A full disk (files limited to a few kB, tests/support/full_disk.hpp) at each step of the
+// archive and of the style: one line naming the file, and the final files as they were.
+TEST(PackageFullDisk, EachStepSaysWhatFailedAndLeavesNothingHalfWritten) {
+    const std::pair<rlim_t, std::string> kmz_cases[] = {
+        {1000, "package: cannot add doc.kml to the archive '"},
+        {3000, "package: cannot add files/4_hsx.jpg to the archive '"},
+        {6000, "package: cannot finish '"},
+    };
+    for (const auto& [limit, expected] : kmz_cases) {
+        Sample s;
+        const auto thrown = test::on_full_disk(limit, [&] { write_parcels_kmz(s.temp / "parcels.kmz", s.inputs); });
+        EXPECT_EQ(thrown.exit_code, 3) << limit << ": " << thrown.message;
+        EXPECT_NE(thrown.message.find(expected), std::string::npos) << limit << ": " << thrown.message;
+        EXPECT_NE(thrown.message.find("); check free space on the output disk"), std::string::npos) << thrown.message;
+        EXPECT_FALSE(fs::exists(s.temp / "parcels.kmz"));
+    }
+    Sample s;
+    const fs::path gpkg = s.temp / "parcels.gpkg";
+    const auto before = read_text(gpkg);
+    // Room for the copy of the GeoPackage, not for the table: the style row cannot be written.
+    const auto thrown = test::on_full_disk(fs::file_size(gpkg) + 1500, [&] { add_qgis_style(gpkg); });
+    EXPECT_EQ(thrown.exit_code, 3) << thrown.message;
+    EXPECT_NE(thrown.message.find("package: cannot add the QGIS style to '" + gpkg.string() + "': cannot write the style row ("),
+              std::string::npos) << thrown.message;
+    EXPECT_NE(thrown.message.find("); check that the output folder is writable"), std::string::npos) << thrown.message;
+    EXPECT_EQ(read_text(gpkg), before);
 }
 
 }  // namespace
