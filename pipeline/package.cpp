@@ -457,7 +457,7 @@ constexpr const char* kCardCss = R"(
 @page{size:A4 portrait;margin:12mm}
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif;font-size:12px;color:#000;margin:0}
 h1{font-size:18px;margin:0 0 4px}
-.card{border:1.5px solid #000;padding:6px 8px;margin:0 0 8mm;break-inside:avoid;page-break-inside:avoid}
+.card{border:1.5px solid #000;padding:4px 6px;margin:0 0 4mm;break-inside:avoid;page-break-inside:avoid}
 .card:nth-of-type(2n){break-after:page;page-break-after:always}
 .card h2{font-size:15px;margin:0 0 4px}
 table.facts,table.form{border-collapse:collapse;width:100%}
@@ -465,12 +465,12 @@ table.facts td,table.form td,table.form th{border:1px solid #444;padding:2px 4px
 table.form th{width:18%;text-align:left;background:#f0f0f0;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .pictures{display:flex;gap:6px;margin:4px 0}
 .pictures figure{margin:0;text-align:center}
-.pictures img.chip{width:56mm;height:auto;border:1px solid #444}
-.locator{position:relative;width:40mm;height:40mm;overflow:hidden;border:1px solid #444}
+.pictures img.chip{width:42mm;height:auto;border:1px solid #444}
+.locator{position:relative;width:36mm;height:36mm;overflow:hidden;border:1px solid #444}
 .locator img{position:absolute;max-width:none}
 .locator .box{position:absolute;border:2px solid #e31a1c;box-sizing:border-box}
 figcaption{font-size:11px}
-.blank{height:14mm}.blank-s{height:7mm}
+.blank{height:11mm}.blank-s{height:5mm}
 .opt{margin-right:10px;white-space:nowrap}
 @media screen{body{margin:12px;max-width:190mm}}
 )";
@@ -508,9 +508,9 @@ std::string build_card_html(const PackageInputs& inputs, const TownshipGroup& gr
         }
         h += "</td></tr></table>\n<div class=\"pictures\">";
         if (overview && i < inputs.overview.boxes.size() && inputs.overview.boxes[i].width > 0) {
-            // A 40 mm window (151 CSS px) of the overview centred on the parcel, its box in red.
+            // A 36 mm window (136 CSS px) of the overview centred on the parcel, its box in red.
             const cv::Rect& box = inputs.overview.boxes[i];
-            constexpr int window = 151;
+            constexpr int window = 136;
             const int left = box.x + box.width / 2 - window / 2, top = box.y + box.height / 2 - window / 2;
             h += "<figure><div class=\"locator\"><img src=\"../" + escape_html(url_path(inputs.overview.file)) +
                  "\" alt=\"位置\" style=\"left:" + std::to_string(-left) + "px;top:" + std::to_string(-top) +
