@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <fstream>
 #include <map>
+#include <set>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
@@ -89,6 +90,19 @@ std::string first_names(const std::vector<std::string>& names) {
 }
 
 // The marker's list: name → size in bytes. Empty optional-like flag when unreadable.
+// "a" or "a/b/c": '/'-separated components, none empty, "." or "..".
+bool is_relative_file_name(const std::string& name) {
+    if (name.empty()) return false;
+    std::size_t from = 0;
+    while (true) {
+        const std::size_t slash = name.find('/', from);
+        const std::string part = name.substr(from, slash == std::string::npos ? std::string::npos : slash - from);
+        if (part.empty() || part == "." || part == "..") return false;
+        if (slash == std::string::npos) return true;
+        from = slash + 1;
+    }
+}
+
 bool read_marker(const fs::path& marker, std::map<std::string, std::uintmax_t>& files) {
     std::ifstream in(marker, std::ios::binary);
     if (!in) return false;
@@ -101,7 +115,8 @@ bool read_marker(const fs::path& marker, std::map<std::string, std::uintmax_t>& 
             !f["bytes"].is_number_unsigned())
             return false;
         const std::string name = f["name"].get<std::string>();
-        if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") return false;
+        // A file of the folder or of a subfolder weipian wrote ("cards/140824100.html").
+        if (!is_relative_file_name(name)) return false;
         files[name] = f["bytes"].get<std::uintmax_t>();
     }
     return true;
@@ -110,8 +125,14 @@ bool read_marker(const fs::path& marker, std::map<std::string, std::uintmax_t>& 
 // Removes what a previous output's marker lists, the marker, then the folder when empty.
 void remove_listed(const fs::path& dir, const std::vector<std::string>& files) {
     std::error_code ec;
-    for (const auto& name : files)
+    std::set<fs::path> subfolders;
+    for (const auto& name : files) {
         if (fs::is_regular_file(fs::symlink_status(dir / name, ec))) fs::remove(dir / name, ec);
+        for (fs::path parent = fs::path(name).parent_path(); !parent.empty(); parent = parent.parent_path())
+            subfolders.insert(parent);
+    }
+    // Subfolders deepest first, each only when empty (what weipian did not write stays).
+    for (auto it = subfolders.rbegin(); it != subfolders.rend(); ++it) fs::remove(dir / *it, ec);
     fs::remove(dir / kOutputMarker, ec);
     if (!fs::remove(dir, ec) || ec)
         spdlog::warn("output: left the folder '{}' in place: it holds files weipian did not write", dir.string());
@@ -279,6 +300,25 @@ OutputFolderState inspect_output_folder(const fs::path& given) {
         }
         const auto it = listed.find(name);
         std::error_code size_ec;
+        const std::string prefix = name + "/";
+        const auto under = listed.lower_bound(prefix);
+        if (marked && fs::is_directory(entry.symlink_status(size_ec)) && under != listed.end() &&
+            under->first.compare(0, prefix.size(), prefix) == 0) {
+            // A subfolder weipian wrote (chips/, cards/): every file in it must be listed, unchanged.
+            for (auto inner = fs::recursive_directory_iterator(entry.path(), size_ec);
+                 !size_ec && inner != fs::recursive_directory_iterator(); inner.increment(size_ec)) {
+                const auto inner_status = inner->symlink_status(size_ec);
+                if (fs::is_directory(inner_status)) continue;
+                const std::string inner_name = fs::relative(inner->path(), dir, size_ec).generic_string();
+                const auto listed_inner = listed.find(inner_name);
+                if (!fs::is_regular_file(inner_status) || listed_inner == listed.end())
+                    state.foreign.push_back(inner_name);
+                else if (inner->file_size(size_ec) != listed_inner->second)
+                    state.foreign.push_back(inner_name + " (changed since weipian wrote it)");
+            }
+            if (size_ec) state.foreign.push_back(name + " (cannot list it: " + size_ec.message() + ")");
+            continue;
+        }
         if (!marked || it == listed.end() || !entry.is_regular_file(size_ec)) {
             state.foreign.push_back(name);
         } else if (entry.file_size(size_ec) != it->second) {
@@ -391,11 +431,15 @@ void OutputFolder::commit() {
     // The marker lists what is staged, written last.
     nlohmann::json files = nlohmann::json::array();
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(staging_)) names.push_back(entry.path().filename().string());
+    // Files of subfolders (chips/, cards/) are listed by their relative path ("cards/a.html").
+    for (const auto& entry : fs::recursive_directory_iterator(staging_)) {
+        if (fs::is_directory(entry.symlink_status())) continue;
+        names.push_back(fs::relative(entry.path(), staging_).generic_string());
+    }
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
         if (name == kOutputMarker) continue;
-        if (!fs::is_regular_file(staging_ / name))
+        if (!fs::is_regular_file(fs::symlink_status(staging_ / name)))
             throw InternalError("output: " + name + " in the staging folder is not a file");
         files.push_back({{"name", name}, {"bytes", fs::file_size(staging_ / name)}});
     }

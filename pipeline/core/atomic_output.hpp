@@ -91,7 +91,8 @@ private:
 // ---- output folders ---------------------------------------------------------------------------
 
 // The marker file written in every output folder: JSON {"weipian": version, "files": [{"name",
-// "bytes"}, …]}, the files weipian wrote there and their sizes.
+// "bytes"}, …]}, the files weipian wrote there and their sizes; a file of a subfolder weipian
+// wrote (chips/, cards/) is named by its '/'-separated relative path ("cards/140824100.html").
 inline constexpr const char* kOutputMarker = ".weipian-output";
 
 // What stands at an output folder's path.

@@ -256,6 +256,46 @@ TEST(OutputFolderTest, RemovePreviousOutputRemovesOnlyWhatTheMarkerLists) {
     EXPECT_EQ(read_text(temp / "mine" / "notes.txt"), "x");
 }
 
+// Subfolders of an output (chips/, cards/ of the verification package): listed file by file,
+// replaced with the output, and a file added to them by hand keeps the folder.
+TEST(OutputFolderTest, SubfoldersAreListedReplacedAndGuardedFileByFile) {
+    TempDir temp;
+    {
+        OutputFolder out(temp / "out", false);
+        write_text(out.dir() / "index.html", "<html>");
+        fs::create_directories(out.dir() / "cards");
+        write_text(out.dir() / "cards" / "140824100.html", "card");
+        fs::create_directories(out.dir() / "chips" / "deep");
+        write_text(out.dir() / "chips" / "deep" / "1_qsx.jpg", "jpeg");
+        out.commit();
+    }
+    const auto marker = nlohmann::json::parse(read_text(temp / "out" / ".weipian-output"));
+    EXPECT_EQ(marker["files"], nlohmann::json::parse(R"([{"name":"cards/140824100.html","bytes":4},)"
+                                                     R"({"name":"chips/deep/1_qsx.jpg","bytes":4},{"name":"index.html","bytes":6}])"));
+    EXPECT_EQ(inspect_output_folder(temp / "out").kind, OutputFolderState::Kind::PreviousOutput);
+    // Replaced with --overwrite: the new output has no chips/.
+    write_output(temp / "out", true, {{"index.html", "second"}});
+    EXPECT_EQ(entries(temp / "out"), (std::vector<std::string>{".weipian-output", "index.html"}));
+    // A file added by hand under cards/ makes the folder foreign, and it survives.
+    {
+        OutputFolder out(temp / "out", true);
+        fs::create_directories(out.dir() / "cards");
+        write_text(out.dir() / "cards" / "a.html", "card");
+        out.commit();
+    }
+    write_text(temp / "out" / "cards" / "notes.txt", "外业记录");
+    EXPECT_NE(input_error([&] { OutputFolder out(temp / "out", true); }).find("(cards/notes.txt)"), std::string::npos);
+    write_text(temp / "out" / "cards" / "a.html", "edited");
+    EXPECT_NE(input_error([&] { OutputFolder out(temp / "out", true); }).find("cards/a.html (changed since weipian wrote it)"),
+              std::string::npos);
+    EXPECT_EQ(read_text(temp / "out" / "cards" / "notes.txt"), "外业记录");
+    // remove_previous_output on a clean one removes its subfolders, and only what it lists.
+    fs::remove(temp / "out" / "cards" / "notes.txt");
+    write_text(temp / "out" / "cards" / "a.html", "card");
+    EXPECT_TRUE(remove_previous_output(temp / "out"));
+    EXPECT_FALSE(fs::exists(temp / "out"));
+}
+
 TEST(OutputFolderTest, InsideComparesWholePathComponents) {
     TempDir temp;
     fs::create_directories(temp / "a" / "b");
