@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "pipeline/chips.hpp"
 #include "pipeline/clean.hpp"
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/errors.hpp"
@@ -20,6 +21,7 @@
 #include "pipeline/emit.hpp"
 #include "pipeline/ingest.hpp"
 #include "pipeline/overlay.hpp"
+#include "pipeline/package.hpp"
 #include "pipeline/patch_type.hpp"
 #include "pipeline/polygonize.hpp"
 #include "pipeline/prejudge.hpp"
@@ -166,8 +168,33 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
     const TownshipSummary total = total_of(rows);
     timings["emit"] = seconds_since(start);
 
-    // ---- chips (issue 10): chips/<id>_qsx.jpg, _hsx.jpg and overview.jpg into staging.dir()
-    // ---- verification package (issue 10): index.html, cards/, parcels.kmz, QGIS style
+    // The verification package (issue 10): chips/<id>_qsx.jpg, _hsx.jpg and overview.jpg, then
+    // index.html, cards/, parcels.kmz and the QGIS style, all into the staging folder.
+    std::vector<ChipFiles> chips;
+    OverviewImage overview;
+    overview.file.clear();  // none unless written
+    if (config.package.chips) {
+        start = Clock::now();
+        const ChipStyle chip_style = ChipStyle::from(config);
+        chips = write_parcel_chips(staging.dir(), epochs, parcels, chip_style, config.before.date, config.after.date);
+        if (config.package.html) overview = write_overview(staging.dir(), epochs, parcels, chip_style);
+        timings["chips"] = seconds_since(start);
+    }
+    start = Clock::now();
+    {
+        PackageInputs package;
+        package.dir = staging.dir();
+        package.parcels = &parcels;
+        package.townships = &rows;
+        package.srs = epochs.srs();
+        package.chips = std::move(chips);
+        package.overview = std::move(overview);
+        package.county_name = config.county.name;
+        package.before_date = config.before.date;
+        package.after_date = config.after.date;
+        write_verification_package(package, config.package);
+    }
+    timings["package"] = seconds_since(start);
     timings["total"] = seconds_since(job_start);
 
     nlohmann::json report;
