@@ -444,6 +444,9 @@ struct ImageryCatalog::Impl {
             throw InputError(where + ": cannot open it (" + last_gdal_error() + "); " +
                              (is_postgres_ledger(location) ? "check the connection string and that the server runs"
                                                            : "check that it is a GeoPackage and writable"));
+        // Another weipian process (a ledger command on the same GeoPackage) may be writing: wait
+        // for its transaction rather than fail with "database is locked".
+        if (!is_postgres_ledger(location)) execute(*dataset, "PRAGMA busy_timeout = 30000");
         return dataset;
     }
     OGRLayer& layer(GDALDataset& dataset, const char* name) const {

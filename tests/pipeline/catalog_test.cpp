@@ -549,6 +549,24 @@ TEST(Catalog, NotAGeoPackageIsNamed) {
     EXPECT_CONTAINS(m, "); check that it is a GeoPackage and writable");
 }
 
+TEST(Catalog, NoLocationAndALostTableAreNamed) {
+    EXPECT_EQ(test::message_of<ConfigError>([] { ImageryCatalog::open("", jishan()); }),
+              "catalog: no location given; set nightly.catalog (or ledger.path, or output.dir) in the config");
+    TempDir dir;
+    const std::string location = (dir / "catalog.gpkg").string();
+    auto catalog = ImageryCatalog::open(location, jishan());
+    {
+        GDALDatasetUniquePtr ds(GDALDataset::Open(location.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+        for (int i = 0; i < ds->GetLayerCount(); ++i) {
+            if (std::string(ds->GetLayer(i)->GetName()) == "weipian_nights") {
+                ASSERT_EQ(ds->DeleteLayer(i), OGRERR_NONE);
+            }
+        }
+    }
+    EXPECT_EQ(test::message_of<InputError>([&] { catalog.nights(); }),
+              "catalog '" + location + "' has no table 'weipian_nights' any more; it was changed outside weipian, restore it from a backup");
+}
+
 TEST(Catalog, LivesInTheLedgerGeoPackageWithoutTouchingItsTables) {
     TempDir dir;
     const fs::path ledger = dir / "ledger.gpkg";
