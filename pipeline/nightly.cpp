@@ -603,6 +603,7 @@ std::string night_summary_text(const NightOutcome& night) {
                                        : k.reason == "unknown_crs" ? "坐标系未知"
                                        : k.reason == "duplicate" ? "重复影像"
                                        : k.reason == "unreadable" ? "无法读取"
+                                       : k.reason == "changed" ? "已登记影像被改动"
                                        : k.reason == "missing earlier coverage" ? "缺少前时相影像"
                                                                                   : k.reason;
             s << (i ? "、" : "") << fs::path(k.file).filename().string() << "：" << reason;
@@ -718,6 +719,7 @@ NightlyResult run_nightly(const Config& config, const NightlyOptions& options) {
                          std::to_string(parcels) + " parcels, " + std::to_string(deferred) + " deferred, " +
                          std::to_string(skipped.size()) + " files skipped); latest → " + result.nights.back().folder.string();
     }
+    spdlog::info("{}", result.message);
     return result;
 }
 

@@ -556,31 +556,6 @@ const std::vector<Setting>& settings() {
         v.push_back(int_setting("ledger.annual_clearance_from", 0, 9999, "年清: from this year on, each year's cases are due by 31 December of that year; 0 = off",
                                 [](Config& c) -> int& { return c.ledger.annual_clearance_from; }));
         // ---- nightly.* (issue 10, catalog/nightly helpers)
-        v.push_back(list_setting("nightly.inbox", "weipian nightly: folders scanned recursively for new rasters (relative to this file)",
-                                 [](Config& c) -> std::vector<std::string>& { return c.nightly.inbox; }, true));
-        v.push_back(list_setting("nightly.base", "weipian nightly: the base epoch, earlier coverage for places no delivery covered before (files or globs)",
-                                 [](Config& c) -> std::vector<std::string>& { return c.nightly.base; }, true));
-        v.push_back(date_setting("nightly.base_date", "weipian nightly: date of the base tiles when neither metadata nor file name gives one",
-                                 [](Config& c) -> std::string& { return c.nightly.base_date; }));
-        v.push_back(list_setting("nightly.date_patterns", "weipian nightly: file-name regexes whose first group is a date (YYYYMMDD or YYYY-MM-DD), tried after the metadata",
-                                 [](Config& c) -> std::vector<std::string>& { return c.nightly.date_patterns; }));
-        v.push_back(list_setting("nightly.extensions", "weipian nightly: file extensions scanned in the inbox (lower-case, with the dot)",
-                                 [](Config& c) -> std::vector<std::string>& { return c.nightly.extensions; }));
-        {
-            Setting s;
-            s.key = "nightly.catalog";
-            s.default_text = "\"\"";
-            s.range = "path|PG:…|postgresql://…";
-            s.help = "weipian nightly: imagery catalog; empty = the ledger's database when a ledger is set, else <output.dir>/catalog.gpkg";
-            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
-                const std::string value = scalar_text(n, ctx, "nightly.catalog");
-                c.nightly.catalog = is_postgres_ledger(value) ? value : resolve_path(value, ctx);
-            };
-            s.dump = [](const Config& c) { return json(redact_ledger_location(c.nightly.catalog)); };
-            v.push_back(s);
-        }
-        v.push_back(number_setting("nightly.margin_m", 0, 100000, "weipian nightly: neighbouring coverage read around tonight's new tiles, metres",
-                                   [](Config& c) -> double& { return c.nightly.margin_m; }));
         // ---- rectify.* (issue 10, rectify helper)
         return v;
     }();
