@@ -275,9 +275,9 @@ void write_region(const fs::path& path, const OGRGeometry& region, const OGRSpat
         GDALDatasetUniquePtr ds(gpkg->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!ds) throw InputError("nightly: cannot write the night's region " + quoted(path) + "; check that the folder is writable");
         OGRLayer* layer = ds->CreateLayer("region", const_cast<OGRSpatialReference*>(&srs), wkbMultiPolygon, nullptr);
-        OGRFeature f(layer->GetLayerDefn());
-        f.SetGeometry(&region);
-        if (!layer || layer->CreateFeature(&f) != OGRERR_NONE)
+        std::unique_ptr<OGRFeature> f(layer ? new OGRFeature(layer->GetLayerDefn()) : nullptr);
+        if (f) f->SetGeometry(&region);
+        if (!layer || layer->CreateFeature(f.get()) != OGRERR_NONE)
             throw InputError("nightly: cannot write the night's region " + quoted(path) + "; check free space on the output disk");
     }
     file.commit();

@@ -322,6 +322,13 @@ TEST_F(NightlyTest, BadCommandLinesAndConfigsAreRefused) {
     r = nightly("2023-09-20");
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("key 'nightly.inbox' is empty; list the folders where new imagery arrives"), std::string::npos) << r.err;
+    // output.dir is a file: the lock cannot be made there.
+    write_text(config, nightly_config(dir.path()));
+    write_text(out, "not a folder");
+    r = nightly("2023-09-20");
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("nightly: cannot open the lock file '" + (out / ".weipian-nightly.lock").string()), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("check that output.dir is writable"), std::string::npos) << r.err;
 }
 
 // `--log FILE` appends timestamped lines.
