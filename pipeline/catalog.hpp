@@ -51,12 +51,13 @@ struct CatalogTile {
 // A file of the inbox that was not registered, with the one line the night's log and summary
 // print (naming the file and what to do).
 struct CatalogIssue {
-    enum class Kind { Corrupt, Undatable, UnknownCrs, Duplicate, Unreadable };
+    // Changed: a registered file whose bytes changed (a registered tile is never replaced).
+    enum class Kind { Corrupt, Undatable, UnknownCrs, Duplicate, Unreadable, Changed };
     Kind kind = Kind::Corrupt;
     std::string path;
     std::string message;  // e.g. "inbox: 'x.tif' has no acquisition date in its metadata or name; rename it …"
 };
-const char* issue_kind_name(CatalogIssue::Kind kind);  // corrupt, undatable, unknown_crs, duplicate, unreadable
+const char* issue_kind_name(CatalogIssue::Kind kind);  // corrupt, undatable, unknown_crs, duplicate, unreadable, changed
 
 // One night of `weipian nightly`.
 struct NightRecord {
@@ -107,8 +108,11 @@ public:
     std::vector<CatalogTile> intersecting(const OGRGeometry& lonlat, const std::string& from = {},
                                           const std::string& to = {}) const;
 
-    // All registered tiles (for tests and `nightly --list`).
+    // All registered tiles (for tests and `nightly --list`), by id.
     std::vector<CatalogTile> tiles() const;
+
+    // The files skipped so far (weipian_imagery_skipped) with their last message, by path.
+    std::vector<CatalogIssue> skipped() const;
 
     // Nights: begin_night records a running night over `tiles`; finish_night marks it done (or
     // "nothing") with its summary and marks its tiles processed, in one transaction.

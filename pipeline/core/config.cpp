@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -556,6 +557,70 @@ const std::vector<Setting>& settings() {
         v.push_back(int_setting("ledger.annual_clearance_from", 0, 9999, "年清: from this year on, each year's cases are due by 31 December of that year; 0 = off",
                                 [](Config& c) -> int& { return c.ledger.annual_clearance_from; }));
         // ---- nightly.* (issue 10, catalog/nightly helpers)
+        v.push_back(list_setting("nightly.inbox", "folders `weipian nightly` scans (recursively) for newly delivered rasters",
+                                 [](Config& c) -> std::vector<std::string>& { return c.nightly.inbox; }, true));
+        v.push_back(list_setting("nightly.base", "the base epoch: raster files or globs, the earlier coverage of places no delivery covered before",
+                                 [](Config& c) -> std::vector<std::string>& { return c.nightly.base; }, true));
+        v.push_back(date_setting("nightly.base_date", "date of the base tiles whose metadata and file name give none, YYYY-MM-DD",
+                                 [](Config& c) -> std::string& { return c.nightly.base_date; }));
+        {
+            Setting s = list_setting("nightly.date_patterns",
+                                     "file-name patterns (ECMAScript regex) whose first group is the acquisition date, YYYYMMDD or "
+                                     "YYYY-MM-DD; tried in order after the file's metadata",
+                                     [](Config& c) -> std::vector<std::string>& { return c.nightly.date_patterns; });
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                const std::string key = "nightly.date_patterns";
+                auto values = read_list(n, ctx, key);
+                for (const auto& pattern : values) {
+                    std::regex compiled;
+                    try {
+                        compiled = std::regex(pattern, std::regex::ECMAScript);
+                    } catch (const std::regex_error& e) {
+                        fail(ctx, key, "'" + pattern + "' is not a valid regular expression (" + e.what() +
+                                           "); write an ECMAScript pattern whose first group is the date, e.g. \"_([0-9]{8})_\"");
+                    }
+                    if (compiled.mark_count() == 0)
+                        fail(ctx, key, "'" + pattern + "' has no capture group; put the date in parentheses, e.g. \"_([0-9]{8})_\"");
+                }
+                c.nightly.date_patterns = values;
+            };
+            v.push_back(s);
+        }
+        {
+            Setting s = list_setting("nightly.extensions", "file extensions of the rasters the inbox scan registers (case-insensitive)",
+                                     [](Config& c) -> std::vector<std::string>& { return c.nightly.extensions; });
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                const std::string key = "nightly.extensions";
+                auto values = read_list(n, ctx, key);
+                if (values.empty()) fail(ctx, key, "is empty; list the raster extensions to scan for, e.g. [.tif, .img]");
+                for (auto& value : values) {
+                    const std::string given = value;
+                    value = trim(value);
+                    if (!value.empty() && value.front() != '.') value = "." + value;
+                    std::transform(value.begin(), value.end(), value.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+                    if (value.size() < 2 || value.find_first_of("/\\*?[ ") != std::string::npos)
+                        fail(ctx, key, "'" + given + "' is not a file extension; write e.g. .tif");
+                }
+                c.nightly.extensions = values;
+            };
+            v.push_back(s);
+        }
+        {
+            Setting s;
+            s.key = "nightly.catalog";
+            s.default_text = "\"\"";
+            s.range = "path|PG:…|postgresql://…";
+            s.help = "imagery catalog: GeoPackage file or PostgreSQL connection string; empty = the ledger's database when "
+                     "ledger.path is set, else <output.dir>/catalog.gpkg";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                const std::string value = scalar_text(n, ctx, "nightly.catalog");
+                c.nightly.catalog = is_postgres_ledger(value) ? value : resolve_path(value, ctx);
+            };
+            s.dump = [](const Config& c) { return json(redact_ledger_location(c.nightly.catalog)); };
+            v.push_back(s);
+        }
+        v.push_back(number_setting("nightly.margin_m", 0, 10000, "neighbouring coverage read around tonight's footprint, metres",
+                                   [](Config& c) -> double& { return c.nightly.margin_m; }));
         // ---- rectify.* (issue 10, rectify helper)
         return v;
     }();

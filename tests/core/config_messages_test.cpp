@@ -256,5 +256,50 @@ TEST(ConfigMessages, ClassGroupsAreValueEqualsAGroupOfTheForm) {
                       "' is not VALUE=GROUP with GROUP one of 非耕农用地, 未利用地, 建设用地, 未调查; write e.g. \"grassland=未利用地\"");
 }
 
+// ---- nightly.* (issue 10)
+
+TEST(ConfigMessages, NightlyDatePatternMustBeARegexWithAGroup) {
+    const std::string m = refusal("nightly: {date_patterns: [\"_([0-9]{8}_\"]}\n");
+    EXPECT_CONTAINS(m, "config '/data/cfg/jishan.yaml': key 'nightly.date_patterns': '_([0-9]{8}_' is not a valid regular expression (");
+    EXPECT_CONTAINS(m, "); write an ECMAScript pattern whose first group is the date, e.g. \"_([0-9]{8})_\"");
+    EXPECT_EQ(refusal("nightly: {date_patterns: [\"_([0-9]{8})_\", \"[0-9]{8}\"]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'nightly.date_patterns': '[0-9]{8}' has no capture group; put the date in "
+              "parentheses, e.g. \"_([0-9]{8})_\"");
+}
+
+TEST(ConfigMessages, NightlyExtensionsAreFileExtensions) {
+    EXPECT_EQ(refusal("nightly: {extensions: [.tif, \"*.img\"]}\n"),
+              "config '/data/cfg/jishan.yaml': key 'nightly.extensions': '*.img' is not a file extension; write e.g. .tif");
+    EXPECT_EQ(refusal("nightly: {extensions: []}\n"),
+              "config '/data/cfg/jishan.yaml': key 'nightly.extensions': is empty; list the raster extensions to scan for, e.g. [.tif, .img]");
+}
+
+TEST(ConfigMessages, NightlyMarginAndBaseDate) {
+    EXPECT_EQ(refusal("nightly: {margin_m: 20000}\n"),
+              "config '/data/cfg/jishan.yaml': key 'nightly.margin_m': value 20000 is out of range [0, 10000]");
+    EXPECT_EQ(refusal("nightly: {base_date: 2023-02-30}\n"),
+              "config '/data/cfg/jishan.yaml': key 'nightly.base_date': '2023-02-30' is not a date YYYY-MM-DD on the calendar; write e.g. 2023-09-18");
+    EXPECT_EQ(refusal("nightly: {inbox: {a: 1}}\n"),
+              "config '/data/cfg/jishan.yaml': key 'nightly.inbox': expected a value or a list of values");
+}
+
+TEST(ConfigMessages, NightlyKeysAreReadAndResolved) {
+    const Config c = Config::parse(
+        "nightly:\n  inbox: [inbox, /mnt/delivery]\n  base: qsx/*.tif\n  base_date: 2023-04-10\n"
+        "  date_patterns: [\"^GF2_.*_([0-9]{8})_\"]\n  extensions: [TIF, .Img]\n  catalog: catalog.gpkg\n  margin_m: 150\n",
+        kOrigin);
+    EXPECT_EQ(c.nightly.inbox, (std::vector<std::string>{"/data/cfg/inbox", "/mnt/delivery"}));
+    EXPECT_EQ(c.nightly.base, (std::vector<std::string>{"/data/cfg/qsx/*.tif"}));
+    EXPECT_EQ(c.nightly.base_date, "2023-04-10");
+    EXPECT_EQ(c.nightly.date_patterns, (std::vector<std::string>{"^GF2_.*_([0-9]{8})_"}));
+    EXPECT_EQ(c.nightly.extensions, (std::vector<std::string>{".tif", ".img"}));
+    EXPECT_EQ(c.nightly.catalog, "/data/cfg/catalog.gpkg");
+    EXPECT_DOUBLE_EQ(c.nightly.margin_m, 150);
+    EXPECT_EQ(Config::parse("nightly: {catalog: \"PG:dbname=weipian password=secret\"}\n", kOrigin).nightly.catalog,
+              "PG:dbname=weipian password=secret");
+    EXPECT_EQ(Config::parse("nightly: {catalog: \"PG:dbname=weipian password=secret\"}\n", kOrigin).to_json()["nightly"]["catalog"],
+              "PG:dbname=weipian password=***");
+}
+
 }  // namespace
 }  // namespace weipian
