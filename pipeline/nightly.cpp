@@ -273,7 +273,7 @@ void write_region(const fs::path& path, const OGRGeometry& region, const OGRSpat
     {
         GDALDriver* gpkg = GetGDALDriverManager()->GetDriverByName("GPKG");
         GDALDatasetUniquePtr ds(gpkg->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-        if (!ds) throw InputError("nightly: cannot write the night's region " + quoted(path) + "; check that the folder is writable");
+        if (!ds) throw InputError("nightly: cannot write the night's region " + quoted(path) + "; check that output.dir can be written");
         OGRLayer* layer = ds->CreateLayer("region", const_cast<OGRSpatialReference*>(&srs), wkbMultiPolygon, nullptr);
         std::unique_ptr<OGRFeature> f(layer ? new OGRFeature(layer->GetLayerDefn()) : nullptr);
         if (f) f->SetGeometry(&region);
@@ -353,11 +353,11 @@ void point_latest(const fs::path& root, const fs::path& folder) {
     const fs::path temp = root / (".latest.partial-" + std::to_string(::getpid()));
     fs::remove(temp, ec);
     fs::create_symlink(target, temp, ec);
-    if (ec) throw InputError("nightly: cannot create the link " + quoted(temp) + " (" + ec.message() + "); check that the folder is writable");
+    if (ec) throw InputError("nightly: cannot create the link " + quoted(temp) + " (" + ec.message() + "); check that output.dir can be written");
     fs::rename(temp, latest, ec);
     if (ec) {
         fs::remove(temp, ec);
-        throw InputError("nightly: cannot replace " + quoted(latest) + "; check that the folder is writable");
+        throw InputError("nightly: cannot replace " + quoted(latest) + "; check that output.dir can be written");
     }
 }
 

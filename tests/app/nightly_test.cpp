@@ -340,6 +340,13 @@ TEST_F(NightlyTest, TheLogFileIsAppendedWithTimestamps) {
     const std::string text = read_text(log);
     EXPECT_EQ(text.rfind("earlier line\n", 0), 0u) << text;
     EXPECT_TRUE(std::regex_search(text, std::regex("\n20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}"))) << text;
+    // A log file under a file (not a folder) is refused before anything happens.
+    write_text(dir / "a-file", "x");
+    const fs::path nowhere = dir / "a-file" / "nightly.log";
+    const auto bad = nightly("2023-09-20", "", "--log '" + nowhere.string() + "'");
+    EXPECT_EQ(bad.exit_code, 3) << bad.err;
+    EXPECT_NE(bad.err.find("--log '" + nowhere.string() + "': cannot open it for appending ("), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("); give a file in a writable folder"), std::string::npos) << bad.err;
 }
 
 }  // namespace
