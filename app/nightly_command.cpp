@@ -9,6 +9,9 @@
 
 #include "app/commands.hpp"
 #include "ledger/ledger_sink.hpp"
+#include "ledger/ledger_store.hpp"
+#include "pipeline/core/location.hpp"
+#include "pipeline/ingest.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/dates.hpp"
 #include "pipeline/core/errors.hpp"
@@ -16,6 +19,36 @@
 #include "pipeline/nightly.hpp"
 
 namespace weipian::app {
+namespace {
+
+// The catalog lives in the ledger's database by default, and a GeoPackage holding only the
+// catalog's tables is not a ledger: a configured GeoPackage ledger that does not exist yet is
+// created first (empty, in overlay.area_crs, else the first base tile's CRS), as the first
+// run's feed would create it.
+void create_ledger_first(const Config& config) {
+    if (!config.ledger.configured() || is_postgres_ledger(config.ledger.path) || std::filesystem::exists(config.ledger.path))
+        return;
+    if (!config.nightly.catalog.empty() && config.nightly.catalog != config.ledger.path) return;
+    OGRSpatialReference srs;
+    srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    bool have = !config.overlay.area_crs.empty() && srs.SetFromUserInput(config.overlay.area_crs.c_str()) == OGRERR_NONE;
+    if (!have && !config.nightly.base.empty()) {
+        for (const auto& tile : expand_tiles(config.nightly.base, "nightly.base")) {
+            GDALDatasetUniquePtr ds(GDALDataset::Open(tile.c_str(), GDAL_OF_RASTER));
+            if (ds && ds->GetSpatialRef()) {
+                srs = *ds->GetSpatialRef();
+                srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+                have = true;
+                break;
+            }
+        }
+    }
+    if (!have) return;  // the first feed creates it (the catalog then needs nightly.catalog of its own)
+    LedgerStore::open(config.ledger.path, LedgerStore::Mode::UpdateOrCreate, &srs);
+    spdlog::info("nightly: created the ledger '{}' (the imagery catalog is kept in it)", config.ledger.path);
+}
+
+}  // namespace
 
 CommandAction add_nightly_command(CLI::App& app) {
     struct Options {
@@ -41,6 +74,7 @@ CommandAction add_nightly_command(CLI::App& app) {
 
         // The case ledger is fed by the main job's sink, as `run` does (idempotent by digest: a
         // redone night feeds nothing twice).
+        create_ledger_first(config);
         LedgerSink ledger_sink;
         TermProgress progress("nightly");
         NightlyOptions options;

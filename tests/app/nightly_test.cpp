@@ -269,6 +269,36 @@ TEST_F(NightlyTest, AKilledNightIsRedoneToTheSameParcels) {
     EXPECT_NE(r.out.find("nothing new in"), std::string::npos) << r.out;
 }
 
+std::int64_t ledger_cases(const fs::path& ledger) {
+    GDALAllRegister();
+    GDALDatasetUniquePtr ds(GDALDataset::Open(ledger.c_str(), GDAL_OF_VECTOR));
+    if (!ds) return -1;
+    OGRLayer* cases = ds->GetLayerByName("cases");
+    return cases ? cases->GetFeatureCount() : -1;
+}
+
+// With a ledger (which also holds the catalog): each parcel becomes one case, once, whatever is
+// killed and rerun.
+TEST_F(NightlyTest, TheLedgerIsFedOnceAcrossAKilledNightAndReruns) {
+    const fs::path ledger = dir / "ledger.gpkg";
+    write_text(config, nightly_config(dir.path(), true, "ledger: {path: " + ledger.string() + "}\n"));
+    night1();
+    EXPECT_EQ(ledger_cases(ledger), 7);
+    deliver(inbox, {"HSX_20230918_r1c0.tif", "HSX_20230918_r1c1.tif"});
+    auto r = nightly("2023-09-21", "WEIPIAN_TEST_KILL_AT=summary");  // after the feed and the outputs
+    EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+    EXPECT_EQ(ledger_cases(ledger), 15);
+    r = nightly("2023-09-21");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("nightly: 2023-09-21 (redone): 8 parcels"), std::string::npos) << r.out;
+    EXPECT_EQ(night_json("2023-09-21")["ledger"]["already_fed"], true);
+    EXPECT_EQ(ledger_cases(ledger), 15);
+    r = nightly("2023-09-21");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("nothing new in"), std::string::npos) << r.out;
+    EXPECT_EQ(ledger_cases(ledger), 15);
+}
+
 TEST_F(NightlyTest, ASecondRunWhileTheLockIsHeldExits75) {
     fs::create_directories(out);
     const fs::path lock = out / ".weipian-nightly.lock";
