@@ -299,6 +299,34 @@ TEST_F(NightlyTest, TheLedgerIsFedOnceAcrossAKilledNightAndReruns) {
     EXPECT_EQ(ledger_cases(ledger), 15);
 }
 
+// Tiles of two dates in one night: one folder per date, oldest first (NIGHT, NIGHT-2); the later
+// date's earlier epoch mixes the base and the earlier delivery, and QSX is the oldest of them.
+TEST_F(NightlyTest, TwoDatesInOneNightAreTwoFoldersOldestFirst) {
+    deliver(inbox, {"HSX_20230918_r0c0.tif"});
+    {
+        GDALAllRegister();
+        GDALDatasetUniquePtr src(GDALDataset::Open((kSource / "sample_tiles" / "hsx" / "HSX_20230918_r1c0.tif").c_str(), GDAL_OF_RASTER));
+        ASSERT_TRUE(src);
+        GDALDatasetUniquePtr copy(GetGDALDriverManager()->GetDriverByName("GTiff")->CreateCopy(
+            (inbox / "october_r1c0.tif").c_str(), src.get(), false, nullptr, nullptr, nullptr));
+        ASSERT_TRUE(copy);
+        copy->SetMetadataItem("ACQUISITION_DATE", "2023-10-05");
+    }
+    const auto r = nightly("2023-10-06");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("nightly: 2023-10-06: 3 parcels"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nightly: 2023-10-06-2: 3 parcels"), std::string::npos) << r.out;
+    const json first = night_json("2023-10-06"), second = night_json("2023-10-06-2");
+    EXPECT_EQ(first["hsx"], "2023-09-18");
+    EXPECT_EQ(first["qsx"], "2023-04-10");
+    EXPECT_EQ(second["hsx"], "2023-10-05");
+    EXPECT_EQ(second["qsx"], "2023-04-10");
+    EXPECT_EQ(second["earlier_dates"], (json{"2023-04-10", "2023-09-18"}));
+    EXPECT_EQ(first["deferred"].size(), 1u);   // C04's part in r0c0
+    EXPECT_EQ(second["deferred"].size(), 1u);  // C04's part in r1c0
+    EXPECT_EQ(fs::read_symlink(out / "latest"), fs::path("2023-10-06-2"));
+}
+
 TEST_F(NightlyTest, ASecondRunWhileTheLockIsHeldExits75) {
     fs::create_directories(out);
     const fs::path lock = out / ".weipian-nightly.lock";
