@@ -316,10 +316,12 @@ void forget_unlisted_night_files(const fs::path& folder) {
     if (!m.is_object()) return;
     std::set<std::string> listed;
     for (const auto& f : m.value("files", json::array())) listed.insert(f.value("name", ""));
-    for (const char* name : {"night.json", "night.txt"})
+    for (const auto& f : m.value("files", json::array()))
+        if (f.value("name", "").rfind(std::string(kNightlyHookFolder) + "/", 0) == 0) listed.insert(kNightlyHookFolder);
+    for (const char* name : {"night.json", "night.txt", kNightlyHookFolder})
         if (!listed.count(name)) {
             std::error_code ec;
-            fs::remove(folder / name, ec);
+            fs::remove_all(folder / name, ec);
         }
 }
 
@@ -510,7 +512,7 @@ public:
         // ---- rectification (issue 10): the coordinator wires check_rectification here through
         // options.after_run (app/nightly_command.cpp), after the night's outputs and before the
         // night is recorded done (a killed check is redone with the night).
-        if (options_.after_run) options_.after_run(night, plan.tiles, out.folder, s);
+        if (options_.after_run) options_.after_run(night, catalog_, plan.tiles, out.folder, s);
 
         out.summary = s;
         s["summary"] = night_summary_text(out);

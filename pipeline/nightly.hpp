@@ -59,6 +59,10 @@ namespace weipian {
 // again later). Documented in the README's exit-code table.
 inline constexpr int kNightlyLockedExitCode = 75;
 
+// The subfolder of a night folder where NightlyOptions::after_run writes its evidence (the
+// rectification chips); removed with the rest of an unfinished night's extras on a redo.
+inline constexpr const char* kNightlyHookFolder = "rectify";
+
 // Another process holds output.dir/.weipian-nightly.lock. what() is the one line to print:
 // "nightly: another run holds <lock> (pid …, host …, since …); it ends by itself — wait, or stop
 // that process".
@@ -134,10 +138,13 @@ struct NightlyOptions {
     GDALProgressFunc progress = nullptr;
     void* progress_data = nullptr;
     // Called after a night's main job committed its folder and before night.json is written and
-    // the night recorded done; may add to `night_summary` (e.g. the rectification checks) and
-    // write files into `folder` (then list them in night_summary["files"] so the marker names
-    // them). The coordinator wires check_rectification (ledger/ledger_rectify.hpp) here.
-    std::function<void(const Config& night_config, const std::vector<CatalogTile>& new_tiles,
+    // the night recorded done (a kill before that redoes the night, hook included); may add to
+    // `night_summary` (e.g. the rectification checks) and write files into `folder` (list their
+    // names, relative to the folder, in night_summary["files"] so the marker names them). What
+    // it writes under folder/rectify/ and did not list is removed when the night is redone.
+    // The coordinator wires check_rectification (ledger/ledger_rectify.hpp) here; `catalog`
+    // answers its imagery lookups (ImageryCatalog::intersecting).
+    std::function<void(const Config& night_config, const ImageryCatalog& catalog, const std::vector<CatalogTile>& new_tiles,
                        const std::filesystem::path& folder, nlohmann::json& night_summary)>
         after_run;
 };
