@@ -783,6 +783,15 @@ ScanResult ImageryCatalog::Impl::register_files(const std::vector<std::string>& 
     };
     for (const auto& c : candidates) {
         auto what = examine(c, nightly, base, head, digests, *dataset);
+        // A file still being copied into the inbox: neither registered nor remembered as skipped,
+        // so the next run looks at it again.
+        std::int64_t size_after = -1, mtime_after = -1;
+        if (!stat_file(c.path, size_after, mtime_after) || size_after != c.size || mtime_after != c.mtime) {
+            spdlog::warn("{}: '{}' changed while it was being read (a copy still in progress?); it is tried again on the next run", head, c.path);
+            result.issues.push_back(CatalogIssue{CatalogIssue::Kind::Unreadable, c.path,
+                                                 head + ": '" + c.path + "' changed while it was being read (a copy still in progress?); it is tried again on the next run"});
+            continue;
+        }
         if (auto* tile = std::get_if<CatalogTile>(&what)) {
             digests.emplace(tile->digest, tile->path);
         } else {

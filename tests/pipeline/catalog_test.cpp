@@ -113,6 +113,24 @@ TEST(TileDate, FromAcquisitionDateMetadata) {
     EXPECT_EQ(source, "metadata ACQUISITION_DATE");
 }
 
+TEST(TileDate, FromTheImageryDomainOfAMetadataFile) {
+    // A DigitalGlobe .IMD beside the raster: GDAL exposes IMAGERY/ACQUISITIONDATETIME and SATELLITEID.
+    TempDir dir;
+    const fs::path inbox = dir / "inbox";
+    write_tile(inbox / "scene.tif", 4546, {{"ACQUISITION_DATE", "2023-01-01"}});
+    test::write_text(inbox / "scene.IMD",
+                     "version = \"28.3\";\nBEGIN_GROUP = IMAGE_1\n\tsatId = \"WV03\";\n"
+                     "\tfirstLineTime = 2023-09-18T03:18:05.000000Z;\nEND_GROUP = IMAGE_1\nEND;\n");
+    std::string source;
+    EXPECT_EQ(tile_date(inbox / "scene.tif", NightlyConfig{}, &source), "2023-09-18");
+    EXPECT_EQ(source, "metadata IMAGERY/ACQUISITIONDATETIME");
+    auto catalog = ImageryCatalog::open((dir / "catalog.gpkg").string(), jishan());
+    const auto registered = catalog.scan(nightly_for(inbox)).registered;
+    ASSERT_EQ(registered.size(), 1u);
+    EXPECT_EQ(registered[0].sensor, "WV03");
+    EXPECT_EQ(registered[0].date, "2023-09-18");
+}
+
 TEST(TileDate, FromTiffDateTime) {
     TempDir dir;
     write_tile(dir / "scene.tif", 4546, {{"TIFFTAG_DATETIME", "2023:04:10 11:22:33"}});
