@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -389,8 +390,9 @@ std::vector<std::int64_t> ids_of(const std::vector<CatalogTile>& tiles) {
 
 // A folder name for a new night: NIGHT, else NIGHT-2, NIGHT-3 … (not on disk, not a recorded night).
 std::string free_night_name(const fs::path& root, const std::string& night, const std::vector<NightRecord>& nights) {
-    std::set<std::string> used;
-    for (const auto& n : nights) used.insert(fs::path(n.folder).filename().string());
+    std::set<std::string> used;  // a failed night's name is free again unless its folder exists
+    for (const auto& n : nights)
+        if (n.status != "failed") used.insert(fs::path(n.folder).filename().string());
     for (int i = 1;; ++i) {
         const std::string name = i == 1 ? night : night + "-" + std::to_string(i);
         std::error_code ec;
@@ -655,6 +657,7 @@ NightlyResult run_nightly(const Config& config, const NightlyOptions& options) {
     }
 
     std::vector<SkippedFile> skipped;
+    std::exception_ptr failure;
     auto report = [&](const ScanResult& scan) {
         for (const auto& issue : scan.issues) {
             spdlog::debug("nightly: skipped {} ({})", issue.path, issue_kind_name(issue.kind));  // the catalog printed its line
@@ -689,7 +692,19 @@ NightlyResult run_nightly(const Config& config, const NightlyOptions& options) {
         // What was skipped this start goes with the night: a redo (after a kill) lists it again.
         write_file_atomically(state_dir(root) / (name + "-skipped.json"), skipped_json(night_skipped).dump(2) + "\n", "nightly");
         const std::int64_t id = catalog.begin_night(name, root / name, ids_of(plan.tiles));
-        result.nights.push_back(night.run(id, name, std::move(plan), night_skipped, false));
+        const std::size_t count = plan.tiles.size();
+        try {
+            result.nights.push_back(night.run(id, name, std::move(plan), night_skipped, false));
+        } catch (const InternalError&) {
+            throw;  // a bug: the night stays running and is redone next start
+        } catch (const Error& e) {
+            // Refused input (no valid pixels, an unreadable tile …): the night is recorded failed,
+            // its tiles stay pending for the next start, and the other dates still run.
+            spdlog::error("nightly: night {} failed: {}; its {} tiles stay pending and are tried again on the next start", name,
+                          e.what(), count);
+            catalog.finish_night(id, "failed", {{"error", e.what()}});
+            if (!failure) failure = std::current_exception();
+        }
     }
     result.skipped = skipped;
     result.registered = static_cast<std::int64_t>(catalog.tiles().size());
@@ -721,6 +736,7 @@ NightlyResult run_nightly(const Config& config, const NightlyOptions& options) {
                          std::to_string(parcels) + " parcels, " + std::to_string(deferred) + " deferred, " +
                          std::to_string(skipped.size()) + " files skipped); latest → " + result.nights.back().folder.string();
     }
+    if (failure) std::rethrow_exception(failure);  // after the other dates and the latest link
     spdlog::info("{}", result.message);
     return result;
 }

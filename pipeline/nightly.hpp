@@ -34,6 +34,9 @@
 //      marker), the night recorded done in the catalog, then output.dir/latest → the folder
 //      (a symlink made under a temporary name and renamed over the old one).
 // Nothing new → no folder, nothing recorded; the message "nightly: nothing new in …".
+// A night whose main job refuses its input (no valid pixels, an unreadable tile …) is recorded
+// "failed" with the error (one error line), its tiles stay pending for the next start, the other
+// dates still run, and the start ends with that error's exit code.
 //
 // Test builds (WEIPIAN_BUILD_TESTS) honour WEIPIAN_TEST_KILL_AT=<step> (begun, select, run,
 // summary, done): the process kills itself with SIGKILL at that step, so tests can check

@@ -327,6 +327,31 @@ TEST_F(NightlyTest, TwoDatesInOneNightAreTwoFoldersOldestFirst) {
     EXPECT_EQ(fs::read_symlink(out / "latest"), fs::path("2023-10-06-2"));
 }
 
+// A night whose main job refuses its input (here a delivered tile that is all nodata) is recorded
+// failed with its error and exit code; its tiles stay pending and the next start tries again.
+TEST_F(NightlyTest, ANightWithoutValidPixelsFailsAndIsTriedAgain) {
+    {
+        GDALAllRegister();
+        GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create(
+            (inbox / "HSX_20230918_r0c0.tif").c_str(), 320, 320, 4, GDT_UInt16, nullptr));
+        double gt[6] = {497000, 1, 0, 3941000, 0, -1};
+        ds->SetGeoTransform(gt);
+        OGRSpatialReference srs;
+        srs.importFromEPSG(4546);
+        ds->SetSpatialRef(&srs);
+        for (int b = 1; b <= 4; ++b) ds->GetRasterBand(b)->SetNoDataValue(0);
+    }
+    for (int start = 0; start < 2; ++start) {
+        const auto r = nightly("2023-09-20");
+        EXPECT_EQ(r.exit_code, 4) << r.err;
+        EXPECT_NE(r.err.find("nightly: night 2023-09-20 failed: run: no valid pixels"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("its 1 tiles stay pending and are tried again on the next start"), std::string::npos) << r.err;
+        EXPECT_FALSE(fs::exists(out / "2023-09-20"));
+        EXPECT_FALSE(fs::exists(out / "2023-09-20-2"));
+        EXPECT_FALSE(fs::exists(fs::symlink_status(out / "latest")));
+    }
+}
+
 TEST_F(NightlyTest, ASecondRunWhileTheLockIsHeldExits75) {
     fs::create_directories(out);
     const fs::path lock = out / ".weipian-nightly.lock";
