@@ -441,9 +441,9 @@ struct ImageryCatalog::Impl {
     GDALDatasetUniquePtr connect() const {
         auto dataset = open_dataset(location, true);
         if (!dataset)
-            throw InputError(where + ": cannot open it (" + last_gdal_error() + "); " +
-                             (is_postgres_ledger(location) ? "check the connection string and that the server runs"
-                                                           : "check that it is a GeoPackage and writable"));
+            throw InputError(where + " cannot be opened (" + last_gdal_error() + "); " +
+                             (is_postgres_ledger(location) ? "check nightly.catalog's connection string and that the server runs"
+                                                           : "check that it is a GeoPackage file and writable, or set nightly.catalog to a new path"));
         // Another weipian process (a ledger command on the same GeoPackage) may be writing: wait
         // for its transaction rather than fail with "database is locked".
         if (!is_postgres_ledger(location)) execute(*dataset, "PRAGMA busy_timeout = 30000");
@@ -488,7 +488,7 @@ ImageryCatalog ImageryCatalog::open(const std::string& location, const CountyCon
         {
             CPLErrorReset();
             GDALDatasetUniquePtr dataset(driver->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-            if (!dataset) throw InputError(where + ": cannot create the GeoPackage (" + last_gdal_error() + "); check that the folder is writable");
+            if (!dataset) throw InputError(where + ": cannot create its GeoPackage file (" + last_gdal_error() + "); check that its folder is writable, or set nightly.catalog");
             try {
                 create_missing_tables(*dataset);
             } catch (const InputError& e) {

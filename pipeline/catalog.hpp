@@ -89,15 +89,22 @@ public:
     ImageryCatalog& operator=(ImageryCatalog&&) noexcept;
     ~ImageryCatalog();
 
-    // Registers the base epoch's tiles (config.nightly.base, globs expanded) that are not yet
-    // registered, marked base. Issues as for scan().
+    // Registers the base epoch's tiles (config.nightly.base: files, globs or folders) that are not
+    // yet registered, marked base; a base tile without a date takes nightly.base_date. Issues as
+    // for scan(). Throws InputError for a glob that matches nothing or a path that does not exist.
     ScanResult register_base(const NightlyConfig& nightly);
 
-    // Scans the inbox folders (recursively; files with nightly.extensions) and registers each new
-    // raster: files whose path, size and mtime are already known are not opened (a night with
-    // nothing new stays well under a second on 10,000 tiles). A corrupt, undatable, unknown-CRS
-    // or duplicate (same digest as a registered tile) file is skipped with an issue and not
-    // retried until it changes.
+    // Scans the inbox folders (recursively; files with nightly.extensions, case-insensitive;
+    // hidden files and folders skipped) and registers each new raster: files whose path, size and
+    // mtime are already known are not opened (a night with nothing new: 0.16 s on 10,000 tiles,
+    // bench/catalog_bench.cpp). A corrupt (unopenable, truncated), undatable, unknown-CRS or
+    // duplicate (same digest as a registered tile) file is skipped with an issue and not retried
+    // until it changes; a registered file with new bytes is an issue (Changed), one only touched
+    // keeps its row. Each issue is logged with spdlog::warn as it is found and returned; a file
+    // that changes while it is read (a copy in progress) is an issue too but not remembered, so
+    // the next run tries it again. New rows are committed in batches (500 files or 5 s), so a
+    // scan killed while hashing a large delivery keeps what it registered.
+    // Throws InputError when an inbox folder does not exist or cannot be listed.
     ScanResult scan(const NightlyConfig& nightly);
 
     // Registered tiles that no finished night processed (not base), by date then path.
@@ -114,8 +121,10 @@ public:
     // The files skipped so far (weipian_imagery_skipped) with their last message, by path.
     std::vector<CatalogIssue> skipped() const;
 
-    // Nights: begin_night records a running night over `tiles`; finish_night marks it done (or
-    // "nothing") with its summary and marks its tiles processed, in one transaction.
+    // Nights: begin_night records a running night over `tiles`; finish_night records its status
+    // and summary and, for "done" or "nothing", marks its tiles processed (CatalogTile::night),
+    // in one transaction. Another status (e.g. "failed") leaves the tiles pending. Each call
+    // opens the database, writes in one transaction and closes it.
     std::int64_t begin_night(const std::string& night, const std::filesystem::path& folder,
                              const std::vector<std::int64_t>& tiles);
     void finish_night(std::int64_t id, const std::string& status, const nlohmann::json& summary);

@@ -563,8 +563,8 @@ TEST(Catalog, NotAGeoPackageIsNamed) {
     TempDir dir;
     test::write_text(dir / "catalog.gpkg", "not a database");
     const std::string m = test::message_of<InputError>([&] { ImageryCatalog::open((dir / "catalog.gpkg").string(), jishan()); });
-    EXPECT_CONTAINS(m, "catalog '" + (dir / "catalog.gpkg").string() + "': cannot open it (");
-    EXPECT_CONTAINS(m, "); check that it is a GeoPackage and writable");
+    EXPECT_CONTAINS(m, "catalog '" + (dir / "catalog.gpkg").string() + "' cannot be opened (");
+    EXPECT_CONTAINS(m, "); check that it is a GeoPackage file and writable, or set nightly.catalog to a new path");
 }
 
 TEST(Catalog, NoLocationAndALostTableAreNamed) {
