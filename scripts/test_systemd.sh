@@ -51,10 +51,21 @@ exec_start=$(sed -n 's/^ExecStart=//p' "$work/units/weipian-nightly.service")
 case "$exec_start" in *" nightly --config "*" --log "*) ;; *) fail "ExecStart is not 'weipian nightly --config … --log …': $exec_start" ;; esac
 night=$(date +%F)
 
+# systemd is usable: PID 1 is systemd, and as a non-root user a user manager answers too.
+use_systemd=0
+if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    use_systemd=1
+  elif systemctl --user is-system-running >/dev/null 2>&1 || [ "$(systemctl --user is-system-running 2>/dev/null)" = degraded ]; then
+    use_systemd=1
+  fi
+fi
+
 run_unit() {
-  if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+  if [ "$use_systemd" = 1 ]; then
     local scope=(--user)
     [ "$(id -u)" -eq 0 ] && scope=()
+    [ "$1" = 1 ] && echo "test_systemd: running the service under systemd-run ${scope[*]} --wait"
     systemd-run "${scope[@]}" --wait --collect --quiet --unit="weipian-nightly-test-$$-$1" \
       -p Type=oneshot -p Nice=10 -p IOSchedulingClass=idle -p SuccessExitStatus=75 \
       $exec_start
