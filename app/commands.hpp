@@ -28,5 +28,8 @@ CommandAction add_config_command(CLI::App& app);
 CommandAction add_ledger_command(CLI::App& app);
 CommandAction add_polygonize_command(CLI::App& app);
 CommandAction add_bench_command(CLI::App& app);
+// `nightly` (app/nightly_command.cpp): the unattended night (pipeline/nightly.hpp); exit 75 when
+// another run holds the lock.
+CommandAction add_nightly_command(CLI::App& app);
 
 }  // namespace weipian::app

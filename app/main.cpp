@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     // The commands, in the order `weipian --help` lists them.
     const std::vector<app::CommandAction> actions = {
         app::add_run_command(app),
+        app::add_nightly_command(app),
         app::add_detect_command(app),
         app::add_evaluate_command(app),
         app::add_train_command(app),
