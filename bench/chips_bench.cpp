@@ -1,5 +1,5 @@
-// Chips (pipeline/chips.hpp) for 3,000 parcels on the standard generated workload (8192² px at
-// 0.8 m, two 4-band UInt16 epochs of 512 MB each, tiles of 256²): the issue wants chips and
+// Chips (pipeline/chips.hpp) for 3,000 parcels on the standard generated workload (10240² px at
+// 0.8 m, two 4-band UInt16 epochs of 800 MB each, tiles of 256²): the issue wants chips and
 // HTML for the 3,000 parcels of the Nanjing run within a few seconds beyond the run, and no
 // rereading of whole epochs. Parcels are the workload's new buildings (bounding rectangles, in
 // placement order). Cases: write_parcel_chips (both epochs, 6,000 JPEGs of 320², the two
@@ -34,7 +34,7 @@ public:
         spdlog::set_level(spdlog::level::warn);
         dir_ = fs::temp_directory_path() / ("weipian-chips-bench-" + std::to_string(::getpid()));
         WorkloadSpec spec;
-        spec.size = 8192;
+        spec.size = 10240;  // 8192² holds 2,065 new buildings; 10240² about 3,200
         const WorkloadFiles files = make_workload(spec, dir_ / "workload");
         config_.before.tiles = {files.before.string()};
         config_.after.tiles = {files.after.string()};

@@ -444,10 +444,26 @@ cv::Mat ChipSource::render(const OGRGeometry& outline, const std::string& label,
         if (cx1 > cx0 && cy1 > cy0) {
             // The window exactly as the chip's pixels [cx0, cx1) × [cy0, cy1) cover it.
             const double wx0 = px0 + cx0 / sx, wx1 = px0 + cx1 / sx, wy0 = py0 + cy0 / sy, wy1 = py0 + cy1 / sy;
-            cv::Mat part;
-            impl_->read(std::max(0.0, wx0), std::max(0.0, wy0), std::min<double>(impl_->width, wx1), std::min<double>(impl_->height, wy1),
-                        cx1 - cx0, cy1 - cy0, sx >= 1 ? GRIORA_Bilinear : GRIORA_Average, part);
-            part.copyTo(chip(cv::Rect(cx0, cy0, cx1 - cx0, cy1 - cy0)));
+            cv::Mat target = chip(cv::Rect(cx0, cy0, cx1 - cx0, cy1 - cy0));
+            if (sx >= 1 && sy >= 1) {
+                // Enlarging (the usual chip): the window's own pixels, stretched, then bilinear
+                // in OpenCV, pixel centres on pixel centres. GDAL's resampled RasterIO gives the
+                // same picture at several times the cost (measured: bench/chips_bench.cpp).
+                const int nx0 = std::max(0, static_cast<int>(std::floor(wx0 - 0.5)));
+                const int ny0 = std::max(0, static_cast<int>(std::floor(wy0 - 0.5)));
+                const int nx1 = std::min(impl_->width, static_cast<int>(std::ceil(wx1 + 0.5)));
+                const int ny1 = std::min(impl_->height, static_cast<int>(std::ceil(wy1 + 0.5)));
+                thread_local cv::Mat native;
+                impl_->read(nx0, ny0, nx1, ny1, nx1 - nx0, ny1 - ny0, GRIORA_NearestNeighbour, native);
+                // Chip pixel i (centre cx0 + i + 0.5) ↦ window column (cx0 + i + 0.5) / sx + px0 − nx0 − 0.5.
+                const cv::Matx23d to_window(1 / sx, 0, (cx0 + 0.5) / sx + px0 - nx0 - 0.5, 0, 1 / sy, (cy0 + 0.5) / sy + py0 - ny0 - 0.5);
+                cv::warpAffine(native, target, to_window, target.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+            } else {
+                cv::Mat part;
+                impl_->read(std::max(0.0, wx0), std::max(0.0, wy0), std::min<double>(impl_->width, wx1),
+                            std::min<double>(impl_->height, wy1), cx1 - cx0, cy1 - cy0, GRIORA_Average, part);
+                part.copyTo(target);
+            }
         }
     }
 
