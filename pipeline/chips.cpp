@@ -526,8 +526,8 @@ void write_jpeg(const fs::path& path, const cv::Mat& bgr, int quality) {
     if (bgr.empty() || bgr.type() != CV_8UC3)
         throw InternalError("chips: write_jpeg needs an 8-bit 3-channel (BGR) image for " + quoted(path.string()));
     ensure_gdal_registered();
-    GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
-    GDALDriver* jpeg = GetGDALDriverManager()->GetDriverByName("JPEG");
+    static GDALDriver* const mem = GetGDALDriverManager()->GetDriverByName("MEM");
+    static GDALDriver* const jpeg = GetGDALDriverManager()->GetDriverByName("JPEG");
     if (!mem || !jpeg) throw InternalError("chips: GDAL was built without its MEM or JPEG driver");
     AtomicFile file(path, "chips");
     GDALDatasetUniquePtr image(mem->Create("", bgr.cols, bgr.rows, 3, GDT_Byte, nullptr));
@@ -540,6 +540,8 @@ void write_jpeg(const fs::path& path, const cv::Mat& bgr, int quality) {
     for (int b = 0; b < 3; ++b) image->GetRasterBand(b + 1)->SetColorInterpretation(interp[b]);
     CPLStringList options;
     options.SetNameValue("QUALITY", std::to_string(std::clamp(quality, 1, 100)).c_str());
+    // AtomicFile has just removed any file at the temporary name: no driver probing to delete it.
+    options.SetNameValue("QUIET_DELETE_ON_CREATE_COPY", "NO");
     CPLErrorReset();
     GDALDatasetUniquePtr out(jpeg->CreateCopy(file.path().c_str(), image.get(), FALSE, options.List(), nullptr, nullptr));
     bool ok = out != nullptr;
