@@ -118,4 +118,48 @@ void BM_Overview(benchmark::State& state) {
 }
 BENCHMARK(BM_Overview)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The parts of one chip on the sample scene (sample_tiles/hsx, four tiles mosaicked): render
+// (window read, stretch, bilinear enlargement, outline and decorations) and write_jpeg (MEM →
+// JPEG driver through AtomicFile) of a 320² chip around object C01.
+std::vector<std::string> sample_after_tiles() {
+    std::vector<std::string> tiles;
+    for (const char* t : {"r0c0", "r0c1", "r1c0", "r1c1"})
+        tiles.push_back((fs::path(WEIPIAN_SOURCE_DIR) / "sample_tiles" / "hsx" / ("HSX_20230918_" + std::string(t) + ".tif")).string());
+    return tiles;
+}
+
+OGRGeometryUniquePtr c01() {
+    auto ring = std::make_unique<OGRLinearRing>();
+    ring->addPoint(497060, 3940830);
+    ring->addPoint(497100, 3940830);
+    ring->addPoint(497100, 3940860);
+    ring->addPoint(497060, 3940860);
+    ring->closeRings();
+    auto poly = std::make_unique<OGRPolygon>();
+    poly->addRingDirectly(ring.release());
+    return OGRGeometryUniquePtr(poly.release());
+}
+
+void BM_RenderChip(benchmark::State& state) {
+    const ChipSource source(sample_after_tiles(), BandRoles{}, ChipStyle{});
+    const auto outline = c01();
+    for (auto _ : state) {
+        cv::Mat chip = source.render(*outline, "1 HSX 2023-09-18", kChipAfterColour);
+        benchmark::DoNotOptimize(chip.data);
+    }
+}
+BENCHMARK(BM_RenderChip)->Unit(benchmark::kMicrosecond);
+
+void BM_WriteJpeg(benchmark::State& state) {
+    const ChipSource source(sample_after_tiles(), BandRoles{}, ChipStyle{});
+    const cv::Mat chip = source.render(*c01(), "1 HSX 2023-09-18", kChipAfterColour);
+    const fs::path dir = fs::temp_directory_path() / ("weipian-chips-jpeg-bench-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    int i = 0;
+    for (auto _ : state) write_jpeg(dir / (std::to_string(i++ % 1000) + ".jpg"), chip, 85);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
+BENCHMARK(BM_WriteJpeg)->Unit(benchmark::kMicrosecond);
+
 }  // namespace

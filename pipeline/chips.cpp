@@ -62,6 +62,7 @@ struct SharedRaster {
 
 std::shared_ptr<const SharedRaster> shared_raster(const std::vector<std::string>& rasters) {
     if (rasters.empty()) throw InternalError("chips: a chip source needs at least one raster");
+    ensure_gdal_registered();
     auto shared = std::make_shared<SharedRaster>();
     if (rasters.size() == 1) {
         shared->name = rasters.front();
@@ -83,13 +84,26 @@ std::shared_ptr<const SharedRaster> shared_raster(const std::vector<std::string>
     GDALBuildVRTOptions* opts = GDALBuildVRTOptionsNew(argv, nullptr);
     CPLErrorReset();
     int usage_error = 0;
+    // gdalbuildvrt leaves out a tile it cannot open or match with a mere warning: a chip with a
+    // tile missing would be a wrong picture, so the warnings are collected and such a tile refused.
+    std::vector<std::string> warnings;
+    CPLPushErrorHandlerEx(
+        [](CPLErr level, CPLErrorNum, const char* msg) {
+            if (level >= CE_Warning && msg) static_cast<std::vector<std::string>*>(CPLGetErrorHandlerUserData())->emplace_back(msg);
+        },
+        &warnings);
     GDALDatasetH vrt = GDALBuildVRT(shared->name.c_str(), static_cast<int>(names.size()), nullptr, names.data(), opts, &usage_error);
+    CPLPopErrorHandler();
     GDALBuildVRTOptionsFree(opts);
     if (!vrt)
         throw InputError("chips: cannot mosaic the tiles " + shared->described + ": " + last_gdal_error() +
                          "; give tiles GDAL reads, with the same bands and CRS");
     GDALClose(vrt);
     shared->owns_vsimem = true;
+    for (const auto& w : warnings)
+        if (w.find("Skipping") != std::string::npos)
+            throw InputError("chips: a tile cannot be mosaicked with the others (" + w +
+                             "); give the epoch's tiles GDAL reads, with the same bands, data type and CRS");
     return shared;
 }
 

@@ -345,6 +345,12 @@ TEST_F(ChipsTest, RefusesRastersItCannotPlaceChipsOn) {
     expect_refusal<InputError>([&] { ChipSource({(dir / "a.txt").string()}, BandRoles{}, ChipStyle{}); }, "as a raster");
     expect_refusal<InputError>([&] { ChipSource({(dir / "a.txt").string(), (dir / "b.txt").string()}, BandRoles{}, ChipStyle{}); },
                                "; give tiles GDAL reads, with the same bands and CRS");
+    // A tile gdalbuildvrt would leave out with a warning: one that is no raster beside one that is.
+    write_tiled_scene(dir / "good.tif", 64, 0, 0);
+    expect_refusal<InputError>([&] { ChipSource({(dir / "good.tif").string(), (dir / "a.txt").string()}, BandRoles{}, ChipStyle{}); },
+                               "chips: a tile cannot be mosaicked with the others (");
+    expect_refusal<InputError>([&] { ChipSource({(dir / "good.tif").string(), (dir / "a.txt").string()}, BandRoles{}, ChipStyle{}); },
+                               "; give the epoch's tiles GDAL reads, with the same bands, data type and CRS");
     {
         GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create((dir / "plain.tif").c_str(), 16, 16, 4, GDT_Byte, nullptr));
     }
