@@ -600,6 +600,13 @@ std::vector<ChipFiles> write_parcel_chips(const fs::path& dir, const AlignedEpoc
     struct Pair {
         ChipSource before, after;
     };
+    // The chips are parallel already (TBB, a chip per task): OpenCV's own thread pool inside each
+    // small warpAffine only spins beside them (seen as sched_yield in perf). Restored after.
+    struct SerialOpenCV {
+        int previous = cv::getNumThreads();
+        SerialOpenCV() { cv::setNumThreads(1); }
+        ~SerialOpenCV() { cv::setNumThreads(previous); }
+    } serial_opencv;
     tbb::enumerable_thread_specific<std::unique_ptr<Pair>> local;
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, parcels.size(), 4), [&](const tbb::blocked_range<std::size_t>& range) {
         auto& sources = local.local();
