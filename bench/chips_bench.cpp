@@ -7,6 +7,13 @@
 // 1600 px: this one reads the whole epoch unless it has overviews).
 //
 //   build/bench/weipian_chips_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+//
+// Measured 2026-12-04 on the shared 2-core build machine (load 3–9 from other builds, so wall
+// times are high and noisy; CPU is the calling thread's): BM_ParcelChips/threads:2 median
+// 11.7 s wall, 4.8 s CPU per 3,000 parcels (≈ 9.6 s CPU for both threads: ≈ 1.6 ms a chip);
+// threads:1 ≈ 11.4–14 s CPU. One chip: render 0.75 ms CPU, write_jpeg 0.8 ms CPU (libjpeg with
+// optimised Huffman tables, AtomicFile's create/rename). BM_Overview (10240² → 1600 px, no
+// overviews): 1.1 s CPU, 2.3 s wall.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
