@@ -62,6 +62,7 @@ struct SharedRaster {
 
 std::shared_ptr<const SharedRaster> shared_raster(const std::vector<std::string>& rasters) {
     if (rasters.empty()) throw InternalError("chips: a chip source needs at least one raster");
+    ensure_gdal_registered();
     auto shared = std::make_shared<SharedRaster>();
     if (rasters.size() == 1) {
         shared->name = rasters.front();
@@ -83,13 +84,26 @@ std::shared_ptr<const SharedRaster> shared_raster(const std::vector<std::string>
     GDALBuildVRTOptions* opts = GDALBuildVRTOptionsNew(argv, nullptr);
     CPLErrorReset();
     int usage_error = 0;
+    // gdalbuildvrt leaves out a tile it cannot open or match with a mere warning: a chip with a
+    // tile missing would be a wrong picture, so the warnings are collected and such a tile refused.
+    std::vector<std::string> warnings;
+    CPLPushErrorHandlerEx(
+        [](CPLErr level, CPLErrorNum, const char* msg) {
+            if (level >= CE_Warning && msg) static_cast<std::vector<std::string>*>(CPLGetErrorHandlerUserData())->emplace_back(msg);
+        },
+        &warnings);
     GDALDatasetH vrt = GDALBuildVRT(shared->name.c_str(), static_cast<int>(names.size()), nullptr, names.data(), opts, &usage_error);
+    CPLPopErrorHandler();
     GDALBuildVRTOptionsFree(opts);
     if (!vrt)
         throw InputError("chips: cannot mosaic the tiles " + shared->described + ": " + last_gdal_error() +
                          "; give tiles GDAL reads, with the same bands and CRS");
     GDALClose(vrt);
     shared->owns_vsimem = true;
+    for (const auto& w : warnings)
+        if (w.find("Skipping") != std::string::npos)
+            throw InputError("chips: a tile cannot be mosaicked with the others (" + w +
+                             "); give the epoch's tiles GDAL reads, with the same bands, data type and CRS");
     return shared;
 }
 
@@ -444,10 +458,26 @@ cv::Mat ChipSource::render(const OGRGeometry& outline, const std::string& label,
         if (cx1 > cx0 && cy1 > cy0) {
             // The window exactly as the chip's pixels [cx0, cx1) × [cy0, cy1) cover it.
             const double wx0 = px0 + cx0 / sx, wx1 = px0 + cx1 / sx, wy0 = py0 + cy0 / sy, wy1 = py0 + cy1 / sy;
-            cv::Mat part;
-            impl_->read(std::max(0.0, wx0), std::max(0.0, wy0), std::min<double>(impl_->width, wx1), std::min<double>(impl_->height, wy1),
-                        cx1 - cx0, cy1 - cy0, sx >= 1 ? GRIORA_Bilinear : GRIORA_Average, part);
-            part.copyTo(chip(cv::Rect(cx0, cy0, cx1 - cx0, cy1 - cy0)));
+            cv::Mat target = chip(cv::Rect(cx0, cy0, cx1 - cx0, cy1 - cy0));
+            if (sx >= 1 && sy >= 1) {
+                // Enlarging (the usual chip): the window's own pixels, stretched, then bilinear
+                // in OpenCV, pixel centres on pixel centres. GDAL's resampled RasterIO gives the
+                // same picture at several times the cost (measured: bench/chips_bench.cpp).
+                const int nx0 = std::max(0, static_cast<int>(std::floor(wx0 - 0.5)));
+                const int ny0 = std::max(0, static_cast<int>(std::floor(wy0 - 0.5)));
+                const int nx1 = std::min(impl_->width, static_cast<int>(std::ceil(wx1 + 0.5)));
+                const int ny1 = std::min(impl_->height, static_cast<int>(std::ceil(wy1 + 0.5)));
+                thread_local cv::Mat native;
+                impl_->read(nx0, ny0, nx1, ny1, nx1 - nx0, ny1 - ny0, GRIORA_NearestNeighbour, native);
+                // Chip pixel i (centre cx0 + i + 0.5) ↦ window column (cx0 + i + 0.5) / sx + px0 − nx0 − 0.5.
+                const cv::Matx23d to_window(1 / sx, 0, (cx0 + 0.5) / sx + px0 - nx0 - 0.5, 0, 1 / sy, (cy0 + 0.5) / sy + py0 - ny0 - 0.5);
+                cv::warpAffine(native, target, to_window, target.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+            } else {
+                cv::Mat part;
+                impl_->read(std::max(0.0, wx0), std::max(0.0, wy0), std::min<double>(impl_->width, wx1),
+                            std::min<double>(impl_->height, wy1), cx1 - cx0, cy1 - cy0, GRIORA_Average, part);
+                part.copyTo(target);
+            }
         }
     }
 
@@ -510,8 +540,8 @@ void write_jpeg(const fs::path& path, const cv::Mat& bgr, int quality) {
     if (bgr.empty() || bgr.type() != CV_8UC3)
         throw InternalError("chips: write_jpeg needs an 8-bit 3-channel (BGR) image for " + quoted(path.string()));
     ensure_gdal_registered();
-    GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
-    GDALDriver* jpeg = GetGDALDriverManager()->GetDriverByName("JPEG");
+    static GDALDriver* const mem = GetGDALDriverManager()->GetDriverByName("MEM");
+    static GDALDriver* const jpeg = GetGDALDriverManager()->GetDriverByName("JPEG");
     if (!mem || !jpeg) throw InternalError("chips: GDAL was built without its MEM or JPEG driver");
     AtomicFile file(path, "chips");
     GDALDatasetUniquePtr image(mem->Create("", bgr.cols, bgr.rows, 3, GDT_Byte, nullptr));
@@ -524,6 +554,8 @@ void write_jpeg(const fs::path& path, const cv::Mat& bgr, int quality) {
     for (int b = 0; b < 3; ++b) image->GetRasterBand(b + 1)->SetColorInterpretation(interp[b]);
     CPLStringList options;
     options.SetNameValue("QUALITY", std::to_string(std::clamp(quality, 1, 100)).c_str());
+    // AtomicFile has just removed any file at the temporary name: no driver probing to delete it.
+    options.SetNameValue("QUIET_DELETE_ON_CREATE_COPY", "NO");
     CPLErrorReset();
     GDALDatasetUniquePtr out(jpeg->CreateCopy(file.path().c_str(), image.get(), FALSE, options.List(), nullptr, nullptr));
     bool ok = out != nullptr;
@@ -568,6 +600,13 @@ std::vector<ChipFiles> write_parcel_chips(const fs::path& dir, const AlignedEpoc
     struct Pair {
         ChipSource before, after;
     };
+    // The chips are parallel already (TBB, a chip per task): OpenCV's own thread pool inside each
+    // small warpAffine only spins beside them (seen as sched_yield in perf). Restored after.
+    struct SerialOpenCV {
+        int previous = cv::getNumThreads();
+        SerialOpenCV() { cv::setNumThreads(1); }
+        ~SerialOpenCV() { cv::setNumThreads(previous); }
+    } serial_opencv;
     tbb::enumerable_thread_specific<std::unique_ptr<Pair>> local;
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, parcels.size(), 4), [&](const tbb::blocked_range<std::size_t>& range) {
         auto& sources = local.local();

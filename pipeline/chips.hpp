@@ -93,9 +93,10 @@ public:
 
     // The chip around `outline` (in the raster's CRS) as an 8-bit BGR image, outline drawn in
     // `colour` (BGR), with north arrow, scale bar and the text `label` (ASCII, e.g. the parcel id
-    // and the date). Areas outside the raster are grey. Only the chip's window is read (GDAL
-    // resampling: bilinear when enlarging, average when reducing). Throws InputError on a read
-    // failure, InternalError for an empty outline.
+    // and the date). Areas outside the raster are grey. Only the chip's window is read: when
+    // enlarging, the window's pixels, then bilinear (OpenCV); when reducing, GDAL's average
+    // (overviews used when present). Throws InputError on a read failure, InternalError for an
+    // empty outline.
     cv::Mat render(const OGRGeometry& outline, const std::string& label, const cv::Scalar& colour) const;
     // The ground square render() shows for `outline`: its envelope plus style.margin_m on each
     // side, widened to a square about the envelope's centre.

@@ -3,6 +3,7 @@
 // per epoch, only the chip's window read, false colour from NIR, and the refusals.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include <cpl_conv.h>
@@ -231,6 +232,37 @@ TEST_F(ChipsTest, FalseColourShowsNearInfraredAsRed) {
     EXPECT_EQ(at(f, 160, 240)[1], 0);    // green channel from the red band
 }
 
+TEST_F(ChipsTest, AGeographicRasterGetsChipsSquareOnTheGround) {
+    // EPSG:4490 (lon/lat) at 1e-5° a pixel near 35.6°N: a chip square in metres is narrower in
+    // latitude than in longitude degrees; the margin is in metres.
+    const fs::path tif = dir / "lonlat.tif";
+    {
+        GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create(tif.c_str(), 256, 256, 4, GDT_UInt16, nullptr));
+        double gt[6] = {110.97, 1e-5, 0, 35.60, 0, -1e-5};
+        ds->SetGeoTransform(gt);
+        OGRSpatialReference srs;
+        srs.importFromEPSG(4490);
+        ds->SetSpatialRef(&srs);
+        std::vector<unsigned short> values(256 * 256, 1000);
+        for (int b = 1; b <= 4; ++b)
+            ASSERT_EQ(ds->GetRasterBand(b)->RasterIO(GF_Write, 0, 0, 256, 256, values.data(), 256, 256, GDT_UInt16, 0, 0), CE_None);
+    }
+    ChipStyle style;
+    style.margin_m = 10;
+    const ChipSource source({tif.string()}, BandRoles{}, style);
+    ASSERT_TRUE(source.srs() && source.srs()->IsGeographic());
+    // 20 m square parcel: 20 / (111320 cos φ) degrees of longitude, 20 / 110574 of latitude.
+    const double lat = 35.5995, dlon = 20 / (111320 * std::cos(lat * M_PI / 180)), dlat = 20 / 110574.0;
+    const auto outline = rectangle(110.9705, lat - dlat / 2, 110.9705 + dlon, lat + dlat / 2);
+    const ChipFrame frame = source.frame(*outline);
+    EXPECT_NEAR(frame.metres_per_px, 40.0 / 320, 1e-9);  // 20 m plus 10 m each side
+    EXPECT_NEAR(frame.width, 2 * dlon, 1e-12);
+    EXPECT_NEAR(frame.height, 2 * dlat, 1e-12);
+    const cv::Mat chip = source.render(*outline, "lonlat", kChipAfterColour);
+    EXPECT_EQ(at(chip, 80, 160), cv::Vec3b(0, 0, 255));   // west edge, a quarter in
+    EXPECT_EQ(at(chip, 160, 240), cv::Vec3b(0, 0, 255));  // south edge
+}
+
 TEST_F(ChipsTest, ARasterWithoutValidPixelsGivesGreyChipsAndSaysSo) {
     const fs::path tif = dir / "empty.tif";
     write_tiled_scene(tif, 256, 0, 0, 0);
@@ -313,6 +345,12 @@ TEST_F(ChipsTest, RefusesRastersItCannotPlaceChipsOn) {
     expect_refusal<InputError>([&] { ChipSource({(dir / "a.txt").string()}, BandRoles{}, ChipStyle{}); }, "as a raster");
     expect_refusal<InputError>([&] { ChipSource({(dir / "a.txt").string(), (dir / "b.txt").string()}, BandRoles{}, ChipStyle{}); },
                                "; give tiles GDAL reads, with the same bands and CRS");
+    // A tile gdalbuildvrt would leave out with a warning: one that is no raster beside one that is.
+    write_tiled_scene(dir / "good.tif", 64, 0, 0);
+    expect_refusal<InputError>([&] { ChipSource({(dir / "good.tif").string(), (dir / "a.txt").string()}, BandRoles{}, ChipStyle{}); },
+                               "chips: a tile cannot be mosaicked with the others (");
+    expect_refusal<InputError>([&] { ChipSource({(dir / "good.tif").string(), (dir / "a.txt").string()}, BandRoles{}, ChipStyle{}); },
+                               "; give the epoch's tiles GDAL reads, with the same bands, data type and CRS");
     {
         GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create((dir / "plain.tif").c_str(), 16, 16, 4, GDT_Byte, nullptr));
     }
