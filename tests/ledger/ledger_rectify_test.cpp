@@ -24,6 +24,7 @@
 #include "tests/ledger/ledger_test_support.hpp"
 #include "tests/ledger/xlsx_test_support.hpp"
 #include "tests/support/config_support.hpp"
+#include "tests/support/full_disk.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/message_test_support.hpp"
 
@@ -559,6 +560,18 @@ TEST(LedgerRectifyExport, KmzInAFolderNobodyMayWrite) {
     feed_ledger(test::ledger_options(ledger), parcels, test::gk_zone_37(), test::jishan_context("2023-09-18", "run-A", "2023-04-10"));
     const std::string m = message_of<InputError>([&] { export_ledger(ledger, ExportFormat::Kmz, "/proc/weipian-cases.kmz"); });
     EXPECT_CONTAINS(m, "export: cannot write '/proc/weipian-cases.kmz': GDAL cannot create the zip (");
+}
+
+TEST_P(LedgerRectify, KmzOnAFullDiskLeavesNothingBehind) {
+    if (GetParam() != test::LedgerBackend::GeoPackage) GTEST_SKIP() << "the file system, not the ledger, is under test";
+    check();
+    const fs::path out = dir_ / "cases.kmz";
+    const test::Thrown thrown = test::on_full_disk(1024, [&] { export_ledger(location(), ExportFormat::Kmz, out); });
+    EXPECT_EQ(thrown.exit_code, 3);
+    EXPECT_CONTAINS(thrown.message, "export: cannot write '" + out.string() + "': GDAL cannot write the zip (");
+    EXPECT_FALSE(fs::exists(out));
+    for (const auto& entry : fs::directory_iterator(dir_.path()))
+        EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos) << entry.path();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerRectify, ::testing::Values(test::LedgerBackend::GeoPackage, test::LedgerBackend::PostgreSQL),
