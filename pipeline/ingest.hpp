@@ -55,6 +55,17 @@ public:
     const std::vector<std::string>& before_files() const { return before_.files; }
     const std::vector<std::string>& after_files() const { return after_.files; }
     const BandRoles& roles() const { return roles_; }
+    // What readers open for one epoch: the dataset name (a tile, or a VRT in /vsimem/ living as
+    // long as this object), georeferenced in the grid's CRS, and the grid's origin in it, pixels
+    // (chips read it by name, pipeline/chips.hpp).
+    struct EpochSource {
+        std::string name;
+        int xoff = 0, yoff = 0;
+    };
+    EpochSource epoch_source(bool after) const {
+        const Epoch& e = after ? after_ : before_;
+        return {e.source, e.xoff, e.yoff};
+    }
 
     // A reader with its own GDAL handles: one per thread. Throws InputError.
     std::unique_ptr<EpochReader> open_reader() const;

@@ -489,6 +489,40 @@ const std::vector<Setting>& settings() {
         v.push_back(text_setting("output.dir", "output folder", [](Config& c) -> std::string& { return c.output_dir; }, true));
         // ---- output.chips, chip_margin_m, chip_size_px, chip_colour, html, kmz (issue 10, chips/package helpers)
         {
+            // true|false keys (as prejudge.enabled: yes/no and on/off are accepted too).
+            auto bool_setting = [&v](const std::string& key, const std::string& help, bool OutputPackageConfig::*member) {
+                Setting s;
+                s.key = key;
+                s.default_text = OutputPackageConfig().*member ? "true" : "false";
+                s.range = "true|false";
+                s.help = help;
+                s.read = [key, member](Config& c, const YAML::Node& n, const Context& ctx) {
+                    const std::string text = scalar_text(n, ctx, key);
+                    if (text == "true" || text == "yes" || text == "on")
+                        c.package.*member = true;
+                    else if (text == "false" || text == "no" || text == "off")
+                        c.package.*member = false;
+                    else
+                        fail(ctx, key, "'" + text + "' is not true or false");
+                };
+                s.dump = [member](const Config& c) { return json(c.package.*member); };
+                v.push_back(s);
+            };
+            bool_setting("output.chips", "image chips per parcel: chips/<id>_qsx.jpg (before) and chips/<id>_hsx.jpg (after), JPEG, outline, "
+                                         "north arrow, scale bar and id", &OutputPackageConfig::chips);
+            v.push_back(number_setting("output.chip_margin_m", 0, 1000, "ground margin around the parcel's envelope in a chip, metres",
+                                       [](Config& c) -> double& { return c.package.chip_margin_m; }));
+            v.push_back(int_setting("output.chip_size_px", 64, 2048, "a chip's side in pixels (chips are square)",
+                                    [](Config& c) -> int& { return c.package.chip_size_px; }));
+            v.push_back(text_setting("output.chip_colour", "chip colours: true = true colour (bands red, green, blue), false = false colour "
+                                                           "(nir, red, green: vegetation red)",
+                                     [](Config& c) -> std::string& { return c.package.chip_colour; }, false, {"true", "false"}));
+            bool_setting("output.html", "index.html: overview image, a table per township with the chips, filters, summary (works offline; "
+                                        "needs output.chips)", &OutputPackageConfig::html);
+            bool_setting("output.kmz", "parcels.kmz for field apps (奥维, Google Earth): lon/lat, a placemark per parcel, chips in the "
+                                       "balloons", &OutputPackageConfig::kmz);
+        }
+        {
             Setting s;
             s.key = "ledger.path";
             s.default_text = "\"\"";
