@@ -435,9 +435,9 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
                 check.chips.push_back(path.string());
                 return path.string();
             };
-            if (qsx) chip_qsx = chip(qsx->tiles, "qsx", "QSX " + c.qsx, cv::Scalar(0, 255, 255));
-            if (hsx) chip_hsx = chip(hsx->tiles, "hsx", "HSX " + c.hsx, cv::Scalar(0, 0, 255));
-            chip_new = chip(options.new_imagery.tiles, "new", "NEW " + date, cv::Scalar(0, 255, 0));
+            if (qsx) chip_qsx = chip(qsx->tiles, "qsx", "QSX " + c.qsx, kChipBeforeColour);
+            if (hsx) chip_hsx = chip(hsx->tiles, "hsx", "HSX " + c.hsx, kChipAfterColour);
+            chip_new = chip(options.new_imagery.tiles, "new", "NEW " + date, cv::Scalar(0, 255, 0));  // green: the check
         }
 
         store.append_history({-1, c.case_id, date, recorded_at, options.who, c.status, c.status, what, source});
