@@ -272,6 +272,10 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         return *it->second;
     };
 
+    const fs::path chips_dir = options.chips_dir.empty() ? fs::path() : fs::absolute(options.chips_dir).lexically_normal();
+    const fs::path chips_recorded =
+        options.chips_recorded_dir.empty() ? chips_dir : fs::absolute(options.chips_recorded_dir).lexically_normal();
+
     auto transaction = store.begin();
     std::vector<LedgerCase> cases = store.load_cases(true);
     const std::vector<HistoryEntry> history = store.load_history();
@@ -297,21 +301,6 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         check.case_id = c.case_id;
         check.image_date = date;
         const auto rows = checked_rows.find(c.case_id);
-        const bool decided_before =
-            rows != checked_rows.end() && std::any_of(rows->second.begin(), rows->second.end(), [](const std::string& what) {
-                return what.find(kUndecided) == std::string::npos;
-            });
-        if (decided_before) {
-            // The same check again: nothing changes.
-            check.already_checked = true;
-            check.state = c.check_date == date ? c.check_state : std::string();
-            check.built_share = c.check_date == date ? std::max(0.0, c.check_built_share) : 0.0;
-            for (const auto* chip : {&c.chip_check_qsx, &c.chip_check_hsx, &c.chip_check_new})
-                if (c.check_date == date && !chip->empty()) check.chips.push_back(*chip);
-            checks.push_back(std::move(check));
-            continue;
-        }
-
         // The footprint on the new image's grid.
         OGRGeometryUniquePtr in_grid(c.geometry->clone());
         if (to_grid && in_grid->transform(to_grid.get()) != OGRERR_NONE)
@@ -334,6 +323,72 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         if (qsx && qsx->tiles.empty()) qsx.reset();
         if (options.lookup && !c.hsx.empty()) hsx = options.lookup(*in_lonlat, c.hsx);
         if (hsx && hsx->tiles.empty()) hsx.reset();
+
+        // Chips of the three dates: written into chips_dir, recorded at chips_recorded_dir.
+        const std::string stem = file_safe(c.case_id);
+        const auto recorded_path = [&](const std::string& suffix) {
+            return (chips_recorded / (stem + "_" + suffix + ".jpg")).string();
+        };
+        const auto chip = [&](const std::vector<std::string>& tiles, const std::string& suffix, const std::string& label,
+                              const cv::Scalar& colour) {
+            const ChipSource& chip_source = chip_source_for(tiles);
+            OGRGeometryUniquePtr outline(c.geometry->clone());
+            if (const OGRSpatialReference* chip_srs = chip_source.srs()) {
+                const auto target = clone_traditional(*chip_srs);
+                if (!target->IsSame(ledger_srs.get())) {
+                    std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(ledger_srs.get(), target.get()));
+                    if (!ct || outline->transform(ct.get()) != OGRERR_NONE)
+                        throw InputError("rectify: cannot transform case " + c.case_id + " into the CRS of '" + tiles.front() +
+                                         "'; check the raster's CRS");
+                }
+            }
+            write_jpeg(chips_dir / (stem + "_" + suffix + ".jpg"),
+                       chip_source.render(*outline, ascii_label(c.case_id + " " + label), colour), style.jpeg_quality);
+            return recorded_path(suffix);
+        };
+        struct ChipKind {
+            const char* suffix;
+            const std::optional<DatedImagery>* imagery;  // nullptr: the new imagery
+            std::string label;
+            cv::Scalar colour;
+            std::string LedgerCase::*recorded;
+        };
+        const ChipKind kinds[] = {
+            {"qsx", &qsx, "QSX " + c.qsx, kChipBeforeColour, &LedgerCase::chip_check_qsx},
+            {"hsx", &hsx, "HSX " + c.hsx, kChipAfterColour, &LedgerCase::chip_check_hsx},
+            {"new", nullptr, "NEW " + date, cv::Scalar(0, 255, 0), &LedgerCase::chip_check_new},  // green: the check
+        };
+        const auto tiles_of = [&](const ChipKind& kind) -> const std::vector<std::string>* {
+            if (!kind.imagery) return &options.new_imagery.tiles;
+            return *kind.imagery ? &(**kind.imagery).tiles : nullptr;
+        };
+        // A check recorded before whose chip files are gone (a night killed before its folder
+        // appeared): the chips are made again under the same names, the ledger left as it is.
+        const auto restore_missing_chips = [&](RectificationCheck& done) {
+            if (options.chips_dir.empty() || c.check_date != date) return;
+            for (const ChipKind& kind : kinds) {
+                const std::string& recorded = c.*kind.recorded;
+                if (recorded.empty()) continue;
+                done.chips.push_back(recorded);
+                std::error_code ec;
+                if (recorded != recorded_path(kind.suffix) || fs::exists(recorded, ec)) continue;
+                if (const auto* tiles = tiles_of(kind)) chip(*tiles, kind.suffix, kind.label, kind.colour);
+            }
+        };
+
+        const bool decided_before =
+            rows != checked_rows.end() && std::any_of(rows->second.begin(), rows->second.end(), [](const std::string& what) {
+                return what.find(kUndecided) == std::string::npos;
+            });
+        if (decided_before) {
+            // The same check again: nothing changes.
+            check.already_checked = true;
+            check.state = c.check_date == date ? c.check_state : std::string();
+            check.built_share = c.check_date == date ? std::max(0.0, c.check_built_share) : 0.0;
+            restore_missing_chips(check);
+            checks.push_back(std::move(check));
+            continue;
+        }
 
         std::string reason;
         if (c.qsx.empty())
@@ -396,6 +451,7 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         // The same undecided check again changes nothing either.
         if (rows != checked_rows.end() && std::find(rows->second.begin(), rows->second.end(), what) != rows->second.end()) {
             check.already_checked = true;
+            restore_missing_chips(check);
             checks.push_back(std::move(check));
             continue;
         }
@@ -412,42 +468,20 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
             }
         }
 
-        // Chips of the three dates.
-        std::string chip_qsx, chip_hsx, chip_new;
-        if (!options.chips_dir.empty()) {
-            const fs::path dir = fs::absolute(options.chips_dir).lexically_normal();
-            const std::string stem = file_safe(c.case_id);
-            const auto chip = [&](const std::vector<std::string>& tiles, const std::string& suffix, const std::string& label,
-                                  const cv::Scalar& colour) {
-                const ChipSource& chip_source = chip_source_for(tiles);
-                OGRGeometryUniquePtr outline(c.geometry->clone());
-                if (const OGRSpatialReference* chip_srs = chip_source.srs()) {
-                    const auto target = clone_traditional(*chip_srs);
-                    if (!target->IsSame(ledger_srs.get())) {
-                        std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(ledger_srs.get(), target.get()));
-                        if (!ct || outline->transform(ct.get()) != OGRERR_NONE)
-                            throw InputError("rectify: cannot transform case " + c.case_id + " into the CRS of '" + tiles.front() +
-                                             "'; check the raster's CRS");
-                    }
+        std::string chip_paths[3];
+        if (!options.chips_dir.empty())
+            for (int k = 0; k < 3; ++k)
+                if (const auto* tiles = tiles_of(kinds[k])) {
+                    chip_paths[k] = chip(*tiles, kinds[k].suffix, kinds[k].label, kinds[k].colour);
+                    check.chips.push_back(chip_paths[k]);
                 }
-                const fs::path path = dir / (stem + "_" + suffix + ".jpg");
-                write_jpeg(path, chip_source.render(*outline, ascii_label(c.case_id + " " + label), colour), style.jpeg_quality);
-                check.chips.push_back(path.string());
-                return path.string();
-            };
-            if (qsx) chip_qsx = chip(qsx->tiles, "qsx", "QSX " + c.qsx, kChipBeforeColour);
-            if (hsx) chip_hsx = chip(hsx->tiles, "hsx", "HSX " + c.hsx, kChipAfterColour);
-            chip_new = chip(options.new_imagery.tiles, "new", "NEW " + date, cv::Scalar(0, 255, 0));  // green: the check
-        }
 
         store.append_history({-1, c.case_id, date, recorded_at, options.who, c.status, c.status, what, source});
         if (c.check_date.empty() || date >= c.check_date) {
             c.check_state = check.state;
             c.check_date = date;
             c.check_built_share = check.state == kUndecided ? -1.0 : check.built_share;
-            c.chip_check_qsx = chip_qsx;
-            c.chip_check_hsx = chip_hsx;
-            c.chip_check_new = chip_new;
+            for (int k = 0; k < 3; ++k) c.*kinds[k].recorded = chip_paths[k];
         }
         c.updated_at = recorded_at;
         store.update_case(c);

@@ -53,6 +53,9 @@ struct RectifyOptions {
     DatedImagery new_imagery;         // tonight's tiles and their date
     ImageryLookup lookup;             // the cases' QSX / HSX imagery
     std::filesystem::path chips_dir;  // where the three-date chips go (<case_id>_qsx/_hsx/_new.jpg); empty = none
+    // Where those chips will be once the night's output folder is in place (chips_dir is then
+    // its staging folder): the paths the ledger records. Empty = chips_dir.
+    std::filesystem::path chips_recorded_dir;
     std::string source;               // history source, e.g. "nightly 2026-12-02"
     std::string who = "weipian nightly";  // history "who"
 };
@@ -80,7 +83,8 @@ struct RectifyOptions {
 // chips_dir is set): <chips_dir>/<case id>_qsx.jpg, _hsx.jpg, _new.jpg (the id with characters
 // other than A–Z a–z 0–9 . _ - replaced by _), pipeline/chips.hpp.
 // The same check again (a history row of the same case and image date with a result, or the very
-// same 无法判断) changes nothing: already_checked is set and the stored result returned.
+// same 无法判断) changes nothing: already_checked is set and the stored result returned; only its
+// chip files, when gone (a night killed before its folder appeared), are made again.
 // Throws InputError (imagery unreadable, no CRS, too few bands for the band roles, a date not
 // YYYY-MM-DD) and leaves the ledger unchanged.
 std::vector<RectificationCheck> check_rectification(LedgerStore& store, const RectifyOptions& options);

@@ -245,6 +245,14 @@ TEST_P(LedgerRectify, RerunOfTheSameCheckChangesNothing) {
     for (const auto& c : again) EXPECT_TRUE(c.already_checked) << c.case_id;
     EXPECT_EQ(of(again, "140824-2023-0002")->state, "仍有建设");
     EXPECT_EQ(history().size(), history_before.size());
+    // Chip files lost (a night killed before its folder appeared) are made again, the ledger untouched.
+    fs::remove_all(dir_ / "checks");
+    const auto third = check();
+    EXPECT_TRUE(of(third, "140824-2023-0002")->already_checked);
+    EXPECT_EQ(of(third, "140824-2023-0002")->chips.size(), 3u);
+    for (const char* suffix : {"qsx", "hsx", "new"})
+        EXPECT_TRUE(fs::is_regular_file(dir_ / "checks" / (std::string("140824-2023-0003_") + suffix + ".jpg"))) << suffix;
+    EXPECT_EQ(history().size(), history_before.size());
     const auto cases_after = cases();
     ASSERT_EQ(cases_after.size(), cases_before.size());
     for (std::size_t i = 0; i < cases_after.size(); ++i) {
@@ -252,6 +260,17 @@ TEST_P(LedgerRectify, RerunOfTheSameCheckChangesNothing) {
         EXPECT_EQ(cases_after[i].flag, cases_before[i].flag);
         EXPECT_EQ(cases_after[i].check_state, cases_before[i].check_state);
     }
+}
+
+TEST_P(LedgerRectify, ChipsWrittenIntoStagingAreRecordedAtTheirFinalPlace) {
+    options_.chips_dir = dir_ / ".night.staging" / "rectify";
+    options_.chips_recorded_dir = dir_ / "night" / "rectify";
+    const auto checks = check();
+    const LedgerCase b = case_of("140824-2023-0002");
+    EXPECT_EQ(b.chip_check_new, (fs::absolute(dir_ / "night" / "rectify") / "140824-2023-0002_new.jpg").string());
+    EXPECT_EQ(of(checks, "140824-2023-0002")->chips.back(), b.chip_check_new);
+    EXPECT_TRUE(fs::is_regular_file(dir_ / ".night.staging" / "rectify" / "140824-2023-0002_new.jpg"));
+    EXPECT_FALSE(fs::exists(dir_ / "night"));
 }
 
 TEST_P(LedgerRectify, MissingQsxImageryCannotBeJudgedAndIsRecordedOnce) {
