@@ -276,6 +276,35 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
     const fs::path chips_recorded =
         options.chips_recorded_dir.empty() ? chips_dir : fs::absolute(options.chips_recorded_dir).lexically_normal();
 
+    // The cases the new imagery may check, and their QSX / HSX imagery looked up before the
+    // transaction starts: the lookup may read the imagery catalog kept in the ledger's database
+    // through a connection of its own, which must not wait for this one's write lock.
+    const auto candidate = [&](const LedgerCase& c) {
+        if (c.status != CaseStatus::Rectifying && c.status != CaseStatus::Rectified) return false;
+        if (!c.geometry) return false;
+        if (!c.hsx.empty() && !(date > c.hsx)) return false;  // not newer than the imagery the case was found on
+        for (const auto& extent : coverage)
+            if (extent->Intersects(c.geometry.get())) return true;
+        return false;
+    };
+    std::map<std::pair<std::string, std::string>, std::optional<DatedImagery>> looked_up;  // (case id, date)
+    const auto look_up = [&](const LedgerCase& c, const std::string& when) -> std::optional<DatedImagery> {
+        if (!options.lookup || when.empty()) return std::nullopt;
+        const auto key = std::make_pair(c.case_id, when);
+        if (const auto it = looked_up.find(key); it != looked_up.end()) return it->second;
+        OGRGeometryUniquePtr in_lonlat(c.geometry->clone());
+        if (in_lonlat->transform(to_lonlat.get()) != OGRERR_NONE)
+            throw InputError("rectify: cannot transform case " + c.case_id + " to longitude/latitude; check the ledger's CRS");
+        std::optional<DatedImagery> found = options.lookup(*in_lonlat, when);
+        if (found && found->tiles.empty()) found.reset();
+        return looked_up[key] = found;
+    };
+    for (const LedgerCase& c : store.load_cases(true))
+        if (candidate(c)) {
+            look_up(c, c.qsx);
+            look_up(c, c.hsx);
+        }
+
     auto transaction = store.begin();
     std::vector<LedgerCase> cases = store.load_cases(true);
     const std::vector<HistoryEntry> history = store.load_history();
@@ -290,12 +319,7 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
     const std::string source = options.source.empty() ? "rectify " + date : options.source;
 
     for (LedgerCase& c : cases) {
-        if (c.status != CaseStatus::Rectifying && c.status != CaseStatus::Rectified) continue;
-        if (!c.geometry) continue;
-        if (!c.hsx.empty() && !(date > c.hsx)) continue;  // not newer than the imagery the case was found on
-        bool covered = false;
-        for (const auto& extent : coverage) covered = covered || extent->Intersects(c.geometry.get());
-        if (!covered) continue;
+        if (!candidate(c)) continue;
 
         RectificationCheck check;
         check.case_id = c.case_id;
@@ -305,9 +329,6 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         OGRGeometryUniquePtr in_grid(c.geometry->clone());
         if (to_grid && in_grid->transform(to_grid.get()) != OGRERR_NONE)
             throw InputError("rectify: cannot transform case " + c.case_id + " into the new image's CRS; check the ledger's CRS");
-        OGRGeometryUniquePtr in_lonlat(c.geometry->clone());
-        if (in_lonlat->transform(to_lonlat.get()) != OGRERR_NONE)
-            throw InputError("rectify: cannot transform case " + c.case_id + " to longitude/latitude; check the ledger's CRS");
         OGREnvelope env;
         in_grid->getEnvelope(&env);
         const double margin_x = 2 * px, margin_y = 2 * py;
@@ -318,11 +339,7 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         Window window;
         const double cols = col1 - col0, rows_n = row1 - row0;
 
-        std::optional<DatedImagery> qsx, hsx;
-        if (options.lookup && !c.qsx.empty()) qsx = options.lookup(*in_lonlat, c.qsx);
-        if (qsx && qsx->tiles.empty()) qsx.reset();
-        if (options.lookup && !c.hsx.empty()) hsx = options.lookup(*in_lonlat, c.hsx);
-        if (hsx && hsx->tiles.empty()) hsx.reset();
+        const std::optional<DatedImagery> qsx = look_up(c, c.qsx), hsx = look_up(c, c.hsx);
 
         // Chips of the three dates: written into chips_dir, recorded at chips_recorded_dir.
         const std::string stem = file_safe(c.case_id);
