@@ -570,6 +570,19 @@ TEST_P(LedgerRectify, KmzEmbedsTheChipsInTheBalloons) {
         EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos) << entry.path();
 }
 
+TEST_P(LedgerRectify, CommandLineWritesKmzByFormatOrExtension) {
+    if (GetParam() != test::LedgerBackend::GeoPackage) GTEST_SKIP() << "the command line is under test, not the backend";
+    check();
+    const auto by_extension = test::run_cli("ledger export --ledger '" + location() + "' --out '" + (dir_ / "a.kmz").string() + "'", dir_.path());
+    EXPECT_EQ(by_extension.exit_code, 0) << by_extension.err;
+    const auto by_format =
+        test::run_cli("ledger export --ledger '" + location() + "' --format kmz --out '" + (dir_ / "b.kmz").string() + "'", dir_.path());
+    EXPECT_EQ(by_format.exit_code, 0) << by_format.err;
+    VSIStatBufL stat;
+    for (const char* kmz : {"a.kmz", "b.kmz"})
+        EXPECT_EQ(VSIStatL(("/vsizip/" + (dir_ / kmz).string() + "/files/140824-2023-0001_new.jpg").c_str(), &stat), 0) << kmz;
+}
+
 TEST(LedgerRectifyExport, KmzInAFolderNobodyMayWrite) {
     ensure_gdal_registered();
     test::TempDir dir;
