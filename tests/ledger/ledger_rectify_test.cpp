@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <cpl_string.h>
 #include <cpl_vsi.h>
+#include <gdal_utils.h>
 #include <gdal_priv.h>
 #include <nlohmann/json.hpp>
 #include <ogrsf_frmts.h>
@@ -234,6 +236,39 @@ TEST_P(LedgerRectify, RestoredStillBuiltAndPartlyWithHistoryFlagAndChips) {
     EXPECT_EQ(cb.chip_check_new, (chips / "140824-2023-0002_new.jpg").string());
     EXPECT_EQ(b->chips.size(), 3u);
     EXPECT_FALSE(fs::exists(chips / "140824-2023-0004_new.jpg"));
+}
+
+// The new image delivered as two tiles split through case 0003, the QSX imagery in longitude/
+// latitude (EPSG:4490): mosaicked and warped onto the new image's grid, the same findings.
+TEST_P(LedgerRectify, TilesAndAnotherCrsGiveTheSameFindings) {
+    GDALDatasetUniquePtr fresh(GDALDataset::Open((dir_ / "new.tif").c_str(), GDAL_OF_RASTER));
+    for (const auto& [name, window] : {std::pair<const char*, const char*>{"new_w.tif", "0 0 105 200"}, {"new_e.tif", "105 0 95 200"}}) {
+        CPLStringList argv(CSLTokenizeString((std::string("-srcwin ") + window).c_str()));
+        GDALTranslateOptions* o = GDALTranslateOptionsNew(argv.List(), nullptr);
+        GDALDatasetH tile = GDALTranslate((dir_ / name).c_str(), GDALDataset::ToHandle(fresh.get()), o, nullptr);
+        GDALTranslateOptionsFree(o);
+        ASSERT_TRUE(tile);
+        GDALClose(tile);
+    }
+    {
+        GDALDatasetUniquePtr qsx(GDALDataset::Open((dir_ / "qsx.tif").c_str(), GDAL_OF_RASTER));
+        CPLStringList argv(CSLTokenizeString("-t_srs EPSG:4490 -r near"));
+        GDALWarpAppOptions* o = GDALWarpAppOptionsNew(argv.List(), nullptr);
+        GDALDatasetH source = GDALDataset::ToHandle(qsx.get());
+        GDALDatasetH warped = GDALWarp((dir_ / "qsx_4490.tif").c_str(), nullptr, 1, &source, o, nullptr);
+        GDALWarpAppOptionsFree(o);
+        ASSERT_TRUE(warped);
+        GDALClose(warped);
+    }
+    imagery_["2023-04-10"] = (dir_ / "qsx_4490.tif").string();
+    options_.new_imagery.tiles = {(dir_ / "new_w.tif").string(), (dir_ / "new_e.tif").string()};
+    const auto checks = check();
+    ASSERT_EQ(checks.size(), 3u);
+    EXPECT_EQ(of(checks, "140824-2023-0001")->state, "已恢复");
+    EXPECT_EQ(of(checks, "140824-2023-0002")->state, "仍有建设");
+    EXPECT_EQ(of(checks, "140824-2023-0003")->state, "部分恢复");
+    EXPECT_NEAR(of(checks, "140824-2023-0003")->built_share, 0.5, 0.05);
+    EXPECT_GE(of(checks, "140824-2023-0003")->valid_pixels, 380);
 }
 
 TEST_P(LedgerRectify, RerunOfTheSameCheckChangesNothing) {
