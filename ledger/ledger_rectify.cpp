@@ -339,7 +339,8 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         Window window;
         const double cols = col1 - col0, rows_n = row1 - row0;
 
-        const std::optional<DatedImagery> qsx = look_up(c, c.qsx), hsx = look_up(c, c.hsx);
+        // (reset when their files cannot be read: the case is then 无法判断, the night goes on)
+        std::optional<DatedImagery> qsx = look_up(c, c.qsx), hsx = look_up(c, c.hsx);
 
         // Chips of the three dates: written into chips_dir, recorded at chips_recorded_dir.
         const std::string stem = file_safe(c.case_id);
@@ -379,6 +380,16 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
             if (!kind.imagery) return &options.new_imagery.tiles;
             return *kind.imagery ? &(**kind.imagery).tiles : nullptr;
         };
+        // A chip that cannot be made (its imagery unreadable for the chip, the folder not
+        // writable) is left out with a warning: the check itself stands.
+        const auto safe_chip = [&](const std::vector<std::string>& tiles, const ChipKind& kind) -> std::string {
+            try {
+                return chip(tiles, kind.suffix, kind.label, kind.colour);
+            } catch (const InputError& e) {
+                spdlog::warn("rectify: case {}: no {} chip: {}", c.case_id, kind.suffix, e.what());
+                return {};
+            }
+        };
         // A check recorded before whose chip files are gone (a night killed before its folder
         // appeared): the chips are made again under the same names, the ledger left as it is.
         const auto restore_missing_chips = [&](RectificationCheck& done) {
@@ -389,7 +400,7 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
                 done.chips.push_back(recorded);
                 std::error_code ec;
                 if (recorded != recorded_path(kind.suffix) || fs::exists(recorded, ec)) continue;
-                if (const auto* tiles = tiles_of(kind)) chip(*tiles, kind.suffix, kind.label, kind.colour);
+                if (const auto* tiles = tiles_of(kind)) safe_chip(*tiles, kind);
             }
         };
 
@@ -419,11 +430,20 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
             window.cols = static_cast<int>(cols);
             window.rows = static_cast<int>(rows_n);
             window.gt = {grid_gt[0] + col0 * px, px, 0.0, grid_gt[3] - row0 * py, 0.0, -py};
+            try {
+                opened_for(*qsx, "QSX image");
+            } catch (const InputError& e) {
+                spdlog::warn("rectify: case {}: {}; recorded as 无法判断 (cannot judge)", c.case_id, e.what());
+                qsx.reset();
+            }
+        }
+        if (reason.empty() && !qsx) reason = "前时相 " + c.qsx + " 影像无法读取";
+        if (reason.empty()) {
             cv::Mat footprint(window.rows, window.cols, CV_8UC1, cv::Scalar(0));
             rasterize_into(footprint, window.gt, {in_grid.get()}, 1);
             const WindowEpoch after = warp_onto(fresh, window, *grid_srs, roles, "near", "new image");
-            const WindowEpoch before =
-                warp_onto(opened_for(*qsx, "QSX image"), window, *grid_srs, roles, config.grid.resampling, "QSX image");
+            const WindowEpoch before = warp_onto(opened_for(*qsx, "QSX image"), window, *grid_srs, roles, config.grid.resampling,
+                                                 "QSX image");
             const Shares shares = built_share(before, after, footprint, params);
             check.valid_pixels = shares.valid;
             check.built_pixels = shares.built;
@@ -438,13 +458,22 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
                 else
                     check.state = kPartly;
             }
+            std::optional<WindowEpoch> built;
             if (hsx) {
-                const WindowEpoch built =
-                    warp_onto(opened_for(*hsx, "HSX image"), window, *grid_srs, roles, config.grid.resampling, "HSX image");
-                const Shares confirmed = built_share(before, built, footprint, params);
+                try {
+                    opened_for(*hsx, "HSX image");
+                    built = warp_onto(opened_for(*hsx, "HSX image"), window, *grid_srs, roles, config.grid.resampling, "HSX image");
+                } catch (const InputError& e) {
+                    spdlog::warn("rectify: case {}: {}; the check goes on without the HSX image", c.case_id, e.what());
+                    hsx.reset();
+                    hsx_note = "后时相 " + c.hsx + " 影像无法读取";
+                }
+            }
+            if (built) {
+                const Shares confirmed = built_share(before, *built, footprint, params);
                 hsx_note = confirmed.valid > 0 ? "后时相 " + c.hsx + " 建设占比 " + percent(confirmed.share())
                                                : "后时相 " + c.hsx + " 影像在足迹内无有效像元";
-            } else if (!c.hsx.empty()) {
+            } else if (!c.hsx.empty() && hsx_note.empty()) {
                 hsx_note = "后时相 " + c.hsx + " 影像缺失";
             }
         }
@@ -489,8 +518,8 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
         if (!options.chips_dir.empty())
             for (int k = 0; k < 3; ++k)
                 if (const auto* tiles = tiles_of(kinds[k])) {
-                    chip_paths[k] = chip(*tiles, kinds[k].suffix, kinds[k].label, kinds[k].colour);
-                    check.chips.push_back(chip_paths[k]);
+                    chip_paths[k] = safe_chip(*tiles, kinds[k]);
+                    if (!chip_paths[k].empty()) check.chips.push_back(chip_paths[k]);
                 }
 
         store.append_history({-1, c.case_id, date, recorded_at, options.who, c.status, c.status, what, source});

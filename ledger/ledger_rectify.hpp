@@ -85,8 +85,11 @@ struct RectifyOptions {
 // The same check again (a history row of the same case and image date with a result, or the very
 // same 无法判断) changes nothing: already_checked is set and the stored result returned; only its
 // chip files, when gone (a night killed before its folder appeared), are made again.
-// Throws InputError (imagery unreadable, no CRS, too few bands for the band roles, a date not
-// YYYY-MM-DD) and leaves the ledger unchanged.
+// QSX / HSX files that cannot be opened do not stop the check (an unattended night must go on):
+// the case is 无法判断 (前时相 <date> 影像无法读取) or judged without the HSX confirmation, with a
+// warning naming the file; a chip that cannot be written is left out with a warning.
+// Throws InputError (the new imagery unreadable, without CRS, rotated, too few bands for the
+// band roles; a date not YYYY-MM-DD) and leaves the ledger unchanged.
 std::vector<RectificationCheck> check_rectification(LedgerStore& store, const RectifyOptions& options);
 
 }  // namespace weipian

@@ -336,6 +336,34 @@ TEST_P(LedgerRectify, MissingQsxImageryCannotBeJudgedAndIsRecordedOnce) {
     EXPECT_EQ(case_of("140824-2023-0002").check_state, "仍有建设");
 }
 
+// A QSX file that cannot be read makes its cases 无法判断 (a warning names it); the night goes on.
+TEST_P(LedgerRectify, UnreadableQsxImageCannotBeJudgedAndTheOthersGoOn) {
+    test::write_text(dir_ / "broken.tif", "not a raster\n");
+    imagery_["2023-04-10"] = (dir_ / "broken.tif").string();
+    test::LogCapture log;
+    const auto checks = check();
+    ASSERT_EQ(checks.size(), 3u);
+    const RectificationCheck* b = of(checks, "140824-2023-0002");
+    EXPECT_EQ(b->state, "无法判断");
+    EXPECT_EQ(b->note, "前时相 2023-04-10 影像无法读取");
+    EXPECT_EQ(rows_of("140824-2023-0002").at(0).what, "影像复查 2024-05-02：无法判断（前时相 2023-04-10 影像无法读取）");
+    EXPECT_CONTAINS(log.text(), "warning: rectify: case 140824-2023-0002: rectify: cannot open the QSX image '" +
+                                    (dir_ / "broken.tif").string() + "' (");
+    EXPECT_CONTAINS(log.text(), "; recorded as 无法判断 (cannot judge)");
+    EXPECT_EQ(case_of("140824-2023-0002").chip_check_qsx, "");
+    // An unreadable HSX file: judged without the confirmation.
+    imagery_["2023-04-10"] = (dir_ / "qsx.tif").string();
+    imagery_["2023-09-18"] = (dir_ / "broken.tif").string();
+    test::write_text(dir_ / "notes.txt", "field notes\n");
+    options_.chips_dir = dir_ / "notes.txt" / "checks";  // chips cannot be written: left out, warned
+    const auto judged = check();
+    EXPECT_CONTAINS(log.text(), "warning: rectify: case 140824-2023-0002: no qsx chip: ");
+    EXPECT_TRUE(of(judged, "140824-2023-0002")->chips.empty());
+    EXPECT_EQ(of(judged, "140824-2023-0002")->state, "仍有建设");
+    EXPECT_EQ(of(judged, "140824-2023-0002")->note, "后时相 2023-09-18 影像无法读取");
+    EXPECT_CONTAINS(log.text(), "; the check goes on without the HSX image");
+}
+
 TEST_P(LedgerRectify, ImageOlderThanTheRectificationRecordsButDoesNotFlag) {
     options_.new_imagery.date = "2023-10-30";  // after the HSX, before the rectification (2023-11-20)
     const auto checks = check();
