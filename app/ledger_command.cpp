@@ -135,8 +135,8 @@ CommandAction add_ledger_command(CLI::App& app) {
 
     CLI::App* export_cmd = cmd->add_subcommand("export", "write the case list as XLSX, Shapefile (GBK), GeoPackage or KML");
     add_ledger_options(export_cmd, *o);
-    export_cmd->add_option("--format", o->format, "xlsx, shp, gpkg or kml (default: from the extension of --out)")
-        ->check(CLI::IsMember({"xlsx", "shp", "gpkg", "kml"}));
+    export_cmd->add_option("--format", o->format, "xlsx, shp, gpkg, kml or kmz (kml with the chips; default: from the extension of --out)")
+        ->check(CLI::IsMember({"xlsx", "shp", "gpkg", "kml", "kmz"}));
     export_cmd->add_option("--out", o->out, "file to write (a previous file there is replaced only when the new one is complete)")->required();
 
     CLI::App* report = cmd->add_subcommand("report", "the plan's summary, rectification progress against milestones, overdue cases, 整改率 by count/亩/耕地亩 "
@@ -204,7 +204,7 @@ CommandAction add_ledger_command(CLI::App& app) {
         if (export_cmd->parsed()) {
             const auto format = o->format.empty() ? export_format_of(o->out) : parse_export_format(o->format);
             if (!format)
-                throw ConfigError("export: cannot tell the format of '" + o->out + "'; pass --format xlsx, shp, gpkg or kml");
+                throw ConfigError("export: cannot tell the format of '" + o->out + "'; pass --format xlsx, shp, gpkg, kml or kmz");
             ExportOptions export_options;
             export_options.county_name = config.county.name;
             const ExportSummary summary = export_ledger(config.ledger.path, *format, o->out, export_options);

@@ -257,6 +257,11 @@ struct FeedContext {
     std::string run_id;       // empty = now in UTC
     bool cultivated_assessed = true;
     std::string who = "weipian run";
+    // Where the run's chips will be (absolute; <output.dir>/chips when output.chips is on, see
+    // LedgerSink); empty = no chips. Each case the feed creates or updates gets chip_before /
+    // chip_after = <chips_dir>/<parcel id>_qsx.jpg / _hsx.jpg of its (largest) parcel, the names
+    // of chip_files_for (pipeline/chips.hpp).
+    std::string chips_dir;
 };
 
 // The context for `config`'s run: county code, epoch dates, the HSX year, and `run_id`.

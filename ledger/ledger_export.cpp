@@ -1,6 +1,8 @@
 // `weipian ledger export`: the case list as XLSX, Shapefile (GBK), GeoPackage or KML.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -8,12 +10,16 @@
 #include <map>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 #include <unistd.h>
 
 #include <cpl_error.h>
 #include <gdal_priv.h>
+#include <cpl_conv.h>
+#include <cpl_vsi.h>
 #include <ogrsf_frmts.h>
+#include <spdlog/spdlog.h>
 #include <xlsxwriter.h>
 
 #include "ledger/ledger.hpp"
@@ -37,6 +43,7 @@ const char* extension_of(ExportFormat format) {
         case ExportFormat::Shapefile: return ".shp";
         case ExportFormat::GeoPackage: return ".gpkg";
         case ExportFormat::Kml: return ".kml";
+        case ExportFormat::Kmz: return ".kmz";
     }
     return "";
 }
@@ -118,10 +125,45 @@ std::string beijing_today() {
 
 // ---- XLSX -----------------------------------------------------------------------------------
 
+// "部分恢复（仍有建设 48%）", "已恢复（建设占比 5%）", "无法判断"; empty when never checked.
+std::string check_label(const LedgerCase& c) {
+    if (c.check_state.empty()) return "";
+    if (c.check_built_share < 0) return c.check_state;
+    const std::string share = std::to_string(std::lround(c.check_built_share * 100.0)) + "%";
+    return c.check_state + (c.check_state == "部分恢复" ? "（仍有建设 " : "（建设占比 ") + share + "）";
+}
+
+// Chip files the export links or embeds; those missing are counted for one warning.
+struct ChipLinks {
+    fs::path base;            // the export's folder: links are relative to it
+    std::size_t missing = 0;  // chip paths whose file does not exist
+    bool exists(const std::string& path) {
+        std::error_code ec;
+        if (fs::is_regular_file(path, ec)) return true;
+        ++missing;
+        return false;
+    }
+    // Excel's external link to `path`: relative to the workbook's folder when possible.
+    std::string url(const std::string& path) const {
+        std::error_code ec;
+        const fs::path relative = fs::relative(fs::absolute(path), base, ec);
+        if (!ec && !relative.empty()) return "external:" + relative.generic_string();
+        return "file:///" + fs::absolute(path).generic_string().substr(1);
+    }
+};
+
+void warn_missing_chips(const ChipLinks& links, const fs::path& out) {
+    if (links.missing == 0) return;
+    spdlog::warn("export: {} chip files named in the ledger are missing (moved or removed output folders); '{}' leaves "
+                 "them out",
+                 links.missing, out.string());
+}
+
 // How a column's cells are written: text; a number (integer, 亩 with 2 decimals, percent,
 // coordinate); a date (YYYY-MM-DD text written as an Excel date, anything else as text); a UTC
 // time written as an Excel date-time in Beijing time.
-enum class CellKind { Text, Integer, Mu, Percent, Coordinate, Date, UtcTime };
+// A link: the text is a file path (a chip), written as a hyperlink showing the file name.
+enum class CellKind { Text, Integer, Mu, Percent, Coordinate, Date, UtcTime, Link };
 
 struct XlsxColumn {
     const char* header;
@@ -216,6 +258,12 @@ std::vector<XlsxColumn> xlsx_columns() {
         text("最近发现", 20, [](E e) { return e.c->last_seen_run; }),
         XlsxColumn{"更新时间（北京时间）", 17, CellKind::UtcTime, [](E e) { return e.c->updated_at; }, nullptr},
         text("备注", 24, [](E e) { return e.c->notes; }),
+        // The pictures (issue 10): the run's chips and the last check on new imagery.
+        XlsxColumn{"前时相影像", 14, CellKind::Link, [](E e) { return e.c->chip_before; }, nullptr},
+        XlsxColumn{"后时相影像", 14, CellKind::Link, [](E e) { return e.c->chip_after; }, nullptr},
+        text("影像复查结果", 16, [](E e) { return check_label(*e.c); }),
+        date("影像复查日期", [](E e) { return e.c->check_date; }),
+        XlsxColumn{"复查影像", 14, CellKind::Link, [](E e) { return e.c->chip_check_new; }, nullptr},
     };
 }
 
@@ -302,8 +350,16 @@ lxw_datetime excel_date(const std::string& iso) {
     return lxw_datetime{std::stoi(iso.substr(0, 4)), std::stoi(iso.substr(5, 2)), std::stoi(iso.substr(8, 2)), 0, 0, 0};
 }
 
-void write_cell(lxw_worksheet* sheet, lxw_row_t r, lxw_col_t col, const XlsxColumn& column, const ExportCase& e, const Formats& formats) {
+void write_cell(lxw_worksheet* sheet, lxw_row_t r, lxw_col_t col, const XlsxColumn& column, const ExportCase& e, const Formats& formats,
+                ChipLinks& links) {
     switch (column.kind) {
+        case CellKind::Link: {
+            const std::string value = column.text(e);
+            if (value.empty() || !links.exists(value)) return;
+            const std::string name = fs::path(value).filename().string();
+            worksheet_write_url_opt(sheet, r, col, links.url(value).c_str(), nullptr, name.c_str(), nullptr);
+            return;
+        }
         case CellKind::Text: {
             const std::string value = column.text(e);
             if (!value.empty()) worksheet_write_string(sheet, r, col, value.c_str(), nullptr);
@@ -428,6 +484,8 @@ void write_xlsx(const fs::path& out, const Groups& groups, const ExportOptions& 
     // One sheet per township: 序号, then the case columns.
     const auto columns = xlsx_columns();
     const auto width = static_cast<lxw_col_t>(columns.size() + 1);
+    ChipLinks links;
+    links.base = fs::absolute(out).parent_path();
     for (const auto& [key, list] : groups) {
         lxw_worksheet* sheet = workbook_add_worksheet(book, sheet_name(key.second, used).c_str());
         worksheet_write_string(sheet, 1, 0, "序号", formats.header);
@@ -440,7 +498,8 @@ void write_xlsx(const fs::path& out, const Groups& groups, const ExportOptions& 
         lxw_row_t r = 2;
         for (const auto& e : list) {
             worksheet_write_number(sheet, r, 0, static_cast<double>(r - 1), nullptr);
-            for (std::size_t i = 0; i < columns.size(); ++i) write_cell(sheet, r, static_cast<lxw_col_t>(i + 1), columns[i], e, formats);
+            for (std::size_t i = 0; i < columns.size(); ++i)
+                write_cell(sheet, r, static_cast<lxw_col_t>(i + 1), columns[i], e, formats, links);
             ++r;
         }
         sheet_habits(sheet, formats, title + " " + key.second, width, r - 1, 2);
@@ -448,6 +507,7 @@ void write_xlsx(const fs::path& out, const Groups& groups, const ExportOptions& 
     const lxw_error error = workbook_close(book);
     if (error != LXW_NO_ERROR) cannot_write(out, std::string("libxlsxwriter: ") + lxw_strerror(error));
     file.commit();
+    warn_missing_chips(links, out);
 }
 
 // ---- Shapefile ------------------------------------------------------------------------------
@@ -592,8 +652,12 @@ void write_shapefile(const fs::path& out, const Groups& groups, const OGRSpatial
 
 // ---- KML ------------------------------------------------------------------------------------
 
-void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialReference& srs) {
-    AtomicFile file(out, "export");
+// The balloon's pictures of a case (HTML appended to its description); empty = none.
+using Pictures = std::function<std::string(const LedgerCase&)>;
+
+// Writes the KML document to `path` (a temporary file or /vsimem/); `out` names it in messages.
+void write_kml_document(const std::string& path, const fs::path& out, const Groups& groups, const OGRSpatialReference& srs,
+                        const Pictures& pictures) {
     auto* driver = GetGDALDriverManager()->GetDriverByName("KML");
     if (!driver) throw InternalError("export: this GDAL build has no KML driver");
     OGRSpatialReference wgs84;
@@ -604,7 +668,7 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
     if (!to_wgs84) throw InputError("export: cannot transform the ledger's CRS to longitude/latitude; check its CRS");
     {
         CPLErrorReset();
-        GDALDatasetUniquePtr ds(driver->Create(file.path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        GDALDatasetUniquePtr ds(driver->Create(path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
         if (!ds) cannot_write(out, "GDAL cannot create the KML file (" + last_gdal_error() + ")");
         for (const auto& [key, list] : groups) {
             OGRLayer* layer = ds->CreateLayer(key.second.c_str(), &wgs84, wkbMultiPolygon, nullptr);
@@ -623,7 +687,9 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
                                                 (c.lead_id.empty() ? std::string() : "；线索 " + c.lead_id) +
                                                 (c.verdict.empty() ? std::string() : "；核实认定意见 " + c.verdict + (c.category.empty() ? "" : "（" + c.category + "）")) +
                                                 (c.cp_verdict.empty() ? std::string() : "；初判（建议）" + c.cp_verdict + (c.cp_category.empty() ? "" : "（" + c.cp_category + "）")) +
-                                                (c.flag.empty() ? std::string() : "；" + c.flag);
+                                                (c.flag.empty() ? std::string() : "；" + c.flag) +
+                                                (c.check_state.empty() ? std::string() : "；影像复查 " + c.check_date + " " + check_label(c)) +
+                                                (pictures ? pictures(c) : std::string());
                 f->SetField("Description", description.c_str());
                 f->SetField("JCBH", c.case_id.c_str());
                 f->SetField("XZMC", township_of(c).c_str());
@@ -650,7 +716,85 @@ void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialRefere
         ds.reset();
         if (CPLGetLastErrorType() >= CE_Failure) cannot_write(out, last_gdal_error());
     }
+}
+
+void write_kml(const fs::path& out, const Groups& groups, const OGRSpatialReference& srs) {
+    AtomicFile file(out, "export");
+    write_kml_document(file.path().string(), out, groups, srs, nullptr);
     file.commit();
+}
+
+std::string read_vsi_file(const std::string& path) {
+    std::string bytes;
+    VSILFILE* f = VSIFOpenL(path.c_str(), "rb");
+    if (!f) return bytes;
+    char buffer[65536];
+    for (std::size_t n; (n = VSIFReadL(buffer, 1, sizeof buffer, f)) > 0;) bytes.append(buffer, n);
+    VSIFCloseL(f);
+    return bytes;
+}
+
+// KMZ: doc.kml and the chips under files/, zipped with CPLCreateZip (GDAL's minizip) into the
+// temporary file, renamed into place when complete.
+void write_kmz(const fs::path& out, const Groups& groups, const OGRSpatialReference& srs) {
+    AtomicFile file(out, "export");
+    ChipLinks links;
+    std::vector<std::pair<std::string, std::string>> embedded;  // (name in the zip, file on disk)
+    std::set<std::string> names;
+    const auto safe = [](const std::string& id) {
+        std::string name;
+        for (const char ch : id)
+            name += ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')
+                        ? ch
+                        : '_';
+        return name;
+    };
+    const Pictures pictures = [&](const LedgerCase& c) {
+        std::string html;
+        for (const auto& [path, suffix, caption] :
+             {std::tuple<const std::string&, const char*, std::string>{c.chip_before, "qsx", "前时相 " + c.qsx},
+              {c.chip_after, "hsx", "后时相 " + c.hsx},
+              {c.chip_check_new, "new", "复查 " + c.check_date}}) {
+            if (path.empty() || !links.exists(path)) continue;
+            std::string name = "files/" + safe(c.case_id) + "_" + suffix + ".jpg";
+            for (int n = 2; names.count(name); ++n) name = "files/" + safe(c.case_id) + "_" + suffix + "_" + std::to_string(n) + ".jpg";
+            names.insert(name);
+            embedded.emplace_back(name, path);
+            html += "<div><img src=\"" + name + "\" width=\"320\"/><br/>" + caption + "</div>";
+        }
+        return html.empty() ? html : "<br/>" + html;
+    };
+    const std::string doc = "/vsimem/weipian-export-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(reinterpret_cast<std::uintptr_t>(&file)) + "/doc.kml";
+    struct Unlink {
+        std::string path;
+        ~Unlink() { VSIUnlink(path.c_str()); }
+    } unlink{doc};
+    write_kml_document(doc, out, groups, srs, pictures);
+    const std::string kml = read_vsi_file(doc);
+    if (kml.empty()) cannot_write(out, "GDAL wrote an empty KML document");
+
+    CPLErrorReset();
+    void* zip = CPLCreateZip(file.path().c_str(), nullptr);
+    if (!zip) cannot_write(out, "GDAL cannot create the zip (" + last_gdal_error() + ")");
+    bool ok = true;
+    const auto add = [&](const std::string& name, const std::string& bytes) {
+        ok = ok && CPLCreateFileInZip(zip, name.c_str(), nullptr) == CE_None &&
+             CPLWriteFileInZip(zip, bytes.data(), static_cast<int>(bytes.size())) == CE_None && CPLCloseFileInZip(zip) == CE_None;
+    };
+    add("doc.kml", kml);  // first: readers take the first .kml of a KMZ
+    for (const auto& [name, path] : embedded) {
+        const std::string bytes = read_vsi_file(path);
+        if (bytes.empty()) {
+            ++links.missing;
+            continue;
+        }
+        add(name, bytes);
+    }
+    if (CPLCloseZip(zip) != CE_None) ok = false;
+    if (!ok) cannot_write(out, "GDAL cannot write the zip (" + last_gdal_error() + ")");
+    file.commit();
+    warn_missing_chips(links, out);
 }
 
 // ---- GeoPackage -----------------------------------------------------------------------------
@@ -680,6 +824,7 @@ std::optional<ExportFormat> parse_export_format(const std::string& name) {
     if (key == "shp" || key == "shapefile") return ExportFormat::Shapefile;
     if (key == "gpkg" || key == "geopackage") return ExportFormat::GeoPackage;
     if (key == "kml") return ExportFormat::Kml;
+    if (key == "kmz") return ExportFormat::Kmz;
     return std::nullopt;
 }
 
@@ -710,6 +855,7 @@ ExportSummary export_ledger(const std::string& ledger, ExportFormat format, cons
         case ExportFormat::Shapefile: write_shapefile(out, groups, store->srs()); break;
         case ExportFormat::GeoPackage: write_geopackage(out, *store, cases, history); break;
         case ExportFormat::Kml: write_kml(out, groups, store->srs()); break;
+        case ExportFormat::Kmz: write_kmz(out, groups, store->srs()); break;
     }
     ExportSummary summary;
     summary.cases = cases.size();

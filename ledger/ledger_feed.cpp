@@ -1,5 +1,6 @@
 // feed_ledger: a run's parcels into the ledger (see pipeline/ledger.hpp for the rules).
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -84,6 +85,15 @@ void take_figures(LedgerCase& c, const Parcel& p) {
     c.cp_verdict = p.prejudgement.verdict;
     c.cp_category = p.prejudgement.category;
     c.cp_rule = p.prejudgement.rule;
+}
+
+// The run's chips of parcel `p` (chips/<id>_qsx.jpg and _hsx.jpg, the names chip_files_for in
+// pipeline/chips.hpp gives; the ledger does not link the pipeline, a test checks they agree).
+void set_chips(LedgerCase& c, const Parcel& p, const FeedContext& context) {
+    if (context.chips_dir.empty()) return;
+    const std::filesystem::path dir(context.chips_dir);
+    c.chip_before = (dir / (std::to_string(p.id) + "_qsx.jpg")).string();
+    c.chip_after = (dir / (std::to_string(p.id) + "_hsx.jpg")).string();
 }
 
 }  // namespace
@@ -282,6 +292,7 @@ LedgerFeedSummary feed(const LedgerConfig& options, const std::vector<Parcel>& p
             return parcels[a].area_m2 < parcels[b].area_m2;
         });
         const Parcel& p = parcels[largest];
+        set_chips(c, p, context);
         if (is_lead_case(c)) {
             // A delivered lead keeps its delivered outline and area; the run marks it detected
             // (the place stays one case) and gives it a township when it had none.
@@ -349,6 +360,7 @@ LedgerFeedSummary feed(const LedgerConfig& options, const std::vector<Parcel>& p
         c.updated_at = recorded_at;
         c.geometry = share_geometry(outlines[i]->clone());
         c.notes = p.remarks;  // 设施农用地：核对备案 for a greenhouse
+        set_chips(c, p, context);
         // Cross-period link: the earlier case at this place (closed, or of an earlier year or epoch).
         double best_ratio = -1.0;
         for (std::size_t k = 0; k < existing; ++k) {

@@ -135,9 +135,9 @@ ImportSummary import_verification(const std::string& ledger, const std::vector<I
 
 // ---- export ---------------------------------------------------------------------------------
 
-enum class ExportFormat { Xlsx, Shapefile, GeoPackage, Kml };
+enum class ExportFormat { Xlsx, Shapefile, GeoPackage, Kml, Kmz };
 
-// "xlsx", "shp", "gpkg", "kml" (case-insensitive); and the format a path's extension names.
+// "xlsx", "shp", "gpkg", "kml", "kmz" (case-insensitive); and the format a path's extension names.
 std::optional<ExportFormat> parse_export_format(const std::string& name);
 std::optional<ExportFormat> export_format_of(const std::filesystem::path& path);
 
@@ -169,7 +169,11 @@ struct ExportOptions {
 //    evidence numbers each with its 占比（%）, 初判核实认定意见（建议）, 初判分类（建议）,
 //    初判依据（建议）, 整改方式, 拆除/拆除耕地/补办/补办耕地/剩余未整改面积 (亩; blank = not
 //    recorded), 审核通过日期, 整改措施, 整改时限, 责任人, 影像复核, 影像复核时相, 首次发现, 最近发现,
-//    更新时间（北京时间）, 备注. Dates are Excel dates (yyyy-mm-dd; 建设时间 given as a month stays
+//    更新时间（北京时间）, 备注, then the pictures (issue 10): 前时相影像, 后时相影像 (the run's chips,
+//    chip_before/chip_after), 影像复查结果 (已恢复/部分恢复 …, with the built share), 影像复查日期,
+//    复查影像 (the new image's chip of the last check), each picture a hyperlink to its JPEG (a
+//    path relative to the workbook's folder, Excel's external link) showing the file name; a chip
+//    file that is missing leaves its cell empty and the export warns once with how many. Dates are Excel dates (yyyy-mm-dd; 建设时间 given as a month stays
 //    text), the UTC update time an Excel date-time in Beijing time (UTC+8). A filled-in copy can
 //    be imported back (`ledger import` finds the header under the title row).
 //  - shp: MultiPolygon in the ledger CRS, attributes in GBK with a .cpg, field names of at most
@@ -186,6 +190,10 @@ struct ExportOptions {
 //  - gpkg: a copy of the ledger (cases, history, runs), itself a ledger;
 //  - kml: one folder per township, placemarks named by case id, in longitude/latitude
 //    (EPSG:4326, longitude first), with the lead id, the verdict and the pre-judgement (建议).
+//  - kmz: the same KML (doc.kml) zipped with the case's chips under files/ (<case id>_qsx.jpg,
+//    _hsx.jpg, _new.jpg: before, after and the last check's new image) shown with <img> in each
+//    placemark's balloon (description); missing chip files are left out with one warning naming
+//    how many.
 // The output is written under a temporary name and renamed when complete (a previous file is
 // replaced then). `out` must end in the format's extension. Throws ConfigError for a wrong
 // extension, InputError when the ledger cannot be read or the output written.

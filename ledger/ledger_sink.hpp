@@ -13,6 +13,9 @@ namespace weipian {
 
 // Feeds the run's parcels into config.ledger (feed_ledger, one transaction) with the context
 // of the run (feed_context_for); returns LedgerFeedSummary::to_json() for run.json's "ledger".
+// With output.chips on, each case it creates or updates gets chip_before / chip_after =
+// <absolute output.dir>/chips/<parcel id>_qsx.jpg / _hsx.jpg (FeedContext::chips_dir): the
+// chips the main job writes right after the sink, valid once the output folder is in place.
 class LedgerSink final : public ParcelSink {
 public:
     std::string name() const override { return "ledger"; }

@@ -70,6 +70,11 @@ const std::vector<Column>& case_columns() {
         {"cc_mu", OFTReal, false, true},          {"cc_gd_mu", OFTReal, false, true},
         {"bb_mu", OFTReal, false, true},          {"bb_gd_mu", OFTReal, false, true},
         {"sy_mu", OFTReal, false, true},          {"review_ended_at", OFTString, false, true},
+        // issue 10: chips and the rectification check on new imagery
+        {"chip_before", OFTString, false, true},    {"chip_after", OFTString, false, true},
+        {"chip_check_qsx", OFTString, false, true}, {"chip_check_hsx", OFTString, false, true},
+        {"chip_check_new", OFTString, false, true}, {"check_state", OFTString, false, true},
+        {"check_date", OFTString, false, true},     {"check_built_share", OFTReal, false, true},
     };
     return columns;
 }
@@ -95,6 +100,10 @@ const std::vector<TextColumn>& case_text_columns() {
         {"ssnydh", &LedgerCase::facility_no},      {"cp_verdict", &LedgerCase::cp_verdict},
         {"cp_category", &LedgerCase::cp_category}, {"cp_rule", &LedgerCase::cp_rule},
         {"zgfs", &LedgerCase::rectify_method},     {"review_ended_at", &LedgerCase::review_ended_at},
+        {"chip_before", &LedgerCase::chip_before}, {"chip_after", &LedgerCase::chip_after},
+        {"chip_check_qsx", &LedgerCase::chip_check_qsx}, {"chip_check_hsx", &LedgerCase::chip_check_hsx},
+        {"chip_check_new", &LedgerCase::chip_check_new}, {"check_state", &LedgerCase::check_state},
+        {"check_date", &LedgerCase::check_date},
     };
     return columns;
 }
@@ -443,6 +452,8 @@ std::vector<LedgerCase> LedgerStore::load_cases(bool with_geometry) {
             const int index = f->GetFieldIndex(column.name);
             if (index >= 0 && f->IsFieldSetAndNotNull(index)) c.*column.member = f->GetFieldAsDouble(index);
         }
+        if (const int index = f->GetFieldIndex("check_built_share"); index >= 0 && f->IsFieldSetAndNotNull(index))
+            c.check_built_share = f->GetFieldAsDouble(index);
         if (with_geometry && f->GetGeometryRef()) {
             // No CRS attached: the store's CRS object dies with the store, cases may outlive it.
             OGRGeometry* geometry = f->StealGeometry();
@@ -573,6 +584,13 @@ void fill_case(OGRFeature& f, const LedgerCase& c, OGRSpatialReference& srs) {
     for (const auto& column : case_share_columns()) {
         const int index = f.GetFieldIndex(column.name);
         if (index >= 0) f.SetField(index, round2(c.*column.member));
+    }
+    // A share 0..1 to 4 decimals (0.01 %); NULL = never checked.
+    if (const int index = f.GetFieldIndex("check_built_share"); index >= 0) {
+        if (c.check_built_share < 0)
+            f.SetFieldNull(index);
+        else
+            f.SetField(index, std::round(c.check_built_share * 10000.0) / 10000.0);
     }
     if (c.geometry) {
         OGRGeometryUniquePtr multi(OGRGeometryFactory::forceToMultiPolygon(c.geometry->clone()));

@@ -13,7 +13,10 @@
 //           field_notes (the form); fgnyd_mu, wlyd_mu, jsyd_mu, wdc_mu, yjjbnt_mu, sthx_mu (area
 //           parts); pzwh, gdwh, bdcqzh, lsydwh, ssnydh and their *_share (evidence); cp_verdict,
 //           cp_category, cp_rule (pre-judgement); zgfs, cc_mu, cc_gd_mu, bb_mu, bb_gd_mu, sy_mu
-//           (NULL = not recorded), review_ended_at (rectification). LedgerCase documents each.
+//           (NULL = not recorded), review_ended_at (rectification); chip_before, chip_after,
+//           chip_check_qsx, chip_check_hsx, chip_check_new (absolute chip paths), check_state,
+//           check_date, check_built_share (0..1 to 4 decimals, NULL = never checked) (issue 10).
+//           LedgerCase documents each.
 //   history (no geometry): case_id, at, recorded_at, who, from_status, to_status, what, source
 //   runs    (no geometry): run_id, digest (unique), fed_at, qsx, hsx, year, county_code,
 //           cultivated_assessed, parcels, new_cases, updated_cases, flagged_cases, version

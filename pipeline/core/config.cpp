@@ -656,6 +656,28 @@ const std::vector<Setting>& settings() {
         v.push_back(number_setting("nightly.margin_m", 0, 10000, "neighbouring coverage read around tonight's footprint, metres",
                                    [](Config& c) -> double& { return c.nightly.margin_m; }));
         // ---- rectify.* (issue 10, rectify helper)
+        {
+            Setting s;
+            s.key = "rectify.enabled";
+            s.default_text = RectifyConfig().enabled ? "true" : "false";
+            s.range = "true|false";
+            s.help = "check 整改中/已整改 cases on new imagery (nightly): restored, partly or still built, with chips of the three dates";
+            s.read = [](Config& c, const YAML::Node& n, const Context& ctx) {
+                const std::string text = scalar_text(n, ctx, "rectify.enabled");
+                if (text == "true" || text == "yes" || text == "on")
+                    c.rectify.enabled = true;
+                else if (text == "false" || text == "no" || text == "off")
+                    c.rectify.enabled = false;
+                else
+                    fail(ctx, "rectify.enabled", "'" + text + "' is not true or false");
+            };
+            s.dump = [](const Config& c) { return json(c.rectify.enabled); };
+            v.push_back(s);
+        }
+        v.push_back(number_setting("rectify.restored_max_share", 0, 1, "a checked case whose footprint looks built on less than this share of its valid pixels is 已恢复 (拆除复耕)",
+                                   [](Config& c) -> double& { return c.rectify.restored_max_share; }));
+        v.push_back(number_setting("rectify.built_min_share", 0, 1, "a checked case built on at least this share is 仍有建设; between the two 部分恢复 with the share",
+                                   [](Config& c) -> double& { return c.rectify.built_min_share; }));
         return v;
     }();
     return all;
@@ -778,6 +800,12 @@ void Config::validate() const {
     if (overlay.cultivated.configured() && overlay.cultivated.classes.empty())
         throw ConfigError(where + "key 'overlay.cultivated.classes' is empty; list the cultivated classes, e.g. [\"0101\", \"0102\", \"0103\"]");
     prejudge.validate(where);
+    if (rectify.restored_max_share > rectify.built_min_share) {
+        std::ostringstream values;
+        values << rectify.restored_max_share << " > " << rectify.built_min_share;
+        throw ConfigError(where + "keys 'rectify.restored_max_share' and 'rectify.built_min_share': " + values.str() +
+                          "; the share below which a case is restored must not exceed the share from which it is still built");
+    }
     if (ledger.configured()) {
         // Case ids are <county code>-<year>-<seq> and the year is the HSX year.
         if (!is_county_code(county.code))

@@ -62,7 +62,7 @@ TEST_F(LedgerCommandMessages, ReportOntoAFolder) {
 
 TEST_F(LedgerCommandMessages, ExportFormatThatCannotBeTold) {
     EXPECT_CONTAINS(refused("export --ledger " + q(ledger) + " --out " + q(dir / "cases.txt"), 2),
-                    "export: cannot tell the format of '" + (dir / "cases.txt").string() + "'; pass --format xlsx, shp, gpkg or kml");
+                    "export: cannot tell the format of '" + (dir / "cases.txt").string() + "'; pass --format xlsx, shp, gpkg, kml or kmz");
 }
 
 TEST_F(LedgerCommandMessages, MissingLedger) {
