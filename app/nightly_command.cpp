@@ -1,6 +1,8 @@
 // `weipian nightly`: the unattended night (pipeline/nightly.hpp) from cron or a systemd timer.
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -8,6 +10,7 @@
 #include <tbb/info.h>
 
 #include "app/commands.hpp"
+#include "ledger/ledger_rectify.hpp"
 #include "ledger/ledger_sink.hpp"
 #include "ledger/ledger_store.hpp"
 #include "pipeline/core/location.hpp"
@@ -84,10 +87,37 @@ CommandAction add_nightly_command(CLI::App& app) {
             options.progress = &TermProgress::callback;
             options.progress_data = &progress;
         }
-        // ---- rectification (issue 10): the COORDINATOR wires check_rectification here, e.g.
-        // options.after_run = [&](const Config& night, const std::vector<CatalogTile>& tiles,
-        //                         const std::filesystem::path& folder, nlohmann::json& summary) { … };
-        // (see the final report of the nightly helper for the exact code).
+        // Rectification checked on the new imagery (ledger/ledger_rectify.hpp): every 整改中 / 已整改
+        // case the night's tiles cover, against its own QSX and HSX imagery from the catalog.
+        options.after_run = [](const Config& night, const ImageryCatalog& catalog, const std::vector<CatalogTile>& tiles,
+                               const std::filesystem::path& folder, nlohmann::json& summary) {
+            if (!night.ledger.configured() || !night.rectify.enabled || tiles.empty()) return;
+            RectifyOptions rectify;
+            rectify.config = &night;
+            rectify.new_imagery.date = tiles.front().date;  // a night's tiles share one date
+            for (const auto& tile : tiles) rectify.new_imagery.tiles.push_back(tile.path);
+            rectify.lookup = [&catalog](const OGRGeometry& footprint, const std::string& date) -> std::optional<DatedImagery> {
+                DatedImagery found{date, {}};
+                for (const auto& tile : catalog.intersecting(footprint, date, date)) found.tiles.push_back(tile.path);
+                if (found.tiles.empty()) return std::nullopt;
+                return found;
+            };
+            const std::filesystem::path base = std::filesystem::absolute(folder);
+            rectify.chips_dir = base / kNightlyHookFolder;
+            rectify.source = "nightly " + base.filename().string();
+            auto store = LedgerStore::open(night.ledger.path, LedgerStore::Mode::Update);
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& c : check_rectification(*store, rectify)) {
+                list.push_back({{"case_id", c.case_id}, {"state", c.state}, {"built_share", c.built_share},
+                                {"image_date", c.image_date}, {"flagged", c.flagged},
+                                {"already_checked", c.already_checked}, {"note", c.note}});
+                for (const auto& chip : c.chips) {
+                    const auto relative = std::filesystem::path(chip).lexically_relative(base);
+                    if (!relative.empty() && *relative.begin() != "..") summary["files"].push_back(relative.generic_string());
+                }
+            }
+            summary["rectification"] = list;
+        };
 
         NightlyResult result;
         try {

@@ -178,7 +178,9 @@ RunSummary run_main_job(const Config& config, const RunOptions& options) {
         const ChipStyle chip_style = ChipStyle::from(config);
         chips = write_parcel_chips(staging.dir(), epochs, parcels, chip_style, config.before.date, config.after.date);
         if (config.package.html) overview = write_overview(staging.dir(), epochs, parcels, chip_style);
+        if (!parcels.empty()) write_chip_sheet(staging.dir() / "chips" / "sheet.jpg", staging.dir(), parcels);
         timings["chips"] = seconds_since(start);
+        spdlog::info("chips: {} before/after pairs in chips/, overview.jpg ({:.1f} s)", chips.size(), timings["chips"].get<double>());
     }
     start = Clock::now();
     {

@@ -200,7 +200,7 @@ TEST_F(OutputSafety, ARerunReplacesAPreviousOutputOnlyWithOverwrite) {
     EXPECT_EQ(marker["weipian"], WEIPIAN_VERSION);
     std::vector<std::string> names;
     for (const auto& f : marker["files"]) names.push_back(f["name"]);
-    EXPECT_EQ(names, (std::vector<std::string>{"cards/unassigned.html", "chips/1_hsx.jpg", "chips/1_qsx.jpg", "index.html",
+    EXPECT_EQ(names, (std::vector<std::string>{"cards/unassigned.html", "chips/1_hsx.jpg", "chips/1_qsx.jpg", "chips/sheet.jpg", "index.html",
                                                "overview.jpg", "parcels.gpkg", "parcels.kmz", "run.json", "summary.txt",
                                                "townships.csv"}));
     const std::string first = read_text(dir / "out" / "run.json");

@@ -75,6 +75,7 @@ void write_tiled_scene(const fs::path& path, int size, int roof_x0, int roof_x1,
 
 class ChipsTest : public ::testing::Test {
 protected:
+    void SetUp() override { GDALAllRegister(); }  // each test may run alone (ctest runs one per process)
     test::TempDir dir;
 };
 
