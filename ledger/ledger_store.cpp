@@ -21,6 +21,7 @@
 
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/core/gdal.hpp"
 #include "pipeline/core/geo.hpp"
 
 namespace weipian {
@@ -160,13 +161,6 @@ const std::vector<Column>& run_columns() {
     return columns;
 }
 
-// What GDAL opens: PostgreSQL URIs get the driver's "PG:" prefix.
-std::string gdal_name(const std::string& location) {
-    if (location.rfind("PG:", 0) == 0) return location;
-    if (is_postgres_ledger(location)) return "PG:" + location;
-    return location;
-}
-
 void set_text(OGRFeature& f, const char* name, const std::string& value) {
     if (value.empty())
         f.SetFieldNull(f.GetFieldIndex(name));
@@ -206,32 +200,6 @@ void create_layers(GDALDataset& dataset, const OGRSpatialReference& srs) {
     make("cases", case_columns(), true);
     make("history", history_columns(), false);
     make("runs", run_columns(), false);
-}
-
-// Runs a statement that returns no rows; false (with GDAL's message pending) on failure.
-bool execute(GDALDataset& dataset, const std::string& sql) {
-    CPLErrorReset();
-    OGRLayer* result = dataset.ExecuteSQL(sql.c_str(), nullptr, nullptr);
-    if (result) dataset.ReleaseResultSet(result);
-    return CPLGetLastErrorType() < CE_Failure;
-}
-
-// True when `sql` returns at least one row.
-bool has_rows(GDALDataset& dataset, const std::string& sql) {
-    CPLErrorReset();
-    OGRLayer* result = dataset.ExecuteSQL(sql.c_str(), nullptr, nullptr);
-    if (!result) return false;
-    OGRFeatureUniquePtr row(result->GetNextFeature());
-    dataset.ReleaseResultSet(result);
-    return row != nullptr;
-}
-
-GDALDatasetUniquePtr open_dataset(const std::string& location, bool update) {
-    const bool postgres = is_postgres_ledger(location);
-    const char* drivers[] = {postgres ? "PostgreSQL" : "GPKG", nullptr};
-    CPLErrorReset();
-    return GDALDatasetUniquePtr(GDALDataset::Open(gdal_name(location).c_str(),
-                                                  GDAL_OF_VECTOR | (update ? GDAL_OF_UPDATE : 0), drivers, nullptr, nullptr));
 }
 
 // Builds a new GeoPackage ledger under a temporary name and renames it into place, so a
@@ -277,9 +245,9 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
     if (store->backend_ == Backend::GeoPackage && !update && fs::exists(location + "-journal")) {
         // A writer was killed and left SQLite's rollback journal: a read-only connection cannot
         // roll it back (SQLITE_READONLY_ROLLBACK), so let a writable one restore the ledger first.
-        open_dataset(location, true);
+        open_vector_database(location, true);
     }
-    store->dataset_ = open_dataset(location, update);
+    store->dataset_ = open_vector_database(location, update);
     if (!store->dataset_)
         throw InputError(where + ": cannot open it (" + last_gdal_error() + "); " +
                          (store->backend_ == Backend::PostgreSQL ? "check the connection string and that the server runs"
@@ -294,11 +262,11 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
             if (!may_create)
                 throw InputError(where + " has no ledger tables (cases, history, runs); a run with this ledger creates them");
             // The driver decides at open whether PostGIS is there, so add it first, then reopen.
-            if (!has_rows(*store->dataset_, "SELECT 1 FROM pg_extension WHERE extname = 'postgis'")) {
-                if (!execute(*store->dataset_, "CREATE EXTENSION IF NOT EXISTS postgis"))
+            if (!sql_has_rows(*store->dataset_, "SELECT 1 FROM pg_extension WHERE extname = 'postgis'")) {
+                if (!execute_sql(*store->dataset_, "CREATE EXTENSION IF NOT EXISTS postgis"))
                     throw InputError(where + ": the database has no PostGIS and it cannot be added (" + last_gdal_error() +
                                      "); run CREATE EXTENSION postgis as a superuser");
-                store->dataset_ = open_dataset(location, true);
+                store->dataset_ = open_vector_database(location, true);
                 if (!store->dataset_) throw InputError(where + ": cannot reopen it (" + last_gdal_error() + ")");
             }
             if (store->dataset_->StartTransaction(FALSE) != OGRERR_NONE)
@@ -312,7 +280,7 @@ std::unique_ptr<LedgerStore> LedgerStore::open(const std::string& location, Mode
             if (store->dataset_->CommitTransaction() != OGRERR_NONE)
                 throw InputError(where + ": cannot create the ledger tables (" + last_gdal_error() +
                                  "); another process may have created them at the same time, run again");
-            store->dataset_ = open_dataset(location, update);
+            store->dataset_ = open_vector_database(location, update);
             if (!store->dataset_) throw InputError(where + ": cannot reopen it (" + last_gdal_error() + ")");
         }
     }
@@ -368,7 +336,7 @@ void LedgerStore::bind_layers() {
 LedgerStore::Transaction::Transaction(LedgerStore& store) : store_(&store) {
     CPLErrorReset();
     if (store.dataset_->StartTransaction(FALSE) != OGRERR_NONE) store.fail("cannot start a transaction");
-    if (store.backend_ == Backend::PostgreSQL && !execute(*store.dataset_, "LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE")) {
+    if (store.backend_ == Backend::PostgreSQL && !execute_sql(*store.dataset_, "LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE")) {
         store.dataset_->RollbackTransaction();
         store.fail("cannot lock the cases table");
     }

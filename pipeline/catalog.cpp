@@ -24,6 +24,7 @@
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/dates.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/core/gdal.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/core/location.hpp"
 #include "pipeline/detect.hpp"  // file_sha256
@@ -73,38 +74,6 @@ const std::vector<Column>& night_columns() {
 const std::vector<Column>& meta_columns() {
     static const std::vector<Column> columns = {{"county_code", OFTString}, {"county_name", OFTString}, {"version", OFTString}};
     return columns;
-}
-
-// What GDAL opens: PostgreSQL URIs get the driver's "PG:" prefix.
-std::string gdal_name(const std::string& location) {
-    if (location.rfind("PG:", 0) == 0) return location;
-    if (is_postgres_ledger(location)) return "PG:" + location;
-    return location;
-}
-
-GDALDatasetUniquePtr open_dataset(const std::string& location, bool update) {
-    const bool postgres = is_postgres_ledger(location);
-    const char* drivers[] = {postgres ? "PostgreSQL" : "GPKG", nullptr};
-    CPLErrorReset();
-    return GDALDatasetUniquePtr(GDALDataset::Open(gdal_name(location).c_str(), GDAL_OF_VECTOR | (update ? GDAL_OF_UPDATE : 0),
-                                                  drivers, nullptr, nullptr));
-}
-
-// Runs a statement that returns no rows; false (with GDAL's message pending) on failure.
-bool execute(GDALDataset& dataset, const std::string& sql) {
-    CPLErrorReset();
-    OGRLayer* result = dataset.ExecuteSQL(sql.c_str(), nullptr, nullptr);
-    if (result) dataset.ReleaseResultSet(result);
-    return CPLGetLastErrorType() < CE_Failure;
-}
-
-bool has_rows(GDALDataset& dataset, const std::string& sql) {
-    CPLErrorReset();
-    OGRLayer* result = dataset.ExecuteSQL(sql.c_str(), nullptr, nullptr);
-    if (!result) return false;
-    OGRFeatureUniquePtr row(result->GetNextFeature());
-    dataset.ReleaseResultSet(result);
-    return row != nullptr;
 }
 
 OGRLayer* find_layer(GDALDataset& dataset, const char* name) {
@@ -439,14 +408,14 @@ struct ImageryCatalog::Impl {
 
     // The catalog's database opened for update; throws InputError naming it.
     GDALDatasetUniquePtr connect() const {
-        auto dataset = open_dataset(location, true);
+        auto dataset = open_vector_database(location, true);
         if (!dataset)
             throw InputError(where + " cannot be opened (" + last_gdal_error() + "); " +
                              (is_postgres_ledger(location) ? "check nightly.catalog's connection string and that the server runs"
                                                            : "check that it is a GeoPackage file and writable, or set nightly.catalog to a new path"));
         // Another weipian process (a ledger command on the same GeoPackage) may be writing: wait
         // for its transaction rather than fail with "database is locked".
-        if (!is_postgres_ledger(location)) execute(*dataset, "PRAGMA busy_timeout = 30000");
+        if (!is_postgres_ledger(location)) execute_sql(*dataset, "PRAGMA busy_timeout = 30000");
         return dataset;
     }
     OGRLayer& layer(GDALDataset& dataset, const char* name) const {
@@ -502,9 +471,9 @@ ImageryCatalog ImageryCatalog::open(const std::string& location, const CountyCon
     const bool complete = find_layer(*dataset, kImagery) && find_layer(*dataset, kSkipped) && find_layer(*dataset, kNights) &&
                           find_layer(*dataset, kMeta);
     if (!complete) {
-        if (postgres && !has_rows(*dataset, "SELECT 1 FROM pg_extension WHERE extname = 'postgis'")) {
+        if (postgres && !sql_has_rows(*dataset, "SELECT 1 FROM pg_extension WHERE extname = 'postgis'")) {
             // The driver decides at open whether PostGIS is there, so add it first, then reopen.
-            if (!execute(*dataset, "CREATE EXTENSION IF NOT EXISTS postgis"))
+            if (!execute_sql(*dataset, "CREATE EXTENSION IF NOT EXISTS postgis"))
                 throw InputError(where + ": the database has no PostGIS and it cannot be added (" + last_gdal_error() +
                                  "); run CREATE EXTENSION postgis as a superuser");
             dataset = impl->connect();

@@ -5,7 +5,10 @@
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <gdal.h>
+#include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
+
+#include "pipeline/core/location.hpp"
 
 namespace weipian {
 
@@ -50,6 +53,36 @@ std::string last_gdal_error() {
         text = text.substr(0, head) + " … " + text.substr(tail);
     }
     return text.empty() ? std::string("no detail from GDAL") : text;
+}
+
+std::string gdal_database_name(const std::string& location) {
+    if (location.rfind("PG:", 0) == 0) return location;
+    if (is_postgres_ledger(location)) return "PG:" + location;
+    return location;
+}
+
+GDALDatasetUniquePtr open_vector_database(const std::string& location, bool update) {
+    const bool postgres = is_postgres_ledger(location);
+    const char* drivers[] = {postgres ? "PostgreSQL" : "GPKG", nullptr};
+    CPLErrorReset();
+    return GDALDatasetUniquePtr(GDALDataset::Open(gdal_database_name(location).c_str(),
+                                                  GDAL_OF_VECTOR | (update ? GDAL_OF_UPDATE : 0), drivers, nullptr, nullptr));
+}
+
+bool execute_sql(GDALDataset& dataset, const std::string& sql) {
+    CPLErrorReset();
+    OGRLayer* result = dataset.ExecuteSQL(sql.c_str(), nullptr, nullptr);
+    if (result) dataset.ReleaseResultSet(result);
+    return CPLGetLastErrorType() < CE_Failure;
+}
+
+bool sql_has_rows(GDALDataset& dataset, const std::string& sql) {
+    CPLErrorReset();
+    OGRLayer* result = dataset.ExecuteSQL(sql.c_str(), nullptr, nullptr);
+    if (!result) return false;
+    OGRFeatureUniquePtr row(result->GetNextFeature());
+    dataset.ReleaseResultSet(result);
+    return row != nullptr;
 }
 
 }  // namespace weipian

@@ -2,6 +2,8 @@
 // The process-wide GDAL set-up and GDAL's error text, one copy each.
 #include <string>
 
+#include <gdal_priv.h>
+
 namespace weipian {
 
 // The process-wide GDAL set-up, once (thread-safe); stages call it before opening files:
@@ -12,5 +14,18 @@ void ensure_gdal_registered();
 
 // GDAL's last error message (CPLGetLastErrorMsg), or "no detail from GDAL" when it has none.
 std::string last_gdal_error();
+
+// ---- databases GDAL holds (the case ledger, the imagery catalog) ------------------------------
+
+// What GDAL opens for a ledger-style location (pipeline/core/location.hpp): PostgreSQL URIs
+// get the driver's "PG:" prefix; a GeoPackage path is itself.
+std::string gdal_database_name(const std::string& location);
+// Opens the GeoPackage or PostgreSQL database at `location` as a vector dataset (update or
+// read-only); null with GDAL's message pending when it cannot be opened.
+GDALDatasetUniquePtr open_vector_database(const std::string& location, bool update);
+// Runs a statement that returns no rows; false (with GDAL's message pending) on failure.
+bool execute_sql(GDALDataset& dataset, const std::string& sql);
+// True when `sql` returns at least one row.
+bool sql_has_rows(GDALDataset& dataset, const std::string& sql);
 
 }  // namespace weipian
