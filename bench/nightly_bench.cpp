@@ -17,6 +17,7 @@
 #include <ogr_spatialref.h>
 #include <spdlog/spdlog.h>
 
+#include "bench/workload.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/nightly.hpp"
 
@@ -45,25 +46,7 @@ const Fixture& fixture(int count) {
         if (!fs::exists(marker)) {
             fs::remove_all(root);
             fs::create_directories(inbox);
-            GDALAllRegister();
-            GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
-            OGRSpatialReference srs;
-            srs.importFromEPSG(4546);
-            std::vector<unsigned char> pixels(256);
-            for (int i = 0; i < count; ++i) {
-                const int row = i / 100, col = i % 100;
-                const fs::path folder = inbox / ("row" + std::to_string(row));
-                fs::create_directories(folder);
-                const fs::path path = folder / ("GF2_PMS1_20230918_r" + std::to_string(row) + "c" + std::to_string(col) + ".tif");
-                GDALDatasetUniquePtr ds(gtiff->Create(path.c_str(), 16, 16, 1, GDT_Byte, nullptr));
-                double gt[6] = {480000.0 + col * 32.0, 2, 0, 3960000.0 - row * 32.0, 0, -2};
-                ds->SetGeoTransform(gt);
-                ds->SetSpatialRef(&srs);
-                for (std::size_t p = 0; p < pixels.size(); ++p) pixels[p] = static_cast<unsigned char>((i * 31 + p) & 0xff);
-                if (ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 16, 16, pixels.data(), 16, 16, GDT_Byte, 0, 0) != CE_None)
-                    throw std::runtime_error("cannot write " + path.string());
-                ds->SetMetadataItem("TILE", std::to_string(i).c_str());  // distinct bytes: no duplicates
-            }
+            write_dated_tiles(inbox, count);
             auto catalog = ImageryCatalog::open(catalog_location(f.config), f.config.county);
             catalog.scan(f.config.nightly);
             std::vector<std::int64_t> ids;

@@ -71,4 +71,9 @@ struct WorkloadFiles {
 // Throws InputError when the folder or a file cannot be written.
 WorkloadFiles make_workload(const WorkloadSpec& spec, const std::filesystem::path& dir);
 
+// An inbox of `count` tiny deliveries for the nightly benchmarks: 16×16 one-band GeoTIFFs in
+// EPSG:4546 (2 m pixels, side by side), GF-2 scene names dated 2023-09-18, 100 per folder
+// row<R>/, each with distinct bytes (no duplicates). Throws std::runtime_error on a write failure.
+void write_dated_tiles(const std::filesystem::path& inbox, int count);
+
 }  // namespace weipian
