@@ -53,7 +53,7 @@ check_installed() {
   local run=("$@") tmp out
   local as=()
   [ "$(id -u)" -eq 0 ] && as=(runuser -u nobody --)
-  [ "$("${run[@]}" /usr/bin/weipian --version)" = "weipian $version" ] || fail "weipian --version does not say weipian $version"
+  [ "$("${run[@]}" /usr/bin/weipian --version | sed -n 1p)" = "weipian $version" ] || fail "weipian --version does not say weipian $version on its first line"
   tmp=$("${run[@]}" mktemp -d /tmp/weipian-package-test.XXXXXX)
   "${run[@]}" chmod 777 "$tmp"
   out=$("${run[@]}" "${as[@]}" sh -c "cd '$tmp' && weipian run --config /usr/share/weipian/configs/sample.yaml --out '$tmp/sample'") \
@@ -61,6 +61,8 @@ check_installed() {
   echo "test_package: $out"
   grep -q "^weipian: 15 candidate parcels, 26.78 亩" <<<"$out" || fail "expected 15 candidate parcels, 26.78 亩"
   "${run[@]}" grep -Eq '"parcels": 15,?$' "$tmp/sample/run.json" || fail "run.json does not count 15 parcels"
+  "${run[@]}" test -s "$tmp/sample/index.html" -a -s "$tmp/sample/chips/1_hsx.jpg" -a -s "$tmp/sample/parcels.kmz" \
+    || fail "the installed sample run wrote no verification package (index.html, chips/, parcels.kmz)"
   "${run[@]}" rm -rf "$tmp"
 }
 
