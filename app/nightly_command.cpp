@@ -126,10 +126,17 @@ CommandAction add_nightly_command(CLI::App& app) {
             std::cerr << e.what() << "\n";
             return e.exit_code();
         }
-        for (const auto& night : result.nights)
+        for (const auto& night : result.nights) {
             std::cout << "nightly: " << night.night << (night.redone ? " (redone)" : "") << ": " << night.parcels
                       << " parcels, " << night.area_mu << " 亩, " << night.deferred.size() << " deferred, "
-                      << night.skipped.size() << " files skipped → " << night.folder.string() << "\n";
+                      << night.skipped.size() << " files skipped";
+            if (night.summary.contains("rectification") && !night.summary["rectification"].empty()) {
+                int flagged = 0;
+                for (const auto& c : night.summary["rectification"]) flagged += c.value("flagged", false) ? 1 : 0;
+                std::cout << ", " << night.summary["rectification"].size() << " cases rechecked (" << flagged << " 整改不到位)";
+            }
+            std::cout << " → " << night.folder.string() << "\n";
+        }
         std::cout << result.message << "\n";
         return 0;
     };

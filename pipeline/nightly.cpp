@@ -249,6 +249,31 @@ NightPlan plan_night(const ImageryCatalog& catalog, std::vector<CatalogTile> til
     plan.earlier = earlier_of(*reach);
     std::stable_sort(plan.earlier.begin(), plan.earlier.end(),
                      [](const auto& a, const auto& b) { return a.date != b.date ? a.date < b.date : a.path < b.path; });
+    // An earlier tile wholly under more recent earlier coverage (within the reach) is never seen:
+    // leave it out, so QSX and earlier_dates name only dates whose pixels are compared.
+    {
+        std::vector<CatalogTile> visible;
+        std::unique_ptr<OGRGeometry> hidden = std::make_unique<OGRMultiPolygon>();
+        for (auto it = plan.earlier.rbegin(); it != plan.earlier.rend();) {  // newest date first
+            const std::string date = it->date;
+            std::vector<std::unique_ptr<OGRGeometry>> of_date;
+            for (; it != plan.earlier.rend() && it->date == date; ++it) {
+                auto fp = footprint_in(*it, srs);
+                bool seen = true;
+                if (fp) {
+                    std::unique_ptr<OGRGeometry> inside(fp->Intersection(reach.get()));
+                    std::unique_ptr<OGRGeometry> open(inside ? inside->Difference(hidden.get()) : nullptr);
+                    seen = open && area_of(open.get()) > px2;
+                }
+                if (seen) visible.push_back(*it);
+                of_date.push_back(std::move(fp));
+            }
+            of_date.push_back(std::move(hidden));
+            hidden = union_of(of_date);
+        }
+        std::reverse(visible.begin(), visible.end());
+        plan.earlier = std::move(visible);
+    }
     for (const auto& t : plan.earlier)
         if (std::find(plan.earlier_dates.begin(), plan.earlier_dates.end(), t.date) == plan.earlier_dates.end())
             plan.earlier_dates.push_back(t.date);
@@ -613,6 +638,27 @@ std::string night_summary_text(const NightOutcome& night) {
             s << (i ? "、" : "") << fs::path(k.file).filename().string() << "：" << reason;
         }
         s << "）";
+    }
+    // The rectification check on the night's imagery (ledger/ledger_rectify.hpp), when it ran.
+    if (night.summary.is_object() && night.summary.contains("rectification") && !night.summary["rectification"].empty()) {
+        std::map<std::string, int> states;
+        std::vector<std::string> flagged;
+        for (const auto& c : night.summary["rectification"]) {
+            ++states[c.value("state", std::string())];
+            if (c.value("flagged", false)) flagged.push_back(c.value("case_id", std::string()));
+        }
+        s << "；整改复查 " << night.summary["rectification"].size() << " 宗（";
+        bool first = true;
+        for (const char* state : {"已恢复", "部分恢复", "仍有建设", "无法判断"})
+            if (states.count(state)) {
+                s << (first ? "" : "、") << state << " " << states[state] << " 宗";
+                first = false;
+            }
+        s << "）";
+        if (!flagged.empty()) {
+            s << "，其中整改不到位 " << flagged.size() << " 宗：";
+            for (std::size_t i = 0; i < flagged.size(); ++i) s << (i ? "、" : "") << flagged[i];
+        }
     }
     s << "。";
     return s.str();
