@@ -216,16 +216,26 @@ bool AtomicFile::commit_unless_exists() {
     }
 }
 
+namespace {
+
+// `written` holds the bytes; `shown` is the path messages name.
+void write_bytes(const fs::path& written, const fs::path& shown, std::string_view bytes, const std::string& stage) {
+    std::ofstream out(written, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) throw InputError(stage + ": cannot write " + quoted(shown) + "; check free space and that its folder is writable");
+}
+
+}  // namespace
+
 void write_file_atomically(const fs::path& path, std::string_view bytes, const std::string& stage) {
     AtomicFile file(path, stage);
-    {
-        std::ofstream out(file.path(), std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.close();
-        if (!out)
-            throw InputError(stage + ": cannot write " + quoted(path) + "; check free space and that its folder is writable");
-    }
+    write_bytes(file.path(), path, bytes, stage);
     file.commit();
+}
+
+void write_file_in_staging(const fs::path& path, std::string_view bytes, const std::string& stage) {
+    write_bytes(path, path, bytes, stage);
 }
 
 // ---- AtomicFileSet -------------------------------------------------------------------------

@@ -63,6 +63,11 @@ private:
 // Writes `bytes` to `path` through an AtomicFile.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes, const std::string& stage);
 
+// Writes `bytes` straight to `path`, replacing a file there: only for a path inside a staging
+// folder (OutputFolder, AtomicFileSet) that appears whole or not at all. Throws InputError
+// "<stage>: cannot write '<path>'; check free space and that its folder is writable".
+void write_file_in_staging(const std::filesystem::path& path, std::string_view bytes, const std::string& stage);
+
 // Files that appear together in one folder (a Shapefile's .shp/.shx/.dbf/.prj/.cpg): written
 // into a staging folder beside them, then each renamed into place, `last_extension` last (the
 // file a reader opens, so it never finds the set incomplete). Limit: the renames are one per

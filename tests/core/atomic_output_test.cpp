@@ -421,6 +421,20 @@ TEST(AtomicOutputMessages, AFullDiskWhenWritingTheMarkerLeavesNoOutput) {
     EXPECT_EQ(entries(temp.path()), std::vector<std::string>{});
 }
 
+TEST(AtomicOutputMessages, AFileWrittenStraightIntoAStagingFolderNamesItWhenTheDiskIsFull) {
+    TempDir temp;
+    const fs::path chip = temp / "chips" / "1_hsx.jpg";
+    fs::create_directories(chip.parent_path());
+    write_file_in_staging(chip, "first", "chips");
+    EXPECT_EQ(test::read_text(chip), "first");
+    write_file_in_staging(chip, "second", "chips");  // replaced in place: the folder is the staging
+    EXPECT_EQ(test::read_text(chip), "second");
+    const auto thrown = test::on_full_disk(4, [&] { write_file_in_staging(temp / "chips" / "2_hsx.jpg", std::string(64, 'x'), "chips"); });
+    EXPECT_EQ(thrown.exit_code, 3);
+    EXPECT_EQ(thrown.message,
+              "chips: cannot write '" + (temp / "chips" / "2_hsx.jpg").string() + "'; check free space and that its folder is writable");
+}
+
 TEST(AtomicOutputMessages, APreviousOutputThatCannotBeMovedAsideIsKept) {
     TempDir temp;
     // The name of the final folder is such that its staging sibling (".<name>.partial-<pid>")
