@@ -109,7 +109,7 @@ CommandAction add_nightly_command(CLI::App& app) {
             nlohmann::json list = nlohmann::json::array();
             for (const auto& c : check_rectification(*store, rectify)) {
                 list.push_back({{"case_id", c.case_id}, {"state", c.state}, {"built_share", c.built_share},
-                                {"image_date", c.image_date}, {"flagged", c.flagged},
+                                {"image_date", c.image_date}, {"flagged", c.flagged}, {"flag_cleared", c.flag_cleared},
                                 {"already_checked", c.already_checked}, {"note", c.note}});
                 for (const auto& chip : c.chips) {
                     const auto relative = std::filesystem::path(chip).lexically_relative(base);

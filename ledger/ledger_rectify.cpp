@@ -513,6 +513,14 @@ std::vector<RectificationCheck> check_rectification(LedgerStore& store, const Re
                 what += "；" + c.flag;
             }
         }
+        // A flag that a later image answers: the land is restored after all. The flag's row stays
+        // in the history; the case no longer shows 整改不到位 (as when the county sets 整改中).
+        if (c.status == CaseStatus::Rectified && check.state == kRestored && !c.flag.empty() && date > c.flag_date) {
+            what += "；整改不到位标记解除（" + c.flag_date + " 的标记，新影像 " + date + " 已恢复）";
+            c.flag.clear();
+            c.flag_date.clear();
+            check.flag_cleared = true;
+        }
 
         std::string chip_paths[3];
         if (!options.chips_dir.empty())

@@ -41,6 +41,7 @@ struct RectificationCheck {
     double built_share = 0;    // 0..1 of the footprint's valid pixels
     std::string image_date;    // the new image's date
     bool flagged = false;      // 整改不到位 raised
+    bool flag_cleared = false; // an earlier 整改不到位 lifted: this later image shows the case 已恢复
     std::vector<std::string> chips;  // QSX, HSX, new chip files written (absolute paths)
     std::string note;          // why 无法判断; else what the HSX imagery showed (后时相 … 建设占比 …) or empty
     bool already_checked = false;  // this image date was checked before: nothing was written
@@ -79,7 +80,10 @@ struct RectifyOptions {
 // （…）"; check_state, check_date, check_built_share (when the date is not older than the last
 // check) and the chip paths; a 已整改 case still built or partly, on an image later than its
 // rectification (the history's last → 已整改), is flagged as the feed flags it (flag "整改不到位：
-// 新影像 <date> 仍显示建设（建设占比 NN%，<source>）", flag_date = the image date). Chips (when
+// 新影像 <date> 仍显示建设（建设占比 NN%，<source>）", flag_date = the image date); a flagged 已整改
+// case that an image later than the flag shows 已恢复 has its flag lifted (flag and flag_date
+// emptied, flag_cleared set, the history row ends "；整改不到位标记解除（<flag date> 的标记，新影像
+// <date> 已恢复）"; the flag's own row stays). Chips (when
 // chips_dir is set): <chips_dir>/<case id>_qsx.jpg, _hsx.jpg, _new.jpg (the id with characters
 // other than A–Z a–z 0–9 . _ - replaced by _), pipeline/chips.hpp.
 // The same check again (a history row of the same case and image date with a result, or the very

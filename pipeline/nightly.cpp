@@ -642,10 +642,11 @@ std::string night_summary_text(const NightOutcome& night) {
     // The rectification check on the night's imagery (ledger/ledger_rectify.hpp), when it ran.
     if (night.summary.is_object() && night.summary.contains("rectification") && !night.summary["rectification"].empty()) {
         std::map<std::string, int> states;
-        std::vector<std::string> flagged;
+        std::vector<std::string> flagged, cleared;
         for (const auto& c : night.summary["rectification"]) {
             ++states[c.value("state", std::string())];
             if (c.value("flagged", false)) flagged.push_back(c.value("case_id", std::string()));
+            if (c.value("flag_cleared", false)) cleared.push_back(c.value("case_id", std::string()));
         }
         s << "；整改复查 " << night.summary["rectification"].size() << " 宗（";
         bool first = true;
@@ -658,6 +659,10 @@ std::string night_summary_text(const NightOutcome& night) {
         if (!flagged.empty()) {
             s << "，其中整改不到位 " << flagged.size() << " 宗：";
             for (std::size_t i = 0; i < flagged.size(); ++i) s << (i ? "、" : "") << flagged[i];
+        }
+        if (!cleared.empty()) {
+            s << "，整改不到位标记解除 " << cleared.size() << " 宗：";
+            for (std::size_t i = 0; i < cleared.size(); ++i) s << (i ? "、" : "") << cleared[i];
         }
     }
     s << "。";

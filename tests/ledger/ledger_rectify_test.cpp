@@ -297,6 +297,47 @@ TEST_P(LedgerRectify, RerunOfTheSameCheckChangesNothing) {
     }
 }
 
+TEST_P(LedgerRectify, ALaterImageShowingTheLandRestoredLiftsTheFlag) {
+    const auto first = check();
+    ASSERT_TRUE(of(first, "140824-2023-0002")->flagged);
+    // Demolished by August: 0002's roof gone, 0003's half still there.
+    write_image(dir_ / "august.tif", {{100, 20, 110, 40}, kD});
+    options_.new_imagery = {"2024-08-15", {(dir_ / "august.tif").string()}};
+    options_.source = "nightly 2024-08-15";
+    const auto later = check();
+    const RectificationCheck* b = of(later, "140824-2023-0002");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->state, "已恢复");
+    EXPECT_FALSE(b->flagged);
+    EXPECT_TRUE(b->flag_cleared);
+    EXPECT_FALSE(of(later, "140824-2023-0001")->flag_cleared);  // restored, but never flagged
+    const LedgerCase cb = case_of("140824-2023-0002");
+    EXPECT_EQ(cb.flag, "");
+    EXPECT_EQ(cb.flag_date, "");
+    EXPECT_EQ(cb.status, CaseStatus::Rectified);
+    EXPECT_EQ(cb.check_state, "已恢复");
+    EXPECT_EQ(cb.check_date, "2024-08-15");
+    const auto rows = rows_of("140824-2023-0002");
+    ASSERT_EQ(rows.size(), 2u);  // the flag's row stays
+    EXPECT_NE(rows[0].what.find("整改不到位：新影像 2024-05-02"), std::string::npos) << rows[0].what;
+    EXPECT_EQ(rows[1].what,
+              "影像复查 2024-08-15：已恢复（建设占比 0%）；后时相 2023-09-18 建设占比 100%；"
+              "整改不到位标记解除（2024-05-02 的标记，新影像 2024-08-15 已恢复）");
+    // The same image again: already checked, nothing written.
+    EXPECT_TRUE(of(check(), "140824-2023-0002")->already_checked);
+    EXPECT_EQ(rows_of("140824-2023-0002").size(), 2u);
+}
+
+TEST_P(LedgerRectify, AnImageOlderThanTheFlagDoesNotLiftIt) {
+    check();  // flagged on 2024-05-02
+    write_image(dir_ / "march.tif", {{100, 20, 110, 40}, kD});  // 0002 restored on this older image
+    options_.new_imagery = {"2024-03-01", {(dir_ / "march.tif").string()}};
+    const auto older = check();
+    EXPECT_FALSE(of(older, "140824-2023-0002")->flag_cleared);
+    EXPECT_EQ(case_of("140824-2023-0002").flag_date, "2024-05-02");
+    EXPECT_EQ(case_of("140824-2023-0002").check_date, "2024-05-02");  // the newest check stays the case's
+}
+
 TEST_P(LedgerRectify, ChipsWrittenIntoStagingAreRecordedAtTheirFinalPlace) {
     options_.chips_dir = dir_ / ".night.staging" / "rectify";
     options_.chips_recorded_dir = dir_ / "night" / "rectify";

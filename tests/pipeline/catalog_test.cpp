@@ -18,6 +18,7 @@
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/detect.hpp"
+#include "pipeline/nightly.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/message_test_support.hpp"
 #include "tests/support/test_support.hpp"
@@ -687,6 +688,29 @@ TEST(CatalogPostgres, ScanQueriesNightsAndCounty) {
     EXPECT_CONTAINS(test::message_of<InputError>([&] { ImageryCatalog::open(location, CountyConfig{"新绛县", "140825"}); }),
                     "' is the imagery catalog of county 稷山县 (140824), not of 新绛县 (140825) in the config");
     postgres_execute("DROP SCHEMA " + schema + " CASCADE");
+}
+
+// night.txt's line (pipeline/nightly.hpp night_summary_text): the parcels, skipped files, the
+// rectification states, the flags raised and the flags lifted.
+TEST(NightSummaryText, NamesTheChecksTheFlagsRaisedAndTheFlagsLifted) {
+    NightOutcome night;
+    night.night = "2024-08-15";
+    night.imagery_date = "2024-08-15";
+    night.earlier_date = "2023-09-18";
+    night.tiles = {"a.tif", "b.tif"};
+    night.parcels = 3;
+    night.area_mu = "4.50";
+    night.skipped = {{"/inbox/x.tif", "undatable", ""}};
+    night.summary = nlohmann::json::object();
+    night.summary["rectification"] = nlohmann::json::array({
+        {{"case_id", "140824-2023-0001"}, {"state", "已恢复"}, {"flagged", false}, {"flag_cleared", true}},
+        {{"case_id", "140824-2023-0002"}, {"state", "仍有建设"}, {"flagged", true}, {"flag_cleared", false}},
+        {{"case_id", "140824-2023-0003"}, {"state", "已恢复"}, {"flagged", false}, {"flag_cleared", false}},
+    });
+    EXPECT_EQ(night_summary_text(night),
+              "2024-08-15 夜间处理：新到影像 2 景（2024-08-15），前时相 2023-09-18；疑似新增建设图斑 3 宗，共 4.50 亩；"
+              "跳过文件 1 个（x.tif：无法确定拍摄日期）；整改复查 3 宗（已恢复 2 宗、仍有建设 1 宗），"
+              "其中整改不到位 1 宗：140824-2023-0002，整改不到位标记解除 1 宗：140824-2023-0001。");
 }
 
 }  // namespace
