@@ -28,6 +28,7 @@
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/dates.hpp"
 #include "pipeline/core/errors.hpp"
+#include "pipeline/core/gdal.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/core/township_summary.hpp"
 
@@ -778,18 +779,17 @@ void write_kmz(const fs::path& out, const Groups& groups, const OGRSpatialRefere
     void* zip = CPLCreateZip(file.path().c_str(), nullptr);
     if (!zip) cannot_write(out, "GDAL cannot create the zip (" + last_gdal_error() + ")");
     bool ok = true;
-    const auto add = [&](const std::string& name, const std::string& bytes) {
-        ok = ok && CPLCreateFileInZip(zip, name.c_str(), nullptr) == CE_None &&
-             CPLWriteFileInZip(zip, bytes.data(), static_cast<int>(bytes.size())) == CE_None && CPLCloseFileInZip(zip) == CE_None;
+    const auto add = [&](const std::string& name, const std::string& bytes, bool deflate) {
+        ok = ok && add_to_zip(zip, name, bytes, deflate) == CE_None;
     };
-    add("doc.kml", kml);  // first: readers take the first .kml of a KMZ
+    add("doc.kml", kml, true);  // first: readers take the first .kml of a KMZ
     for (const auto& [name, path] : embedded) {
         const std::string bytes = read_vsi_file(path);
         if (bytes.empty()) {
             ++links.missing;
             continue;
         }
-        add(name, bytes);
+        add(name, bytes, false);  // JPEG: stored, not deflated
     }
     if (CPLCloseZip(zip) != CE_None) ok = false;
     if (!ok) cannot_write(out, "GDAL cannot write the zip (" + last_gdal_error() + ")");

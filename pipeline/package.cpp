@@ -21,6 +21,7 @@
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/form_fields.hpp"
+#include "pipeline/core/gdal.hpp"
 #include "pipeline/core/geo.hpp"
 #include "pipeline/core/units.hpp"
 #include "pipeline/core/verdicts.hpp"
@@ -574,19 +575,8 @@ void append_polygon(std::string& kml, const OGRPolygon& polygon) {
 
 std::string archive_name(const std::string& chip) { return "files/" + fs::path(chip).filename().string(); }
 
-void add_to_zip(void* zip, const std::string& name, const std::string& bytes, bool compressed, const fs::path& kmz) {
-    char** options = nullptr;
-    if (!compressed) options = CSLSetNameValue(options, "COMPRESSED", "NO");
-    CPLErrorReset();
-    CPLErr err = CPLCreateFileInZip(zip, name.c_str(), options);
-    CSLDestroy(options);
-    if (err == CE_None) {
-        // CPLWriteFileInZip takes an int size: write in pieces.
-        for (std::size_t at = 0; err == CE_None && at < bytes.size(); at += (1u << 30))
-            err = CPLWriteFileInZip(zip, bytes.data() + at, static_cast<int>(std::min<std::size_t>(bytes.size() - at, 1u << 30)));
-        if (CPLCloseFileInZip(zip) != CE_None) err = CE_Failure;
-    }
-    if (err != CE_None)
+void add_to_kmz(void* zip, const std::string& name, const std::string& bytes, bool compressed, const fs::path& kmz) {
+    if (add_to_zip(zip, name, bytes, compressed) != CE_None)
         throw InputError("package: cannot add " + name + " to the archive '" + kmz.string() + "' (" + last_gdal_error() +
                          "); check free space on the output disk");
 }
@@ -772,7 +762,7 @@ void write_parcels_kmz(const fs::path& path, const PackageInputs& inputs) {
             void* zip;
             ~Closer() { if (zip) CPLCloseZip(zip); }
         } closer{zip};
-        add_to_zip(zip, "doc.kml", kml, true, path);  // first entry: what a reader opens
+        add_to_kmz(zip, "doc.kml", kml, true, path);  // first entry: what a reader opens
         std::set<std::string> added;
         for (const auto& [name, file] : files) {
             if (!added.insert(name).second) continue;
@@ -783,7 +773,7 @@ void write_parcels_kmz(const fs::path& path, const PackageInputs& inputs) {
             if (!in.is_open() || !fs::is_regular_file(disk))
                 throw InputError("package: cannot read the chip '" + disk.string() + "' for '" + path.string() +
                                  "'; write the chips first (output.chips: true) or turn output.kmz off");
-            add_to_zip(zip, name, bytes.str(), false, path);  // JPEG: stored, not deflated
+            add_to_kmz(zip, name, bytes.str(), false, path);  // JPEG: stored, not deflated
         }
         closer.zip = nullptr;
         if (CPLCloseZip(zip) != CE_None)

@@ -1,9 +1,11 @@
 #include "pipeline/core/gdal.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_string.h>
 #include <gdal.h>
 #include <ogrsf_frmts.h>
 #include <spdlog/spdlog.h>
@@ -83,6 +85,19 @@ bool sql_has_rows(GDALDataset& dataset, const std::string& sql) {
     OGRFeatureUniquePtr row(result->GetNextFeature());
     dataset.ReleaseResultSet(result);
     return row != nullptr;
+}
+
+CPLErr add_to_zip(void* zip, const std::string& name, std::string_view bytes, bool deflate) {
+    char** options = deflate ? nullptr : CSLSetNameValue(nullptr, "COMPRESSED", "NO");
+    CPLErrorReset();
+    CPLErr err = CPLCreateFileInZip(zip, name.c_str(), options);
+    CSLDestroy(options);
+    if (err != CE_None) return err;
+    constexpr std::size_t kPiece = std::size_t{1} << 30;
+    for (std::size_t at = 0; err == CE_None && at < bytes.size(); at += kPiece)
+        err = CPLWriteFileInZip(zip, bytes.data() + at, static_cast<int>(std::min(bytes.size() - at, kPiece)));
+    if (CPLCloseFileInZip(zip) != CE_None) err = CE_Failure;
+    return err;
 }
 
 }  // namespace weipian

@@ -1,6 +1,7 @@
 #pragma once
 // The process-wide GDAL set-up and GDAL's error text, one copy each.
 #include <string>
+#include <string_view>
 
 #include <gdal_priv.h>
 
@@ -27,5 +28,12 @@ GDALDatasetUniquePtr open_vector_database(const std::string& location, bool upda
 bool execute_sql(GDALDataset& dataset, const std::string& sql);
 // True when `sql` returns at least one row.
 bool sql_has_rows(GDALDataset& dataset, const std::string& sql);
+
+// ---- zip archives (KMZ) -----------------------------------------------------------------------
+
+// Adds one entry to a zip that CPLCreateZip opened: deflated, or stored (`deflate` false: JPEGs,
+// which deflate cannot shrink). Any size (CPLWriteFileInZip takes an int: written in pieces).
+// CE_None, else CE_Failure with GDAL's message pending.
+CPLErr add_to_zip(void* zip, const std::string& name, std::string_view bytes, bool deflate);
 
 }  // namespace weipian
