@@ -1,8 +1,6 @@
 // `weipian ledger import`: verification sheets (CSV, XLSX) into the ledger.
 #include <algorithm>
 #include <cctype>
-#include <csignal>
-#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -21,6 +19,7 @@
 
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/geo.hpp"
+#include "pipeline/core/test_point.hpp"
 #include "pipeline/core/units.hpp"
 #include "pipeline/core/verdicts.hpp"
 #include "ledger/ledger.hpp"
@@ -342,14 +341,10 @@ std::string lower_extension(const fs::path& path) {
     return lower_ascii(path.extension().string());
 }
 
-// Crash-safety tests: WEIPIAN_TEST_KILL_AT=import:<n> makes the process SIGKILL itself right
-// after the n-th write inside the import's transaction (import:0 = just after it began), and
-// import:commit just after the commit, so a test can kill it at an exact point without timing.
-// Does nothing when unset or naming another point.
-void kill_point_for_tests(const std::string& point) {
-    const char* value = std::getenv("WEIPIAN_TEST_KILL_AT");
-    if (value && *value && ("import:" + point) == value) ::raise(SIGKILL);
-}
+// Crash-safety tests kill the import at the test points "import:<n>", right after the n-th
+// write inside its transaction ("import:0": just after it began), and "import:commit" just after
+// the commit (pipeline/core/test_point.hpp): an exact point, no timing.
+void kill_point_for_tests(const std::string& point) { test_point(("import:" + point).c_str()); }
 
 // No status given or recognised (never stored).
 constexpr auto kNone = static_cast<CaseStatus>(-1);

@@ -1,13 +1,9 @@
 #include "ledger/ledger_store.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <system_error>
-#include <thread>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +19,7 @@
 #include "pipeline/core/errors.hpp"
 #include "pipeline/core/gdal.hpp"
 #include "pipeline/core/geo.hpp"
+#include "pipeline/core/test_point.hpp"
 
 namespace weipian {
 
@@ -619,15 +616,7 @@ void LedgerStore::insert_run(const RunRecord& r) {
     if (runs_->CreateFeature(f.get()) != OGRERR_NONE) fail("cannot record run " + r.run_id);
 }
 
-void pause_in_transaction_for_tests(const char* where) {
-    const char* value = std::getenv("WEIPIAN_TEST_PAUSE_IN_TRANSACTION");
-    if (!value || !*value) return;
-    const double seconds = std::atof(value);
-    if (!(seconds > 0)) return;
-    std::fprintf(stderr, "weipian: test pause in ledger transaction (%s)\n", where);
-    std::fflush(stderr);
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-}
+void pause_in_transaction_for_tests(const char* where) { test_point((std::string("transaction:") + where).c_str()); }
 
 std::string sha256_hex(const std::string& bytes) {
     unsigned char digest[EVP_MAX_MD_SIZE];

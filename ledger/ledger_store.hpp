@@ -110,9 +110,9 @@ private:
 };
 
 
-// Crash-safety tests: when WEIPIAN_TEST_PAUSE_IN_TRANSACTION is set to a number of seconds,
-// prints "weipian: test pause in ledger transaction (<where>)" to stderr and sleeps that long.
-// Feed and import call it half-way through their writes. Does nothing otherwise.
+// The test point "transaction:<where>" (pipeline/core/test_point.hpp): feed, import and the
+// rectification check call it half-way through their writes, where crash-safety tests pause
+// the process to kill it inside the transaction. Inert in the installed weipian.
 void pause_in_transaction_for_tests(const char* where);
 
 // SHA-256 of `bytes` as 64 lower-case hex digits (OpenSSL).

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -24,6 +23,7 @@
 
 #include "pipeline/core/atomic_output.hpp"
 #include "pipeline/core/gdal.hpp"
+#include "pipeline/core/test_point.hpp"
 #include "pipeline/core/units.hpp"
 
 namespace weipian {
@@ -33,17 +33,10 @@ using nlohmann::json;
 
 namespace {
 
-// Test builds: WEIPIAN_TEST_KILL_AT=<step> kills the process at that step (SIGKILL, as kill -9).
+// A step of the night reached (a test point: tests kill the night there).
 void kill_point(const char* step) {
-#ifdef WEIPIAN_TEST_HOOKS
-    const char* at = std::getenv("WEIPIAN_TEST_KILL_AT");
-    if (at && std::strcmp(at, step) == 0) {
-        spdlog::default_logger()->flush();
-        ::raise(SIGKILL);
-    }
-#else
-    (void)step;
-#endif
+    spdlog::default_logger()->flush();
+    test_point(step);
 }
 
 std::string utc_now() {
@@ -439,7 +432,7 @@ public:
         out.redone = redo;
         out.skipped = std::move(skipped);
         for (const auto& t : plan.tiles) out.tiles.push_back(t.path);
-        kill_point("begun");
+        kill_point("nightly:begun");
 
         if (redo) {
             remove_stale_staging(out.folder);
@@ -474,7 +467,7 @@ public:
         const OGRSpatialReference* grid_srs = plan.grid.srs.get();
         const double pixel = plan.grid.pixel;
         run.select = [&](std::vector<Parcel>& parcels, const OGRSpatialReference& srs) {
-            kill_point("select");
+            kill_point("nightly:select");
             auto fp = transformed(*footprint, *grid_srs, srs);
             auto by = transformed(*beyond, *grid_srs, srs);
             if (!fp || !by) throw InputError("nightly: cannot transform tonight's footprint to the epochs' CRS; check the tiles' CRS");
@@ -502,7 +495,7 @@ public:
                              d.id, d.area_mu, d.centroid_x, d.centroid_y);
         };
         const RunSummary summary = run_main_job(night, run);
-        kill_point("run");
+        kill_point("nightly:run");
 
         const json& report = *summary.report;
         out.parcels = summary.parcels;
@@ -548,10 +541,10 @@ public:
         write_file_atomically(out.folder / "night.txt", s["summary"].get<std::string>() + "\n", "nightly");
         std::vector<std::string> names = {"night.json", "night.txt"};
         for (const auto& f : s["files"]) names.push_back(f.get<std::string>());
-        kill_point("summary");
+        kill_point("nightly:summary");
         add_to_marker(out.folder, names);
         catalog_.finish_night(night_id, "done", s);
-        kill_point("done");
+        kill_point("nightly:done");
         point_latest(root_, out.folder);
         return out;
     }

@@ -38,9 +38,9 @@
 // "failed" with the error (one error line), its tiles stay pending for the next start, the other
 // dates still run, and the start ends with that error's exit code.
 //
-// Test builds (WEIPIAN_BUILD_TESTS) honour WEIPIAN_TEST_KILL_AT=<step> (begun, select, run,
-// summary, done): the process kills itself with SIGKILL at that step, so tests can check
-// that a killed night is redone to the same end.
+// Killed nights are tested at the test points "nightly:begun", "nightly:select", "nightly:run",
+// "nightly:summary" and "nightly:done" (pipeline/core/test_point.hpp), inert in the installed
+// `weipian`.
 #include <cstdint>
 #include <filesystem>
 #include <functional>

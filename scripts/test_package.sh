@@ -46,6 +46,9 @@ for f in ./usr/bin/weipian ./usr/share/weipian/configs/sample.yaml ./usr/share/w
          ./usr/share/weipian/sample_tiles/townships.gpkg ./usr/share/doc/weipian/README.md; do
   grep -q " $f\$" <<<"$contents" || fail "the package lacks $f"
 done
+# The crash tests' hooks (WEIPIAN_TEST_KILL_AT, …) live in weipian-test-hooks only.
+if grep -q "WEIPIAN_TEST_" "$repo/build/app/weipian"; then fail "the packaged weipian carries a test hook (WEIPIAN_TEST_*)"; fi
+if grep -q "weipian-test-hooks" <<<"$contents"; then fail "the package carries weipian-test-hooks"; fi
 
 # The installed program, run through PREFIX (empty, or `chroot ROOT`), from a folder unrelated to
 # the source tree and, when root, as the unprivileged user nobody.

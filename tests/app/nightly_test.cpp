@@ -116,7 +116,9 @@ protected:
     }
 
     test::CliResult nightly(const std::string& night, const std::string& env = "", const std::string& extra = "") {
-        return run_cli("nightly --config '" + config.string() + "' --night " + night + " " + extra, dir.path(), env);
+        // The executable with the crash tests' hook: the same commands, and WEIPIAN_TEST_KILL_AT works.
+        return run_cli("nightly --config '" + config.string() + "' --night " + night + " " + extra, dir.path(), env,
+                       WEIPIAN_HOOKED_BINARY);
     }
 
     json night_json(const std::string& name) { return json::parse(read_text(out / name / "night.json")); }
@@ -242,12 +244,12 @@ TEST_F(NightlyTest, AKilledNightIsRedoneToTheSameParcels) {
     night1();
     deliver(inbox, {"HSX_20230918_r1c0.tif", "HSX_20230918_r1c1.tif"});
     // Killed in the middle of the main job (after detection, before the ledger and the outputs).
-    auto r = nightly("2023-09-21", "WEIPIAN_TEST_KILL_AT=select");
+    auto r = nightly("2023-09-21", "WEIPIAN_TEST_KILL_AT=nightly:select");
     EXPECT_EQ(r.exit_code, 128 + SIGKILL) << "not killed: " << r.err;  // the shell's status of a child killed by SIGKILL
     EXPECT_FALSE(fs::exists(out / "2023-09-21"));
     EXPECT_EQ(fs::read_symlink(out / "latest"), fs::path("2023-09-20"));
     // Killed again after the outputs, before night.json is listed and the night recorded done.
-    r = nightly("2023-09-21", "WEIPIAN_TEST_KILL_AT=summary");
+    r = nightly("2023-09-21", "WEIPIAN_TEST_KILL_AT=nightly:summary");
     EXPECT_EQ(r.exit_code, 128 + SIGKILL) << "not killed: " << r.err;  // the shell's status of a child killed by SIGKILL
     EXPECT_NE(r.err.find("did not finish"), std::string::npos) << r.err;
     EXPECT_EQ(fs::read_symlink(out / "latest"), fs::path("2023-09-20"));
@@ -285,7 +287,7 @@ TEST_F(NightlyTest, TheLedgerIsFedOnceAcrossAKilledNightAndReruns) {
     night1();
     EXPECT_EQ(ledger_cases(ledger), 7);
     deliver(inbox, {"HSX_20230918_r1c0.tif", "HSX_20230918_r1c1.tif"});
-    auto r = nightly("2023-09-21", "WEIPIAN_TEST_KILL_AT=summary");  // after the feed and the outputs
+    auto r = nightly("2023-09-21", "WEIPIAN_TEST_KILL_AT=nightly:summary");  // after the feed and the outputs
     EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
     EXPECT_EQ(ledger_cases(ledger), 15);
     r = nightly("2023-09-21");

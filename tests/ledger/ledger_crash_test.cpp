@@ -2,7 +2,9 @@
 // ledger either as it was or fully updated, on both backends. The processes are killed inside
 // their transaction (WEIPIAN_TEST_PAUSE_IN_TRANSACTION makes them wait there), and an import
 // kills itself at chosen points (WEIPIAN_TEST_KILL_AT=import:<n>: after its n-th write; import:commit:
-// just after the commit), so no test depends on timing.
+// just after the commit), so no test depends on timing. Both act through the crash tests' hook
+// on the test points (tests/support/test_hooks.hpp): the child processes run weipian-test-hooks
+// or install the hook themselves; the installed weipian has none.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "ledger/ledger_io.hpp"
 #include "ledger/ledger_store.hpp"
 #include "tests/ledger/ledger_test_support.hpp"
+#include "tests/support/test_hooks.hpp"
 
 namespace weipian {
 namespace {
@@ -35,7 +38,7 @@ struct Child {
     int stderr_fd = -1;
 };
 
-// Starts the weipian binary with `args`; `pause_seconds` > 0 sets WEIPIAN_TEST_PAUSE_IN_TRANSACTION,
+// Starts weipian-test-hooks (the weipian commands with the crash tests' hook) with `args`; `pause_seconds` > 0 sets WEIPIAN_TEST_PAUSE_IN_TRANSACTION,
 // a non-empty `kill_at` sets WEIPIAN_TEST_KILL_AT.
 Child spawn_weipian(const std::vector<std::string>& args, double pause_seconds, const std::string& kill_at = "") {
     int fds[2];
@@ -57,10 +60,10 @@ Child spawn_weipian(const std::vector<std::string>& args, double pause_seconds, 
         else
             ::unsetenv("WEIPIAN_TEST_KILL_AT");
         std::vector<char*> argv;
-        argv.push_back(const_cast<char*>(WEIPIAN_BINARY));
+        argv.push_back(const_cast<char*>(WEIPIAN_HOOKED_BINARY));
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
-        ::execv(WEIPIAN_BINARY, argv.data());
+        ::execv(WEIPIAN_HOOKED_BINARY, argv.data());
         ::_exit(127);
     }
     ::close(fds[1]);
@@ -207,6 +210,7 @@ TEST_P(LedgerCrash, FeedKilledInsideItsTransactionLeavesTheLedgerAsItWas) {
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::dup2(fds[1], 2);
+        test::install_crash_test_hook();
         ::setenv("WEIPIAN_TEST_PAUSE_IN_TRANSACTION", "60", 1);
         try {
             feed_ledger(test::ledger_options(location()), grid_parcels(300, "化峪镇", "140824101", 5000), test::gk_zone_37(),

@@ -77,10 +77,13 @@ struct CliResult {
 };
 
 // Runs the weipian binary with `args` (already quoted), capturing stdout and stderr; `env`
-// ("NAME=value …") is set for it alone.
-inline CliResult run_cli(const std::string& args, const fs::path& scratch, const std::string& env = "") {
+// ("NAME=value …") is set for it alone. `binary`: WEIPIAN_HOOKED_BINARY for the executable with
+// the crash tests' hook (WEIPIAN_TEST_KILL_AT, tests/support/test_hooks.hpp).
+inline CliResult run_cli(const std::string& args, const fs::path& scratch, const std::string& env = "",
+                         const char* binary = WEIPIAN_BINARY) {
     const fs::path out = scratch / "cli.stdout", err = scratch / "cli.stderr";
-    const std::string command = (env.empty() ? std::string() : "env " + env + " ") + std::string("'") + WEIPIAN_BINARY + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const std::string command = (env.empty() ? std::string() : "env " + env + " ") + std::string("'") + binary + "' " + args +
+                                " >'" + out.string() + "' 2>'" + err.string() + "'";
     const int status = std::system(command.c_str());
     CliResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
