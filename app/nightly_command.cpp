@@ -128,8 +128,9 @@ CommandAction add_nightly_command(CLI::App& app) {
         }
         for (const auto& night : result.nights) {
             std::cout << "nightly: " << night.night << (night.redone ? " (redone)" : "") << ": " << night.parcels
-                      << " parcels, " << night.area_mu << " 亩, " << night.deferred.size() << " deferred, "
-                      << night.skipped.size() << " files skipped";
+                      << " parcels, " << night.area_mu << " 亩, " << night.deferred.size() << " deferred, ";
+            if (!night.edge_reported.empty()) std::cout << night.edge_reported.size() << " cut at an edge of other imagery, ";
+            std::cout << night.skipped.size() << " files skipped";
             if (night.summary.contains("rectification") && !night.summary["rectification"].empty()) {
                 int flagged = 0;
                 for (const auto& c : night.summary["rectification"]) flagged += c.value("flagged", false) ? 1 : 0;

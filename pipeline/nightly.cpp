@@ -179,6 +179,10 @@ struct NightPlan {
     std::unique_ptr<OGRGeometry> footprint;  // new tiles, grid CRS
     std::unique_ptr<OGRGeometry> region;     // the run's AOI, grid CRS
     std::unique_ptr<OGRGeometry> beyond;     // registered coverage outside the region, grid CRS
+    // Of that, imagery already delivered that tonight does not read (non-base tiles outside the
+    // region), per date; and the rest, where new imagery may still arrive (the base alone).
+    std::vector<std::pair<std::string, std::unique_ptr<OGRGeometry>>> delivered_beyond;
+    std::unique_ptr<OGRGeometry> awaiting;
 };
 
 std::vector<std::unique_ptr<OGRGeometry>> footprints(const std::vector<CatalogTile>& tiles, const OGRSpatialReference& srs) {
@@ -282,6 +286,24 @@ NightPlan plan_night(const ImageryCatalog& catalog, std::vector<CatalogTile> til
     auto all_cover = union_of(footprints(around, srs));
     plan.beyond.reset(all_cover->Difference(plan.region.get()));
     if (!plan.beyond) plan.beyond = std::make_unique<OGRMultiPolygon>();
+    std::set<std::int64_t> read_tonight;
+    for (const auto& t : plan.later) read_tonight.insert(t.id);
+    std::map<std::string, std::vector<std::unique_ptr<OGRGeometry>>> delivered;
+    std::vector<std::unique_ptr<OGRGeometry>> all_delivered;
+    for (const auto& t : around)
+        if (!t.base && !read_tonight.count(t.id))
+            if (auto fp = footprint_in(t, srs)) {
+                all_delivered.emplace_back(fp->clone());
+                delivered[t.date].push_back(std::move(fp));
+            }
+    for (auto& [date, parts] : delivered) {
+        auto cover = union_of(parts);
+        std::unique_ptr<OGRGeometry> outside(cover->Difference(plan.region.get()));
+        if (outside && !outside->IsEmpty()) plan.delivered_beyond.emplace_back(date, std::move(outside));
+    }
+    auto delivered_cover = union_of(all_delivered);
+    plan.awaiting.reset(plan.beyond->Difference(delivered_cover.get()));
+    if (!plan.awaiting) plan.awaiting = std::make_unique<OGRMultiPolygon>();
     return plan;
 }
 
@@ -461,30 +483,51 @@ public:
         run.sink = options_.sink;
         run.progress = options_.progress;
         run.progress_data = options_.progress_data;
-        std::vector<DeferredParcel> deferred;
+        std::vector<DeferredParcel> deferred, edge_reported;
         const OGRGeometry* footprint = plan.footprint.get();
-        const OGRGeometry* beyond = plan.beyond.get();
+        const OGRGeometry* beyond = plan.awaiting.get();
         const OGRSpatialReference* grid_srs = plan.grid.srs.get();
         const double pixel = plan.grid.pixel;
         run.select = [&](std::vector<Parcel>& parcels, const OGRSpatialReference& srs) {
             kill_point("nightly:select");
             auto fp = transformed(*footprint, *grid_srs, srs);
-            auto by = transformed(*beyond, *grid_srs, srs);
+            auto by = transformed(*beyond, *grid_srs, srs);  // where new imagery may still arrive
             if (!fp || !by) throw InputError("nightly: cannot transform tonight's footprint to the epochs' CRS; check the tiles' CRS");
+            std::vector<std::pair<std::string, std::unique_ptr<OGRGeometry>>> delivered;
+            for (const auto& [date, where] : plan.delivered_beyond) {
+                auto w = transformed(*where, *grid_srs, srs);
+                if (!w) throw InputError("nightly: cannot transform tonight's footprint to the epochs' CRS; check the tiles' CRS");
+                delivered.emplace_back(date, std::move(w));
+            }
             const double px = pixel, px2 = pixel * pixel;
+            // A patch reaching coverage whose new imagery may still arrive waits for it (deferred);
+            // one reaching only imagery delivered separately is reported now with tonight's part.
             std::set<std::int64_t> inside, edge;
+            std::map<std::int64_t, std::set<std::string>> reaches;  // patch → dates of delivered imagery beyond the edge
             for (const auto& p : parcels) {
                 if (!p.geometry) continue;
                 if (overlap_area(*p.geometry, *fp) > 0.01 * px2) inside.insert(p.patch_id);
                 std::unique_ptr<OGRGeometry> grown(p.geometry->Buffer(1.5 * px, 2));
-                if (grown && overlap_area(*grown, *by) > 0.25 * px2) edge.insert(p.patch_id);
+                if (!grown) continue;
+                if (overlap_area(*grown, *by) > 0.25 * px2) edge.insert(p.patch_id);
+                for (const auto& [date, where] : delivered)
+                    if (overlap_area(*grown, *where) > 0.25 * px2) reaches[p.patch_id].insert(date);
             }
             std::vector<Parcel> kept;
             for (auto& p : parcels) {
                 if (!inside.count(p.patch_id)) continue;  // another night's (or a later one's)
+                DeferredParcel d{p.id, p.patch_id, p.area_m2, p.area_mu(), p.centroid_x, p.centroid_y, {}};
                 if (edge.count(p.patch_id)) {
-                    deferred.push_back({p.id, p.patch_id, p.area_m2, p.area_mu(), p.centroid_x, p.centroid_y});
+                    deferred.push_back(std::move(d));
                     continue;
+                }
+                if (const auto it = reaches.find(p.patch_id); it != reaches.end()) {
+                    d.neighbour_dates.assign(it->second.begin(), it->second.end());
+                    std::string dates;
+                    for (const auto& date : d.neighbour_dates) dates += (dates.empty() ? "" : "、") + date;
+                    const std::string remark = "影像接边：图斑延伸到 " + dates + " 的相邻影像，只含本次影像部分，外业核查时请核对完整范围";
+                    p.remarks = p.remarks.empty() ? remark : p.remarks + "；" + remark;
+                    edge_reported.push_back(std::move(d));
                 }
                 kept.push_back(std::move(p));
             }
@@ -493,6 +536,13 @@ public:
                 spdlog::info("nightly: parcel {} ({:.2f} 亩 at {:.1f}, {:.1f}) reaches the edge of tonight's coverage; "
                              "deferred until the neighbouring imagery arrives",
                              d.id, d.area_mu, d.centroid_x, d.centroid_y);
+            for (const auto& d : edge_reported) {
+                std::string dates;
+                for (const auto& date : d.neighbour_dates) dates += (dates.empty() ? "" : ", ") + date;
+                spdlog::warn("nightly: parcel {} ({:.2f} 亩 at {:.1f}, {:.1f}) reaches imagery of {} delivered separately, which tonight "
+                             "does not read; it is reported with tonight's part only (remark in bz): check its full extent in the field",
+                             d.id, d.area_mu, d.centroid_x, d.centroid_y, dates);
+            }
         };
         const RunSummary summary = run_main_job(night, run);
         kill_point("nightly:run");
@@ -501,6 +551,7 @@ public:
         out.parcels = summary.parcels;
         out.area_mu = report["counts"].value("area_mu", std::string("0"));
         out.deferred = deferred;
+        out.edge_reported = edge_reported;
 
         json s;
         s["night"] = name;
@@ -524,6 +575,11 @@ public:
             dj.push_back({{"id", d.id}, {"area_m2", round2(d.area_m2)}, {"area_mu", format_mu(to_centimu(d.area_m2))},
                           {"centroid_x", round2(d.centroid_x)}, {"centroid_y", round2(d.centroid_y)}});
         s["deferred"] = dj;
+        json ej = json::array();
+        for (const auto& d : edge_reported)
+            ej.push_back({{"id", d.id}, {"area_m2", round2(d.area_m2)}, {"area_mu", format_mu(to_centimu(d.area_m2))},
+                          {"centroid_x", round2(d.centroid_x)}, {"centroid_y", round2(d.centroid_y)}, {"neighbour_dates", d.neighbour_dates}});
+        s["edge_reported"] = ej;
         s["skipped"] = skipped_json(out.skipped);
         s["redone"] = redo;
         if (report.contains("ledger")) s["ledger"] = report["ledger"];
@@ -616,6 +672,8 @@ std::string night_summary_text(const NightOutcome& night) {
     s << "；疑似新增建设图斑 " << night.parcels << " 宗，共 " << night.area_mu << " 亩";
     if (!night.deferred.empty())
         s << "；暂缓 " << night.deferred.size() << " 宗（位于本次影像边缘，待相邻影像到达后完整提取）";
+    if (!night.edge_reported.empty())
+        s << "；接边图斑 " << night.edge_reported.size() << " 宗（延伸到其他时相的相邻影像，只含本次影像部分，已在备注中注明）";
     if (!night.skipped.empty()) {
         s << "；跳过文件 " << night.skipped.size() << " 个（";
         for (std::size_t i = 0; i < night.skipped.size(); ++i) {

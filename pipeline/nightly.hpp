@@ -27,9 +27,15 @@
 //      a new tile whose footprint no earlier tile covers is skipped ("missing earlier coverage",
 //      stays pending until nightly.base covers it);
 //   5. the main job with RunOptions::select keeping the patches that overlap tonight's new
-//      footprint (with area) and DEFERRING those that come within 1.5 pixels of the region's edge
-//      where registered coverage extends beyond it (a neighbouring delivery completes them; a
-//      patch split by a township boundary is kept or deferred whole);
+//      footprint (with area); of those that come within 1.5 pixels of the region's edge where
+//      registered coverage extends beyond it:
+//        - into coverage whose new imagery has not arrived (the base alone there): DEFERRED, a
+//          neighbouring delivery completes it;
+//        - else into imagery delivered separately that tonight does not read (non-base tiles of
+//          another date, or beyond nightly.margin_m): it can never be found whole, so it is
+//          REPORTED with tonight's part, the remark (bz) "影像接边：图斑延伸到 <dates> 的相邻影像，
+//          只含本次影像部分，外业核查时请核对完整范围", and listed in night.json "edge_reported";
+//      a patch split by a township boundary is kept, reported or deferred whole;
 //   6. night.json / night.txt (Chinese summary line) added to the night's folder (and its
 //      marker), the night recorded done in the catalog, then output.dir/latest → the folder
 //      (a symlink made under a temporary name and renamed over the old one).
@@ -105,11 +111,12 @@ struct SkippedFile {
 // A parcel left for a later night: it reaches the edge of tonight's region where coverage
 // extends beyond (area CRS figures, as parcels.gpkg would carry them).
 struct DeferredParcel {
-    std::int64_t id = 0;        // the parcel id within tonight's run (not in parcels.gpkg)
+    std::int64_t id = 0;        // the parcel id within tonight's run (deferred: not in parcels.gpkg)
     std::int64_t patch_id = 0;
     double area_m2 = 0;
     double area_mu = 0;
     double centroid_x = 0, centroid_y = 0;
+    std::vector<std::string> neighbour_dates;  // edge_reported only: dates of the imagery it reaches
 };
 
 // What one night folder holds.
@@ -122,6 +129,7 @@ struct NightOutcome {
     std::int64_t parcels = 0;
     std::string area_mu;               // as run.json prints it
     std::vector<DeferredParcel> deferred;
+    std::vector<DeferredParcel> edge_reported;  // reported with tonight's part (see step 5 above)
     std::vector<SkippedFile> skipped;
     bool redone = false;               // a killed night redone
     nlohmann::json summary;            // the content of night.json

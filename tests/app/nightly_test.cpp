@@ -368,19 +368,23 @@ TEST_F(NightlyTest, RectificationIsCheckedOnTheNightsImagery) {
     }
 }
 
+// A copy of sample tile `tile` in `inbox` as `name`, acquired on `date` (GDAL metadata).
+void deliver_dated_copy(const fs::path& inbox, const char* tile, const std::string& name, const char* date) {
+    GDALAllRegister();
+    GDALDatasetUniquePtr src(GDALDataset::Open((kSource / "sample_tiles" / "hsx" / tile).c_str(), GDAL_OF_RASTER));
+    ASSERT_TRUE(src);
+    GDALDatasetUniquePtr copy(
+        GetGDALDriverManager()->GetDriverByName("GTiff")->CreateCopy((inbox / name).c_str(), src.get(), false, nullptr, nullptr, nullptr));
+    ASSERT_TRUE(copy);
+    copy->SetMetadataItem("ACQUISITION_DATE", date);
+}
+
 // Tiles of two dates in one night: one folder per date, oldest first (NIGHT, NIGHT-2); the later
-// date's earlier epoch is what is seen under its region (QSX the oldest date seen there).
+// date's earlier epoch is what is seen under its region (QSX the oldest date seen there). C04
+// sits on the corner of r0c0 and r1c0: while r0c1 / r1c1 have no new imagery it is deferred.
 TEST_F(NightlyTest, TwoDatesInOneNightAreTwoFoldersOldestFirst) {
     deliver(inbox, {"HSX_20230918_r0c0.tif"});
-    {
-        GDALAllRegister();
-        GDALDatasetUniquePtr src(GDALDataset::Open((kSource / "sample_tiles" / "hsx" / "HSX_20230918_r1c0.tif").c_str(), GDAL_OF_RASTER));
-        ASSERT_TRUE(src);
-        GDALDatasetUniquePtr copy(GetGDALDriverManager()->GetDriverByName("GTiff")->CreateCopy(
-            (inbox / "october_r1c0.tif").c_str(), src.get(), false, nullptr, nullptr, nullptr));
-        ASSERT_TRUE(copy);
-        copy->SetMetadataItem("ACQUISITION_DATE", "2023-10-05");
-    }
+    deliver_dated_copy(inbox, "HSX_20230918_r1c0.tif", "october_r1c0.tif", "2023-10-05");
     const auto r = nightly("2023-10-06");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("nightly: 2023-10-06: 3 parcels"), std::string::npos) << r.out;
@@ -393,9 +397,62 @@ TEST_F(NightlyTest, TwoDatesInOneNightAreTwoFoldersOldestFirst) {
     // The 2023-09-18 tile (r0c0) only touches the second night's region (r1c0) along its border,
     // so none of its pixels is compared: the earlier epoch there is the base alone.
     EXPECT_EQ(second["earlier_dates"], (json{"2023-04-10"}));
-    EXPECT_EQ(first["deferred"].size(), 1u);   // C04's part in r0c0
-    EXPECT_EQ(second["deferred"].size(), 1u);  // C04's part in r1c0
+    EXPECT_EQ(first["deferred"].size(), 1u);   // C04's part in r0c0: r0c1 may still come
+    EXPECT_EQ(second["deferred"].size(), 1u);  // C04's part in r1c0: r1c1 may still come
+    EXPECT_TRUE(first["edge_reported"].empty());
     EXPECT_EQ(fs::read_symlink(out / "latest"), fs::path("2023-10-06-2"));
+}
+
+// The north half delivered on 2023-09-18, the south half on 2023-10-05: C04 and C11 straddle
+// the two. Each night reads only its own date, so neither can ever be found whole: each night
+// reports its own part with the remark (bz), lists it in night.json and counts it in night.txt;
+// nothing stays deferred, and the parts add up to the whole parcels of the whole-scene run.
+TEST_F(NightlyTest, AParcelAcrossDeliveriesOfTwoDatesIsReportedInPartsWithARemark) {
+    deliver(inbox, {"HSX_20230918_r0c0.tif", "HSX_20230918_r0c1.tif"});
+    deliver_dated_copy(inbox, "HSX_20230918_r1c0.tif", "october_r1c0.tif", "2023-10-05");
+    deliver_dated_copy(inbox, "HSX_20230918_r1c1.tif", "october_r1c1.tif", "2023-10-05");
+    const auto r = nightly("2023-10-06");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("nightly: 2023-10-06: 9 parcels"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" 0 deferred, 2 cut at an edge of other imagery, 0 files skipped"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nightly: 2023-10-06-2: 8 parcels"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("reaches imagery of 2023-10-05 delivered separately, which tonight does not read; it is reported with "
+                         "tonight's part only (remark in bz): check its full extent in the field"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("reaches imagery of 2023-09-18 delivered separately"), std::string::npos) << r.err;
+    const json first = night_json("2023-10-06"), second = night_json("2023-10-06-2");
+    EXPECT_TRUE(first["deferred"].empty());
+    EXPECT_TRUE(second["deferred"].empty());
+    ASSERT_EQ(first["edge_reported"].size(), 2u);
+    ASSERT_EQ(second["edge_reported"].size(), 2u);
+    for (const auto& d : first["edge_reported"]) {
+        EXPECT_EQ(d["neighbour_dates"], (json{"2023-10-05"}));
+        EXPECT_GT(d["centroid_y"].get<double>(), 3940680.0);  // north of row 320
+    }
+    for (const auto& d : second["edge_reported"]) {
+        EXPECT_EQ(d["neighbour_dates"], (json{"2023-09-18"}));
+        EXPECT_LT(d["centroid_y"].get<double>(), 3940680.0);
+    }
+    for (const auto& [night, other] : {std::pair<const char*, const char*>{"2023-10-06", "2023-10-05"}, {"2023-10-06-2", "2023-09-18"}}) {
+        GDALDatasetUniquePtr ds(GDALDataset::Open((out / night / "parcels.gpkg").c_str(), GDAL_OF_VECTOR));
+        ASSERT_TRUE(ds) << night;
+        int with_remark = 0;
+        for (auto& f : *ds->GetLayerByName("parcels"))
+            if (std::string(f->GetFieldAsString("bz")) ==
+                std::string("影像接边：图斑延伸到 ") + other + " 的相邻影像，只含本次影像部分，外业核查时请核对完整范围")
+                ++with_remark;
+        EXPECT_EQ(with_remark, 2) << night;
+        EXPECT_NE(read_text(out / night / "night.txt").find("接边图斑 2 宗（延伸到其他时相的相邻影像，只含本次影像部分，已在备注中注明）"),
+                  std::string::npos)
+            << night;
+    }
+    // The parts add up to the whole: C04 is 1400 m², C11 1500 m² in the whole-scene run.
+    auto both = parcel_facts(out / "2023-10-06" / "parcels.gpkg");
+    const auto south = parcel_facts(out / "2023-10-06-2" / "parcels.gpkg");
+    both.insert(both.end(), south.begin(), south.end());
+    EXPECT_NEAR(area_inside(both, 497300, 3940650, 497345, 3940695), 1400.0, 1.0);
+    EXPECT_NEAR(area_inside(both, 497420, 3940655, 497470, 3940700), 1500.0, 1.0);
 }
 
 // A night whose main job refuses its input (here a delivered tile that is all nodata) is recorded
