@@ -485,13 +485,13 @@ public:
         run.progress_data = options_.progress_data;
         std::vector<DeferredParcel> deferred, edge_reported;
         const OGRGeometry* footprint = plan.footprint.get();
-        const OGRGeometry* beyond = plan.awaiting.get();
+        const OGRGeometry* awaiting = plan.awaiting.get();
         const OGRSpatialReference* grid_srs = plan.grid.srs.get();
         const double pixel = plan.grid.pixel;
         run.select = [&](std::vector<Parcel>& parcels, const OGRSpatialReference& srs) {
             kill_point("nightly:select");
             auto fp = transformed(*footprint, *grid_srs, srs);
-            auto by = transformed(*beyond, *grid_srs, srs);  // where new imagery may still arrive
+            auto by = transformed(*awaiting, *grid_srs, srs);  // where new imagery may still arrive
             if (!fp || !by) throw InputError("nightly: cannot transform tonight's footprint to the epochs' CRS; check the tiles' CRS");
             std::vector<std::pair<std::string, std::unique_ptr<OGRGeometry>>> delivered;
             for (const auto& [date, where] : plan.delivered_beyond) {
