@@ -57,7 +57,11 @@ std::vector<GdalConfigOption> take_gdal_config_options(std::vector<std::string>&
                 continue;
             }
             if (is_gdal_option_name(next)) {
-                if (i + 2 >= args.size() || args[i + 2].rfind("--", 0) == 0)
+                // Before the command, a command name is never a GDAL option's value: the value is
+                // missing (`weipian --config GDAL_CACHEMAX run …`).
+                const bool is_command = !in_command && i + 2 < args.size() &&
+                                        std::find(subcommands.begin(), subcommands.end(), args[i + 2]) != subcommands.end();
+                if (i + 2 >= args.size() || args[i + 2].rfind("--", 0) == 0 || is_command)
                     throw ConfigError("--config " + next + " has no value: give --config " + next + " VALUE or --config " +
                                       next + "=VALUE (a GDAL option); if '" + next + "' is the YAML file, give it as ./" +
                                       next);

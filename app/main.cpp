@@ -24,6 +24,37 @@ void print_error(const std::string& line) {
     weipian::log_to_file_only(line);
 }
 
+// The --log file of a command line that was refused before logging was set up (`--log FILE` or
+// `--log=FILE`, before or after the command; the last one counts); empty when there is none.
+std::filesystem::path log_file_of(const std::vector<std::string>& args) {
+    std::filesystem::path file;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--log" && i + 1 < args.size())
+            file = args[++i];
+        else if (args[i].rfind("--log=", 0) == 0)
+            file = args[i].substr(6);
+    }
+    return file;
+}
+
+// The error line of a command line weipian refuses (it does not parse, -q with -v, a GDAL option
+// without its value): on stderr, and in its --log file when one is given and can be opened, so
+// that a cron job's log says why the night did not run.
+void print_command_line_error(const std::string& line, const std::vector<std::string>& args) {
+    std::cerr << line << "\n";
+    const auto file = log_file_of(args);
+    if (file.empty()) return;
+    try {
+        weipian::LogOptions options;
+        options.quiet = true;
+        options.log_file = file;
+        weipian::configure_logging(options);
+        weipian::log_to_file_only(line);
+    } catch (const weipian::Error&) {
+        // The file cannot be opened: the line is on stderr, which is what is left.
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,6 +102,7 @@ int main(int argc, char** argv) {
     // Exit codes are only those the README documents: --help and --version 0, a command line
     // CLI11 cannot parse 2 (as a configuration error), with its message on one line.
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+    const std::vector<std::string> command_line = args;
     try {
         std::vector<std::string> names;
         for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
@@ -78,7 +110,7 @@ int main(int argc, char** argv) {
         for (const auto& option : app::take_gdal_config_options(args, names))
             CPLSetConfigOption(option.key.c_str(), option.value.c_str());
     } catch (const Error& e) {
-        print_error(std::string("weipian: error: ") + e.what());
+        print_command_line_error(std::string("weipian: error: ") + e.what(), command_line);
         return e.exit_code();
     }
     // GDAL's utilities spell the output format -of; CLI11 takes no single-dash long names.
@@ -94,20 +126,21 @@ int main(int argc, char** argv) {
         for (auto& ch : message)
             if (ch == '\n' || ch == '\r') ch = ' ';
         while (!message.empty() && message.back() == ' ') message.pop_back();
-        std::cerr << "weipian: error: " << message << "; see `weipian --help`";
+        std::string line = "weipian: error: " + message + "; see `weipian --help`";
         std::string command;
         for (const CLI::App* sub = &app; sub;) {
             const auto parsed = sub->get_subcommands();
             sub = parsed.empty() ? nullptr : parsed.front();
             if (sub) command += " " + sub->get_name();
         }
-        if (!command.empty()) std::cerr << " or `weipian" << command << " --help`";
-        std::cerr << "\n";
+        if (!command.empty()) line += " or `weipian" + command + " --help`";
+        print_command_line_error(line, command_line);
         return ConfigError("").exit_code();
     }
     if (global.verbose && global.quiet) {
-        std::cerr << "weipian: error: -q and -v together: give one of them (-q logs only warnings and errors, -v every "
-                     "step)\n";
+        print_command_line_error("weipian: error: -q and -v together: give one of them (-q logs only warnings and "
+                                 "errors, -v every step)",
+                                 command_line);
         return ConfigError("").exit_code();
     }
 

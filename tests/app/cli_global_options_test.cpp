@@ -4,9 +4,11 @@
 // and the error line in the log file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gdal_priv.h>
 
@@ -129,6 +131,10 @@ TEST(GdalConfigOptionMessages, KeyWithoutAValue) {
     r = run_cli("--config GDAL_CACHEMAX --config county.yaml run", dir.path());
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_CONTAINS(r.err, "--config GDAL_CACHEMAX has no value: give --config GDAL_CACHEMAX VALUE");
+    // Before the command, the command's name is not taken for the value.
+    r = run_cli("--config GDAL_CACHEMAX run --config county.yaml", dir.path());
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_CONTAINS(r.err, "--config GDAL_CACHEMAX has no value: give --config GDAL_CACHEMAX VALUE");
 }
 
 TEST(GdalConfigOptionMessages, YamlFileBeforeTheCommand) {
@@ -244,6 +250,47 @@ TEST_F(LogOptionsTest, ErrorLineGoesToTheLogFileToo) {
     std::smatch match;
     ASSERT_TRUE(std::regex_match(text, match, line_format)) << text;
     EXPECT_EQ(match[1].str(), message);
+}
+
+// A command line weipian refuses before it starts (it does not parse, -q with -v, a GDAL option
+// without its value) also goes to the --log file given on it, in either spelling: a cron job's
+// log says why the night never ran.
+TEST_F(LogOptionsTest, RefusedCommandLinesGoToTheLogFileToo) {
+    const fs::path log = dir / "logs" / "weipian.log";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"", "--log " + q(log) + " --no-such-option"},
+        {"--log=" + log.string() + " -q", "-v"},
+        {"--log " + q(log) + " --config GDAL_CACHEMAX", ""},
+    };
+    std::vector<std::string> errors;
+    for (const auto& [before, after] : cases) {
+        const auto r = polygonize(before, after);
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        ASSERT_EQ(count_lines(r.err), 1) << r.err;
+        errors.push_back(r.err.substr(0, r.err.size() - 1));
+        EXPECT_FALSE(fs::exists(dir / "p.gpkg"));
+    }
+    EXPECT_CONTAINS(errors[0], "--no-such-option");
+    EXPECT_CONTAINS(errors[0], "; see `weipian --help` or `weipian polygonize --help`");
+    EXPECT_EQ(errors[1], "weipian: error: -q and -v together: give one of them (-q logs only warnings and errors, -v every step)");
+    EXPECT_CONTAINS(errors[2], "weipian: error: --config GDAL_CACHEMAX has no value: give --config GDAL_CACHEMAX VALUE");
+
+    std::istringstream lines(test::read_text(log));
+    const std::regex line_format("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2} error (.*)");
+    std::size_t n = 0;
+    for (std::string line; std::getline(lines, line); ++n) {
+        std::smatch match;
+        ASSERT_TRUE(std::regex_match(line, match, line_format)) << line;
+        ASSERT_LT(n, errors.size()) << line;
+        EXPECT_EQ(match[1].str(), errors[n]);
+    }
+    EXPECT_EQ(n, errors.size());
+
+    // A --log file that cannot be opened leaves the one line on stderr.
+    const auto r = polygonize("--log /proc/weipian-no/weipian.log", "--no-such-option");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_CONTAINS(r.err, "--no-such-option");
 }
 
 TEST_F(LogOptionsTest, LogFileThatCannotBeOpened) {
