@@ -6,4 +6,4 @@ scripts/install_deps.sh
 scripts/build.sh
 # --overwrite: a rerun replaces the previous output in out/sample/ (never files weipian did not write)
 build/app/weipian run --config configs/sample.yaml --overwrite
-echo "outputs: $(pwd)/out/sample/ (parcels.gpkg, townships.csv, summary.txt, run.json)"
+echo "outputs: $(pwd)/out/sample/ (index.html to look at first, with chips/ and cards/; parcels.gpkg, parcels.kmz, townships.csv, summary.txt, run.json)"
