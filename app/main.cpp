@@ -41,18 +41,17 @@ std::filesystem::path log_file_of(const std::vector<std::string>& args) {
 // without its value): on stderr, and in its --log file when one is given and can be opened, so
 // that a cron job's log says why the night did not run.
 void print_command_line_error(const std::string& line, const std::vector<std::string>& args) {
-    std::cerr << line << "\n";
-    const auto file = log_file_of(args);
-    if (file.empty()) return;
-    try {
-        weipian::LogOptions options;
-        options.quiet = true;
-        options.log_file = file;
-        weipian::configure_logging(options);
-        weipian::log_to_file_only(line);
-    } catch (const weipian::Error&) {
-        // The file cannot be opened: the line is on stderr, which is what is left.
+    if (const auto file = log_file_of(args); !file.empty()) {
+        try {
+            weipian::LogOptions options;
+            options.quiet = true;
+            options.log_file = file;
+            weipian::configure_logging(options);
+        } catch (const weipian::Error&) {
+            // The file cannot be opened: the line goes to stderr alone.
+        }
     }
+    print_error(line);
 }
 
 }  // namespace
